@@ -1,1 +1,143 @@
-//! placeholder
+//! **taketurns** — an async runtime built by hand, to learn how one works.
+//!
+//! One thread takes turns between many tasks. Tasks that can make progress wait in a **ready
+//! queue**; tasks that wait for something (a socket, a timer, another task) sit in a **waiting
+//! list** until a **waker** moves them back. When nothing is ready, the loop asks the kernel
+//! (`epoll`, through mio) which sockets became ready, and sleeps until then or until the next timer.
+//! That is the picture asyncio draws with its `_ready` deque and its selector, written in Rust
+//! with futures, and measured against one thread per task (the [`threaded`] module).
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = taketurns::block_on(async {
+//!     let a = taketurns::spawn(async {
+//!         taketurns::time::sleep(Duration::from_millis(30)).await;
+//!         1
+//!     });
+//!     let b = taketurns::spawn(async {
+//!         taketurns::time::sleep(Duration::from_millis(30)).await;
+//!         2
+//!     });
+//!     a.await.unwrap() + b.await.unwrap() // both sleeps overlap: about 30 ms in all
+//! });
+//! assert_eq!(total, 3);
+//! ```
+//!
+//! The modules follow the book's chapters: [`ready`](crate#the-two-lists) queue and waiting list,
+//! wakers, the tick, the reactor, timers, sockets. Read the book in `book/` alongside the code.
+//!
+//! # The two lists
+//! [`Runtime::snapshot`] (or [`snapshot`] from inside a task) shows both lists at any moment.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod context;
+pub mod net;
+mod reactor;
+mod ready;
+mod runtime;
+mod stats;
+mod task;
+mod tick;
+pub mod time;
+mod timers;
+mod waiting;
+mod waker;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
+pub use stats::{Snapshot, Stats};
+pub use task::{JoinError, JoinHandle, TaskId};
+pub use waiting::WaitReason;
+
+/// Run `future` to completion on a new runtime with the default settings, then drop the runtime
+/// (and with it any task still pending).
+///
+/// # Panics
+/// If the runtime cannot be created (out of file descriptors), if called inside a running
+/// runtime, or if `future` panics.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let rt = Runtime::new().unwrap_or_else(|e| {
+        panic!("taketurns: could not create a runtime ({e}); is the file descriptor limit reached?")
+    });
+    rt.block_on(future)
+}
+
+/// Spawn a task on the current runtime. It starts at the back of the ready queue.
+///
+/// The future needs no `Send` bound: it will only ever run on this thread, so it may hold an
+/// `Rc` or a `RefCell`. (tokio's multi-threaded `spawn` requires `Send` because its tasks can move
+/// between threads; its `spawn_local` does not.)
+///
+/// ```
+/// use std::rc::Rc;
+/// taketurns::block_on(async {
+///     let shared = Rc::new(5);
+///     let task = taketurns::spawn({
+///         let shared = shared.clone();
+///         async move { *shared * 2 }
+///     });
+///     assert_eq!(task.await.unwrap(), 10);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a runtime: call it from inside [`block_on`] or [`Runtime::block_on`], or use
+/// [`Runtime::spawn`].
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    context::current("taketurns::spawn").spawn(future)
+}
+
+/// Hand control back to the loop once: the task goes to the back of the ready queue, behind every
+/// task that was already ready. asyncio's `await asyncio.sleep(0)`; tokio's `task::yield_now`.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[must_use = "futures do nothing unless you .await them"]
+#[derive(Debug)]
+pub struct YieldNow {
+    /// Whether we have already returned `Pending` once.
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // Wake ourselves first: the loop sees a wake that arrived during the poll and puts the
+        // task at the back of the queue once the poll returns.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// The two lists of the runtime running on this thread, as seen from inside a task.
+///
+/// # Panics
+/// Outside a runtime.
+pub fn snapshot() -> Snapshot {
+    context::current("taketurns::snapshot").snapshot()
+}
+
+/// The counters of the runtime running on this thread, as seen from inside a task.
+///
+/// # Panics
+/// Outside a runtime.
+pub fn stats() -> Stats {
+    context::current("taketurns::stats").stats()
+}

@@ -1,0 +1,330 @@
+//! The reactor: the part of the loop that asks the operating system which sockets are ready.
+//!
+//! A task that would block on a socket (nothing to read yet, send buffer full, connection still
+//! being made) parks in the waiting list, and the reactor remembers its waker in the socket's
+//! registration. When the loop has nothing else to do, it calls `epoll_wait` (through `mio::Poll`):
+//! the kernel answers with the sockets that became ready, and the reactor wakes exactly the tasks
+//! waiting on them. That is how the loop learns *which* waiting tasks can go on without asking each
+//! one. asyncio's counterpart is the `selectors` module inside `BaseSelectorEventLoop`
+//! (`_process_events` → `_add_callback`); tokio's is its I/O driver.
+//!
+//! Registrations live in a [`Slab`]; a socket's `mio::Token` is its slab key **plus a generation**.
+//! Each registration remembers, per direction (read, write), whether the socket is known to be
+//! ready and which task waits on it.
+//!
+//! **Edge-triggered rules.** mio registers sockets edge-triggered: epoll reports a socket when it
+//! *becomes* ready, not while it *is* ready. So: a ready bit, once set by an event, stays set while
+//! operations succeed; it is cleared only when an operation returns `WouldBlock` (or reads or writes
+//! less than asked, which on Linux means the buffer was emptied or filled); the next edge sets it
+//! again. Spurious events only set a bit that the next `WouldBlock` clears.
+//!
+//! **Stale events.** A slab key is reused as soon as a socket is dropped. An event for the old
+//! socket can still arrive (the kernel keeps the epoll entry alive while any duplicate of the file
+//! descriptor is open, e.g. in a child process between `fork` and `exec`). The generation in the
+//! token tells the old owner from the new one; a mismatch is counted and ignored.
+//!
+//! **Dropping a socket does not call `epoll_ctl(DEL)`.** Closing the last descriptor of a socket
+//! removes it from every epoll set, so we free the slab slot and let `close` do the rest: one system
+//! call per connection saved (3 instead of 4 for register/deregister/close: `epoll_ctl(ADD)`,
+//! `close`; an explicit deregister adds `epoll_ctl(DEL)`). The generation guard covers the one case
+//! where `close` does not remove the entry (a duplicated descriptor).
+//!
+//! Left out: registration of arbitrary file descriptors, priority/urgent data, Windows.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mio::{Interest, Token};
+use slab::Slab;
+
+use crate::runtime::Core;
+use crate::waiting::WaitReason;
+
+/// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`.
+pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// A direction a task can wait in. The numbers are bits of [`IoSlot::ready`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Waiting to read (or accept).
+    Read = 0b01,
+    /// Waiting to write (or for a connection to complete).
+    Write = 0b10,
+}
+
+impl Direction {
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Read => "read",
+            Direction::Write => "write",
+        }
+    }
+}
+
+/// What the reactor knows about one registered socket.
+pub(crate) struct IoSlot {
+    /// Which registration occupies this slot; part of the token. Compared on every event.
+    generation: u32,
+    /// Ready bits ([`Direction`]): set by events, cleared by `WouldBlock`. Starts at 0: epoll
+    /// reports the current state of a socket when it is added, so nothing is missed.
+    ready: u8,
+    /// The waker of the task waiting to read, taken when a read event arrives.
+    reader: Option<Waker>,
+    /// The waker of the task waiting to write, taken when a write event arrives.
+    writer: Option<Waker>,
+}
+
+/// The I/O half of the loop: the `mio::Poll` and what every registered socket waits for.
+pub(crate) struct Reactor {
+    /// The epoll instance. Borrowed mutably only by [`Reactor::poll`] (epoll_wait) and
+    /// registration.
+    poll: RefCell<mio::Poll>,
+    /// Reused buffer for the events one `epoll_wait` returns.
+    events: RefCell<mio::Events>,
+    /// Registered sockets by slab key. Written by registrations (on behalf of their tasks) and
+    /// by `poll` (on behalf of the kernel).
+    sources: RefCell<Slab<IoSlot>>,
+    /// Generation for the next registration (wrapping; a collision needs 2³² registrations of the
+    /// same slot while an old event is in flight).
+    next_generation: Cell<u32>,
+    /// Reused buffer for the wakers one `poll` collects, woken after every borrow is released.
+    to_wake: RefCell<Vec<Waker>>,
+    /// Counters for `Stats`: events received, events dropped as stale, epoll_wait calls.
+    pub(crate) counters: Cell<IoCounters>,
+}
+
+/// Counters the reactor keeps for [`crate::Stats`].
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct IoCounters {
+    /// Socket events received from epoll.
+    pub(crate) events: u64,
+    /// Events for a token whose slot now belongs to another registration (ignored).
+    pub(crate) stale_events: u64,
+    /// Calls to `epoll_wait` (blocking or not).
+    pub(crate) polls: u64,
+}
+
+/// What one call to [`Reactor::poll`] saw.
+pub(crate) struct PollOutcome {
+    /// The cross-thread waker's eventfd fired.
+    pub(crate) remote_wake: bool,
+}
+
+impl Reactor {
+    /// A new epoll instance with room for `capacity` events per `epoll_wait`.
+    pub(crate) fn new(poll: mio::Poll, capacity: usize) -> Self {
+        Reactor {
+            poll: RefCell::new(poll),
+            events: RefCell::new(mio::Events::with_capacity(capacity)),
+            sources: RefCell::new(Slab::new()),
+            next_generation: Cell::new(0),
+            to_wake: RefCell::new(Vec::new()),
+            counters: Cell::new(IoCounters::default()),
+        }
+    }
+
+    /// The registry, to create the cross-thread `mio::Waker`.
+    pub(crate) fn registry(&self) -> io::Result<mio::Registry> {
+        self.poll.borrow().registry().try_clone()
+    }
+
+    /// How many sockets are registered now.
+    pub(crate) fn len(&self) -> usize {
+        self.sources.borrow().len()
+    }
+
+    /// Wait for events (at most `timeout`; `Some(ZERO)` only checks), record readiness and wake
+    /// the tasks waiting on ready sockets.
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> io::Result<PollOutcome> {
+        let mut outcome = PollOutcome { remote_wake: false };
+        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
+        {
+            let mut events = self.events.borrow_mut();
+            let mut counters = self.counters.get();
+            counters.polls += 1;
+            match self.poll.borrow_mut().poll(&mut events, timeout) {
+                Ok(()) => {}
+                // A signal interrupted the wait: nothing happened, the loop will come back.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            let mut sources = self.sources.borrow_mut();
+            for event in events.iter() {
+                if event.token() == WAKER_TOKEN {
+                    outcome.remote_wake = true;
+                    continue;
+                }
+                counters.events += 1;
+                let (key, generation) = split_token(event.token());
+                let Some(slot) = sources.get_mut(key).filter(|s| s.generation == generation) else {
+                    counters.stale_events += 1;
+                    continue;
+                };
+                // Errors and hang-ups wake both directions: the next operation reports them.
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    slot.ready |= Direction::Read as u8;
+                    to_wake.extend(slot.reader.take());
+                }
+                if event.is_writable() || event.is_write_closed() || event.is_error() {
+                    slot.ready |= Direction::Write as u8;
+                    to_wake.extend(slot.writer.take());
+                }
+            }
+            self.counters.set(counters);
+        }
+        // Wake outside every borrow: a waker may be anyone's, and may call back into us.
+        for waker in to_wake.drain(..) {
+            waker.wake();
+        }
+        *self.to_wake.borrow_mut() = to_wake;
+        Ok(outcome)
+    }
+}
+
+/// Pack a slab key and a generation into one token.
+fn make_token(key: usize, generation: u32) -> Token {
+    assert!(key < (1 << 32), "more than 2^32 sockets registered");
+    Token(((generation as usize) << 32) | key)
+}
+
+/// Unpack a token into slab key and generation.
+fn split_token(token: Token) -> (usize, u32) {
+    (token.0 & 0xffff_ffff, (token.0 >> 32) as u32)
+}
+
+/// One socket's registration with the reactor, owned by the socket (`TcpStream`, `TcpListener`).
+/// Dropping it frees the slot; the socket's own drop closes the descriptor.
+pub(crate) struct Registration {
+    /// The runtime whose reactor holds the slot. Weak: a socket inside a task must not keep the
+    /// runtime alive (that would be a cycle runtime → task → socket → runtime).
+    core: Weak<Core>,
+    /// The slot in the reactor's slab.
+    key: usize,
+    /// The slot's generation when we took it.
+    generation: u32,
+}
+
+impl Registration {
+    /// Register `source` for reading and writing, edge-triggered, with the current runtime.
+    pub(crate) fn new(core: &Rc<Core>, source: &mut impl mio::event::Source) -> io::Result<Self> {
+        let reactor = &core.reactor;
+        let generation = reactor.next_generation.get();
+        reactor.next_generation.set(generation.wrapping_add(1));
+        let key = reactor.sources.borrow_mut().insert(IoSlot {
+            generation,
+            ready: 0,
+            reader: None,
+            writer: None,
+        });
+        let token = make_token(key, generation);
+        let registered = reactor.poll.borrow().registry().register(
+            source,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        if let Err(e) = registered {
+            reactor.sources.borrow_mut().remove(key);
+            return Err(e);
+        }
+        Ok(Registration {
+            core: Rc::downgrade(core),
+            key,
+            generation,
+        })
+    }
+
+    /// The token epoll reports this socket under.
+    pub(crate) fn token(&self) -> usize {
+        make_token(self.key, self.generation).0
+    }
+
+    /// `Ready` if the socket is known to be ready in `dir`; otherwise remember the task's waker
+    /// and return `Pending`.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
+        let Some(core) = self.core.upgrade() else {
+            return Poll::Ready(Err(runtime_gone()));
+        };
+        let old_waker = {
+            let mut sources = core.reactor.sources.borrow_mut();
+            let slot = &mut sources[self.key];
+            if slot.ready & dir as u8 != 0 {
+                return Poll::Ready(Ok(()));
+            }
+            let waiter = match dir {
+                Direction::Read => &mut slot.reader,
+                Direction::Write => &mut slot.writer,
+            };
+            // Keep the waker of the latest poll: the task may have moved into a combinator that
+            // polls it with another waker since it last parked here.
+            match waiter {
+                Some(w) if w.will_wake(cx.waker()) => None,
+                _ => waiter.replace(cx.waker().clone()),
+            }
+        };
+        drop(old_waker);
+        core.note_wait(WaitReason::Socket {
+            token: self.token(),
+            direction: dir.name(),
+        });
+        Poll::Pending
+    }
+
+    /// The operation in `dir` returned `WouldBlock`: forget the readiness until the next edge.
+    pub(crate) fn clear_ready(&self, dir: Direction) {
+        if let Some(core) = self.core.upgrade()
+            && let Some(slot) = core.reactor.sources.borrow_mut().get_mut(self.key)
+        {
+            slot.ready &= !(dir as u8);
+        }
+    }
+
+    /// Run `op` when the socket is ready in `dir`, retrying until it stops returning
+    /// `WouldBlock`; a `WouldBlock` clears readiness and parks the task.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match self.poll_ready(cx, dir) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_ready(dir),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.upgrade() {
+            let removed = {
+                let mut sources = core.reactor.sources.borrow_mut();
+                match sources.get(self.key) {
+                    Some(slot) if slot.generation == self.generation => {
+                        Some(sources.remove(self.key))
+                    }
+                    _ => None,
+                }
+            };
+            // The slot's wakers are dropped here, outside the borrow.
+            drop(removed);
+        }
+    }
+}
+
+/// The error a socket gives when its runtime has been dropped.
+fn runtime_gone() -> io::Error {
+    io::Error::other(
+        "the taketurns runtime this socket was registered with has been dropped; \
+         create sockets inside the runtime that uses them",
+    )
+}

@@ -1,0 +1,542 @@
+//! The runtime: one thread, one task table, the two lists, a reactor and a timer list.
+//!
+//! [`Runtime`] is what a program creates and drives with [`Runtime::block_on`]. Its state lives in
+//! a [`Core`] shared (through an `Rc`) with the thread-local context, so that `spawn`, wakers,
+//! sockets and timers can reach it without being handed a reference. asyncio's counterpart is the
+//! event loop object (`asyncio.new_event_loop()`, `loop.run_until_complete`); tokio's is
+//! `tokio::runtime::Builder::new_current_thread()`.
+//!
+//! **Borrowing rule.** Every field that changes is in a `RefCell` or `Cell`, and no borrow is ever
+//! held while user code runs: a task's future is moved out of its slot while it is polled, and
+//! wakers, destructors and outputs are collected first and woken or dropped after the borrow ends.
+//! That is what lets a task spawn, wake, abort and join other tasks from inside a poll without a
+//! "already borrowed" panic (tokio's current_thread scheduler moves its core out of its cell for
+//! the same reason).
+//!
+//! The loop itself, one tick at a time, is in the `tick` module.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+
+use crate::context;
+use crate::reactor::{Reactor, WAKER_TOKEN};
+use crate::ready::ReadyQueue;
+use crate::stats::{Snapshot, Stats};
+use crate::task::{Erased, JoinHandle, State, TaskCell, TaskId, TaskSlot};
+use crate::timers::Timers;
+use crate::waiting::{WaitReason, WaitingList};
+use crate::waker::{MAIN_KEY, Shared, TaskWaker};
+
+/// Gives every runtime a distinct number, so a waker knows whether the runtime running on its
+/// thread is its own.
+static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How many tasks run between two non-blocking checks for I/O and timers, by default.
+///
+/// The same number as tokio's `event_interval` (which took it from Go's scheduler): a prime, so it
+/// does not fall into step with a program that runs tasks in rounds of a round number.
+pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
+
+/// The task table and the two lists, borrowed together because every change touches them together.
+pub(crate) struct TaskTable {
+    /// Every task that has not been joined or detached-and-finished, by slot key.
+    pub(crate) slab: Slab<TaskSlot>,
+    /// The ready queue (the seeds' ready list).
+    pub(crate) ready: ReadyQueue,
+    /// The waiting list (the seeds' waiting list), threaded through `slab`.
+    pub(crate) waiting: WaitingList,
+    /// The id the next spawned task gets.
+    next_id: u64,
+    /// Counters owned by the loop's thread (remote wakes and I/O are counted elsewhere).
+    pub(crate) stats: Stats,
+}
+
+/// Settings fixed when the runtime is built.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Tasks run between two non-blocking I/O checks (see [`Builder::event_interval`]).
+    pub(crate) event_interval: u32,
+    /// How many events one `epoll_wait` may return.
+    pub(crate) events_capacity: usize,
+}
+
+/// A runtime's state, shared by the `Runtime`, the thread-local context and (weakly) by handles.
+pub(crate) struct Core {
+    /// This runtime's number, compared by wakers (see [`crate::waker`]).
+    pub(crate) id: u64,
+    /// Tasks, ready queue, waiting list, counters.
+    pub(crate) tasks: RefCell<TaskTable>,
+    /// Pending timers. `Sleep` futures insert and remove; the loop fires.
+    pub(crate) timers: RefCell<Timers>,
+    /// Sockets and epoll.
+    pub(crate) reactor: Reactor,
+    /// The part other threads can reach: the remote-wake inbox and the eventfd.
+    pub(crate) shared: Arc<Shared>,
+    /// The builder's settings.
+    pub(crate) config: Config,
+    /// The `block_on` future was woken and must be polled before the loop may sleep.
+    pub(crate) main_woken: Cell<bool>,
+    /// Tasks polled since the last check for I/O and timers (compared with `event_interval`).
+    pub(crate) polls_since_io: Cell<u32>,
+    /// The slot key of the task being polled, so leaf futures can note what it waits for.
+    pub(crate) current: Cell<Option<usize>>,
+}
+
+impl Core {
+    fn new(config: Config) -> io::Result<Rc<Core>> {
+        let poll = mio::Poll::new()?;
+        let reactor = Reactor::new(poll, config.events_capacity);
+        let waker = mio::Waker::new(&reactor.registry()?, WAKER_TOKEN)?;
+        Ok(Rc::new(Core {
+            id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
+            tasks: RefCell::new(TaskTable {
+                slab: Slab::new(),
+                ready: ReadyQueue::default(),
+                waiting: WaitingList::default(),
+                next_id: 1,
+                stats: Stats::default(),
+            }),
+            timers: RefCell::new(Timers::default()),
+            reactor,
+            shared: Arc::new(Shared::new(waker)),
+            config,
+            main_woken: Cell::new(false),
+            polls_since_io: Cell::new(0),
+            current: Cell::new(None),
+        }))
+    }
+
+    /// A waker for the task in slot `key`.
+    fn waker_for(&self, key: usize, id: TaskId) -> Waker {
+        Waker::from(Arc::new(TaskWaker {
+            runtime_id: self.id,
+            key,
+            id,
+            shared: self.shared.clone(),
+        }))
+    }
+
+    /// Create a task and put it at the back of the ready queue.
+    pub(crate) fn spawn<F>(self: &Rc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let mut table = self.tasks.borrow_mut();
+        let id = TaskId(table.next_id);
+        table.next_id += 1;
+        let key = table.slab.vacant_entry().key();
+        let cell: Pin<Box<dyn Erased>> =
+            Box::pin(TaskCell::new(future, self.waker_for(key, id), id));
+        table.slab.insert(TaskSlot {
+            id,
+            cell: Some(cell),
+            state: State::Queued,
+            wait: WaitReason::Other,
+            join_waker: None,
+            detached: false,
+            abort_requested: false,
+            links: Default::default(),
+        });
+        table.ready.push(key, id);
+        table.stats.tasks_spawned += 1;
+        drop(table);
+        JoinHandle::new(self, key, id)
+    }
+
+    /// A wake on the loop's own thread. Moves a waiting task to the ready queue; a task woken
+    /// while it runs is queued again once its poll returns; anything else (already queued,
+    /// finished, or a slot now held by another task) is ignored.
+    pub(crate) fn wake_local(&self, key: usize, id: TaskId) {
+        if key == MAIN_KEY {
+            self.main_woken.set(true);
+            return;
+        }
+        let mut guard = self.tasks.borrow_mut();
+        let table = &mut *guard;
+        table.stats.local_wakes += 1;
+        let Some(slot) = table.slab.get_mut(key) else {
+            return;
+        };
+        if slot.id != id {
+            return;
+        }
+        match slot.state {
+            State::Waiting => {
+                slot.state = State::Queued;
+                table.waiting.remove(&mut table.slab, key);
+                table.ready.push(key, id);
+            }
+            State::Running { .. } => slot.state = State::Running { rewoken: true },
+            State::Queued | State::Finished => {}
+        }
+    }
+
+    /// Record what the running task is about to wait for (called by leaf futures).
+    pub(crate) fn note_wait(&self, reason: WaitReason) {
+        if let Some(key) = self.current.get()
+            && let Some(slot) = self.tasks.borrow_mut().slab.get_mut(key)
+        {
+            slot.wait = reason;
+        }
+    }
+
+    /// Cancel a task (see [`JoinHandle::abort`]).
+    pub(crate) fn abort(&self, key: usize, id: TaskId) {
+        let cell = {
+            let mut guard = self.tasks.borrow_mut();
+            let table = &mut *guard;
+            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
+                return;
+            };
+            match slot.state {
+                State::Finished => return,
+                State::Running { .. } => {
+                    slot.abort_requested = true;
+                    return;
+                }
+                State::Queued => {}
+                State::Waiting => table.waiting.remove(&mut table.slab, key),
+            }
+            let slot = &mut table.slab[key];
+            slot.state = State::Finished;
+            table.stats.tasks_finished += 1;
+            slot.cell.take()
+        };
+        // The stale ready-queue entry (if it was queued) is skipped when popped.
+        self.finish(key, id, cell.map(cancel_cell));
+    }
+
+    /// A task is done (its cell holds the output, or `None` if the cell was lost): keep the cell
+    /// for the JoinHandle, or free the slot if nobody will join; wake the joiner.
+    pub(crate) fn finish(&self, key: usize, id: TaskId, cell: Option<Pin<Box<dyn Erased>>>) {
+        let (join_waker, dropped) = {
+            let mut table = self.tasks.borrow_mut();
+            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
+                return;
+            };
+            let join_waker = slot.join_waker.take();
+            if slot.detached {
+                let slot = table.slab.remove(key);
+                (join_waker, (cell, Some(slot)))
+            } else {
+                slot.cell = cell;
+                (join_waker, (None, None))
+            }
+        };
+        // Outputs of detached tasks are dropped here, outside the borrow.
+        drop(dropped);
+        if let Some(waker) = join_waker {
+            waker.wake();
+        }
+    }
+
+    /// The JoinHandle was dropped: free the slot if the task is finished, else mark it detached.
+    pub(crate) fn detach(&self, key: usize, id: TaskId) {
+        let removed = {
+            let mut table = self.tasks.borrow_mut();
+            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
+                return;
+            };
+            if slot.state == State::Finished {
+                Some(table.slab.remove(key))
+            } else {
+                slot.detached = true;
+                slot.join_waker = None;
+                None
+            }
+        };
+        drop(removed);
+    }
+
+    /// Poll a JoinHandle: move the output into `out` if the task is finished, else register
+    /// `waker` to be woken when it is.
+    pub(crate) fn poll_join(
+        &self,
+        key: usize,
+        id: TaskId,
+        waker: &Waker,
+        out: &mut dyn std::any::Any,
+    ) -> Poll<()> {
+        let removed = {
+            let mut table = self.tasks.borrow_mut();
+            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
+                // Only reachable after shutdown emptied the table.
+                return Poll::Ready(());
+            };
+            if slot.state != State::Finished {
+                let old = match &slot.join_waker {
+                    Some(w) if w.will_wake(waker) => None,
+                    _ => slot.join_waker.replace(waker.clone()),
+                };
+                drop(table);
+                drop(old);
+                self.note_wait(WaitReason::Task(id));
+                return Poll::Pending;
+            }
+            table.slab.remove(key)
+        };
+        let mut removed = removed;
+        if let Some(cell) = removed.cell.as_mut() {
+            cell.as_mut().take_output(out);
+        }
+        Poll::Ready(())
+    }
+
+    /// Whether the task in `key` has finished.
+    pub(crate) fn is_finished(&self, key: usize, id: TaskId) -> bool {
+        match self.tasks.borrow().slab.get(key).filter(|s| s.id == id) {
+            Some(slot) => slot.state == State::Finished,
+            None => true,
+        }
+    }
+
+    /// The two lists as they are now.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let table = self.tasks.borrow();
+        let running = self
+            .current
+            .get()
+            .and_then(|key| table.slab.get(key))
+            .map(|slot| slot.id);
+        let ready = table
+            .ready
+            .iter()
+            .filter(|&(key, id)| {
+                table
+                    .slab
+                    .get(key)
+                    .is_some_and(|s| s.id == id && s.state == State::Queued)
+            })
+            .map(|(_, id)| id)
+            .collect();
+        let waiting = table
+            .waiting
+            .iter(&table.slab)
+            .map(|key| (table.slab[key].id, table.slab[key].wait.clone()))
+            .collect();
+        Snapshot {
+            running,
+            ready,
+            waiting,
+        }
+    }
+
+    /// The counters, gathered from the three places that keep them.
+    pub(crate) fn stats(&self) -> Stats {
+        let table = self.tasks.borrow();
+        let io = self.reactor.counters.get();
+        Stats {
+            remote_wakes: self.shared.remote_wakes(),
+            max_ready_len: table.ready.max_len(),
+            io_polls: io.polls,
+            io_events: io.events,
+            stale_events: io.stale_events,
+            timers_fired: self.timers.borrow().fired(),
+            ..table.stats
+        }
+    }
+
+    /// Drop every task's future and every timer, until no destructor spawns anything new.
+    fn shutdown(self: &Rc<Self>) {
+        let _enter = context::enter_for_shutdown(self.clone());
+        loop {
+            let (cells, join_wakers): (Vec<_>, Vec<_>) = {
+                let mut table = self.tasks.borrow_mut();
+                table.ready.clear();
+                table.waiting.clear();
+                let finished_now = table
+                    .slab
+                    .iter()
+                    .filter(|(_, s)| s.state != State::Finished)
+                    .count() as u64;
+                table.stats.tasks_finished += finished_now;
+                table
+                    .slab
+                    .drain()
+                    .map(|mut slot| (slot.cell.take(), slot.join_waker.take()))
+                    .unzip()
+            };
+            if cells.is_empty() {
+                break;
+            }
+            // Futures (and outputs nobody joined) are dropped here, outside the borrow: their
+            // destructors may close sockets, cancel timers, even spawn.
+            drop(cells);
+            // A JoinHandle awaited from elsewhere now sees the runtime gone: cancelled.
+            for waker in join_wakers.into_iter().flatten() {
+                waker.wake();
+            }
+        }
+        drop(self.timers.borrow_mut().clear());
+        self.shared.close();
+    }
+}
+
+/// Drop a cancelled task's future, outside any borrow, and hand back the cell holding "cancelled".
+fn cancel_cell(mut cell: Pin<Box<dyn Erased>>) -> Pin<Box<dyn Erased>> {
+    cell.as_mut().cancel();
+    cell
+}
+
+use std::pin::Pin;
+
+/// A single-threaded async runtime: a ready queue, a waiting list, a reactor and timers.
+///
+/// ```
+/// let rt = taketurns::Runtime::new()?;
+/// let answer = rt.block_on(async {
+///     let task = taketurns::spawn(async { 6 * 7 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// Tasks need not be `Send`: they never leave this thread, so they may hold `Rc` and `RefCell`.
+/// The `Runtime` itself is therefore `!Send` too.
+///
+/// `block_on` returns as soon as its own future completes. Tasks still pending stay in the
+/// runtime and go on at the next `block_on`; dropping the runtime drops them (their destructors
+/// run, their JoinHandles resolve to cancelled).
+pub struct Runtime {
+    /// The state; the only strong reference besides the context's while `block_on` runs.
+    core: Rc<Core>,
+}
+
+impl Runtime {
+    /// A runtime with the default settings.
+    ///
+    /// # Errors
+    /// If the epoll instance or its eventfd cannot be created (for example, out of file
+    /// descriptors: raise `ulimit -n`).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder to change the settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Run `future` to completion on this thread, running spawned tasks while it waits.
+    ///
+    /// # Panics
+    /// If called from inside a running taketurns runtime (use `.await` there), or if `future`
+    /// panics (the panic reaches the caller; the runtime stays usable).
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter(self.core.clone());
+        let core = &*self.core;
+        let mut future = pin!(future);
+        let waker = core.waker_for(MAIN_KEY, TaskId(0));
+        let mut cx = Context::from_waker(&waker);
+        core.main_woken.set(true);
+        loop {
+            if core.main_woken.replace(false)
+                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
+            {
+                return output;
+            }
+            core.tick();
+        }
+    }
+
+    /// Spawn a task on this runtime from outside it (it runs at the next `block_on`).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
+    }
+
+    /// The two lists right now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.core.snapshot()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.core.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.core.id)
+            .field("config", &self.core.config)
+            .finish()
+    }
+}
+
+/// Settings for a [`Runtime`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    /// What `build` will use.
+    config: Config,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The default settings.
+    pub fn new() -> Builder {
+        Builder {
+            config: Config {
+                event_interval: DEFAULT_EVENT_INTERVAL,
+                events_capacity: 1024,
+            },
+        }
+    }
+
+    /// How many tasks the loop runs between two non-blocking checks for I/O and timers while
+    /// tasks keep being ready (default [`DEFAULT_EVENT_INTERVAL`]). Lower: sockets and timers are
+    /// noticed sooner, at the cost of more `epoll_wait` calls. Higher: fewer system calls, and a
+    /// busy loop notices the outside world later. When nothing is ready the loop always checks.
+    ///
+    /// # Panics
+    /// If `interval` is 0.
+    pub fn event_interval(mut self, interval: u32) -> Builder {
+        assert!(interval > 0, "event_interval must be at least 1");
+        self.config.event_interval = interval;
+        self
+    }
+
+    /// How many events one `epoll_wait` may return (default 1024). More are simply returned by
+    /// the next call.
+    ///
+    /// # Panics
+    /// If `capacity` is 0.
+    pub fn events_capacity(mut self, capacity: usize) -> Builder {
+        assert!(capacity > 0, "events_capacity must be at least 1");
+        self.config.events_capacity = capacity;
+        self
+    }
+
+    /// Create the runtime.
+    ///
+    /// # Errors
+    /// If the epoll instance or its eventfd cannot be created.
+    pub fn build(self) -> io::Result<Runtime> {
+        Ok(Runtime {
+            core: Core::new(self.config)?,
+        })
+    }
+}

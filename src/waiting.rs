@@ -1,0 +1,154 @@
+//! The waiting list: tasks that returned `Pending` and wait for a wake.
+//!
+//! This is the seeds' **waiting list**: tasks parked until "some external thing" happens. asyncio
+//! has no such list as one object (a waiting task is only referenced from a selector callback, a
+//! timer handle or a future's done-callbacks); tokio neither. We keep it explicit so that a reader
+//! can print it ([`crate::Snapshot`]) and see every task that is not running and not ready.
+//!
+//! It is an intrusive doubly linked list threaded through the task table's slots ([`Links`]), so
+//! parking and waking are O(1) with no allocation, and the list is ordered by when each task
+//! started waiting. A task also records *what* it waits for ([`WaitReason`]), noted by the leaf
+//! future that parked it: a socket, a timer, another task.
+//!
+//! Nothing ever scans this list to find work: the wakers say which task to move. (The scan is the
+//! naive design, measured by `examples/scan_loop.rs` once it exists.)
+
+use std::fmt;
+use std::time::Instant;
+
+use slab::Slab;
+
+use crate::task::{TaskId, TaskSlot};
+
+/// "No slot": the end of the list.
+const NIL: usize = usize::MAX;
+
+/// A task's neighbours in the waiting list. Meaningful only while the task is waiting.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Links {
+    /// The slot key of the task that started waiting just before this one, or `NIL`.
+    prev: usize,
+    /// The slot key of the task that started waiting just after this one, or `NIL`.
+    next: usize,
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links {
+            prev: NIL,
+            next: NIL,
+        }
+    }
+}
+
+/// The list head: the oldest and newest waiting tasks, and how many there are.
+pub(crate) struct WaitingList {
+    /// The task that has waited longest, or `NIL`.
+    head: usize,
+    /// The task that started waiting most recently, or `NIL`.
+    tail: usize,
+    /// How many tasks are waiting.
+    len: usize,
+}
+
+impl Default for WaitingList {
+    fn default() -> Self {
+        WaitingList {
+            head: NIL,
+            tail: NIL,
+            len: 0,
+        }
+    }
+}
+
+impl WaitingList {
+    /// Add the task in slot `key` at the back of the list.
+    #[inline]
+    pub(crate) fn push_back(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
+        tasks[key].links = Links {
+            prev: self.tail,
+            next: NIL,
+        };
+        match self.tail {
+            NIL => self.head = key,
+            tail => tasks[tail].links.next = key,
+        }
+        self.tail = key;
+        self.len += 1;
+    }
+
+    /// Unlink the task in slot `key`, which must be in the list.
+    #[inline]
+    pub(crate) fn remove(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
+        let Links { prev, next } = tasks[key].links;
+        match prev {
+            NIL => self.head = next,
+            prev => tasks[prev].links.next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            next => tasks[next].links.prev = prev,
+        }
+        tasks[key].links = Links::default();
+        self.len -= 1;
+    }
+
+    /// The waiting tasks' slot keys, longest-waiting first.
+    pub(crate) fn iter<'a>(&self, tasks: &'a Slab<TaskSlot>) -> impl Iterator<Item = usize> + 'a {
+        let mut at = self.head;
+        std::iter::from_fn(move || {
+            if at == NIL {
+                return None;
+            }
+            let key = at;
+            at = tasks[key].links.next;
+            Some(key)
+        })
+    }
+
+    /// Forget every task (shutdown empties the table itself).
+    pub(crate) fn clear(&mut self) {
+        *self = WaitingList::default();
+    }
+}
+
+/// What a waiting task is waiting for, as far as the runtime can tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// A socket: its reactor token, and whether the task waits to read or to write.
+    Socket {
+        /// The `mio::Token` the socket is registered under (slot key and generation).
+        token: usize,
+        /// `"read"` or `"write"`.
+        direction: &'static str,
+    },
+    /// A timer that fires at this instant.
+    Timer {
+        /// When the timer is due.
+        deadline: Instant,
+    },
+    /// Another task's completion (an awaited [`crate::JoinHandle`]).
+    Task(TaskId),
+    /// Something the runtime does not see into: a channel, a lock, a hand-written future.
+    Other,
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitReason::Socket { token, direction } => {
+                write!(f, "socket {token:#x} ({direction})")
+            }
+            WaitReason::Timer { deadline } => {
+                let now = Instant::now();
+                if *deadline > now {
+                    write!(f, "timer in {:?}", *deadline - now)
+                } else {
+                    write!(f, "timer (due)")
+                }
+            }
+            WaitReason::Task(id) => write!(f, "task {id}"),
+            WaitReason::Other => write!(f, "a wake (channel or other)"),
+        }
+    }
+}
