@@ -40,6 +40,7 @@ mod ready;
 mod runtime;
 mod stats;
 mod task;
+pub mod threaded;
 mod tick;
 pub mod time;
 mod timers;
