@@ -83,6 +83,7 @@ pub(crate) fn try_current() -> Option<Rc<Core>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+// ANCHOR: with_runtime
 /// Run `f` on the current runtime if it is the runtime numbered `runtime_id`.
 /// `None` when no runtime is running on this thread, or another one is.
 #[inline]
@@ -95,3 +96,4 @@ pub(crate) fn with_runtime<R>(runtime_id: u64, f: impl FnOnce(&Core) -> R) -> Op
         .ok()
         .flatten()
 }
+// ANCHOR_END: with_runtime

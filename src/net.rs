@@ -21,13 +21,22 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
+use socket2::{Domain, Socket, Type};
 
 use crate::context;
 use crate::reactor::{Direction, Registration};
+
+/// How many finished handshakes the kernel may queue before `accept` takes them.
+///
+/// std and mio use 128. A loop that starts a thousand connections in one tick (the fetch
+/// example does) fills that before the accepting task runs, and the kernel then drops or resets
+/// connections. Linux caps the number at `net.core.somaxconn` (4096 by default since 5.4).
+pub const LISTEN_BACKLOG: i32 = 4096;
 
 /// A TCP socket listening for connections.
 ///
@@ -53,15 +62,19 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Bind to `addr` and listen (with `SO_REUSEADDR` and a backlog of 1024, as mio sets them).
+    /// Bind to `addr` and listen, with `SO_REUSEADDR` and a backlog of [`LISTEN_BACKLOG`].
     /// Each resolved address is tried in turn; the last error is returned if none works.
     ///
     /// # Panics
     /// Outside a taketurns runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_addr(addr, |addr| {
-            let io = mio::net::TcpListener::bind(addr)?;
-            TcpListener::register(io)
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+            socket.set_reuse_address(true)?;
+            socket.set_nonblocking(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(LISTEN_BACKLOG)?;
+            TcpListener::register(mio::net::TcpListener::from_std(socket.into()))
         })
     }
 
@@ -247,6 +260,30 @@ impl fmt::Debug for TcpStream {
             .field("peer_addr", &self.io.peer_addr().ok())
             .field("token", &self.registration.token())
             .finish()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
     }
 }
 

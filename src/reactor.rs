@@ -56,6 +56,15 @@ pub(crate) enum Direction {
 }
 
 impl Direction {
+    /// The sticky bit that says this direction is closed for good (hang-up or error).
+    ///
+    /// Why it must be separate: data and the peer's FIN often arrive before one `epoll_wait`,
+    /// giving a single edge. A short read then clears the ready bit, and no edge will ever come
+    /// again for the FIN; the closed bit keeps the socket readable so the next read returns 0.
+    fn closed_bit(self) -> u8 {
+        (self as u8) << 2
+    }
+
     fn name(self) -> &'static str {
         match self {
             Direction::Read => "read",
@@ -68,8 +77,9 @@ impl Direction {
 pub(crate) struct IoSlot {
     /// Which registration occupies this slot; part of the token. Compared on every event.
     generation: u32,
-    /// Ready bits ([`Direction`]): set by events, cleared by `WouldBlock`. Starts at 0: epoll
-    /// reports the current state of a socket when it is added, so nothing is missed.
+    /// Ready bits: per [`Direction`], "ready" (set by events, cleared by `WouldBlock`) and
+    /// "closed" (set by hang-ups and errors, never cleared). Starts at 0: epoll reports the
+    /// current state of a socket when it is added, so nothing is missed.
     ready: u8,
     /// The waker of the task waiting to read, taken when a read event arrives.
     reader: Option<Waker>,
@@ -163,7 +173,14 @@ impl Reactor {
                     counters.stale_events += 1;
                     continue;
                 };
-                // Errors and hang-ups wake both directions: the next operation reports them.
+                // A hang-up or an error is final: it sets a "closed" bit that is never cleared,
+                // so the next operation runs and reports it (end of stream, reset, refused).
+                if event.is_read_closed() || event.is_error() {
+                    slot.ready |= Direction::Read.closed_bit();
+                }
+                if event.is_write_closed() || event.is_error() {
+                    slot.ready |= Direction::Write.closed_bit();
+                }
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     slot.ready |= Direction::Read as u8;
                     to_wake.extend(slot.reader.take());
@@ -250,7 +267,7 @@ impl Registration {
         let old_waker = {
             let mut sources = core.reactor.sources.borrow_mut();
             let slot = &mut sources[self.key];
-            if slot.ready & dir as u8 != 0 {
+            if slot.ready & (dir as u8 | dir.closed_bit()) != 0 {
                 return Poll::Ready(Ok(()));
             }
             let waiter = match dir {

@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 
 use crate::task::TaskId;
 
+// ANCHOR: ready_queue
 /// The FIFO queue of tasks waiting for their turn.
 #[derive(Default)]
 pub(crate) struct ReadyQueue {
@@ -25,8 +26,10 @@ pub(crate) struct ReadyQueue {
     /// The longest the queue has been since the runtime started (reported in `Stats`).
     max_len: usize,
 }
+// ANCHOR_END: ready_queue
 
 impl ReadyQueue {
+    // ANCHOR: push_pop
     /// Put a task at the back of the queue.
     #[inline]
     pub(crate) fn push(&mut self, key: usize, id: TaskId) {
@@ -39,6 +42,7 @@ impl ReadyQueue {
     pub(crate) fn pop(&mut self) -> Option<(usize, TaskId)> {
         self.queue.pop_front()
     }
+    // ANCHOR_END: push_pop
 
     /// How many entries are queued (stale ones included).
     #[inline]

@@ -45,6 +45,7 @@ static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 /// does not fall into step with a program that runs tasks in rounds of a round number.
 pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
 
+// ANCHOR: task_table
 /// The task table and the two lists, borrowed together because every change touches them together.
 pub(crate) struct TaskTable {
     /// Every task that has not been joined or detached-and-finished, by slot key.
@@ -58,6 +59,7 @@ pub(crate) struct TaskTable {
     /// Counters owned by the loop's thread (remote wakes and I/O are counted elsewhere).
     pub(crate) stats: Stats,
 }
+// ANCHOR_END: task_table
 
 /// Settings fixed when the runtime is built.
 #[derive(Clone, Debug)]
@@ -114,6 +116,7 @@ impl Core {
         }))
     }
 
+    // ANCHOR: waker_for
     /// A waker for the task in slot `key`.
     fn waker_for(&self, key: usize, id: TaskId) -> Waker {
         Waker::from(Arc::new(TaskWaker {
@@ -123,7 +126,9 @@ impl Core {
             shared: self.shared.clone(),
         }))
     }
+    // ANCHOR_END: waker_for
 
+    // ANCHOR: spawn
     /// Create a task and put it at the back of the ready queue.
     pub(crate) fn spawn<F>(self: &Rc<Self>, future: F) -> JoinHandle<F::Output>
     where
@@ -150,7 +155,9 @@ impl Core {
         drop(table);
         JoinHandle::new(self, key, id)
     }
+    // ANCHOR_END: spawn
 
+    // ANCHOR: wake_local
     /// A wake on the loop's own thread. Moves a waiting task to the ready queue; a task woken
     /// while it runs is queued again once its poll returns; anything else (already queued,
     /// finished, or a slot now held by another task) is ignored.
@@ -178,6 +185,7 @@ impl Core {
             State::Queued | State::Finished => {}
         }
     }
+    // ANCHOR_END: wake_local
 
     /// Record what the running task is about to wait for (called by leaf futures).
     pub(crate) fn note_wait(&self, reason: WaitReason) {
@@ -340,6 +348,8 @@ impl Core {
             io_events: io.events,
             stale_events: io.stale_events,
             timers_fired: self.timers.borrow().fired(),
+            timers_pending: self.timers.borrow().len(),
+            sockets_registered: self.reactor.len(),
             ..table.stats
         }
     }
@@ -426,6 +436,7 @@ impl Runtime {
         Builder::new()
     }
 
+    // ANCHOR: block_on
     /// Run `future` to completion on this thread, running spawned tasks while it waits.
     ///
     /// # Panics
@@ -447,6 +458,7 @@ impl Runtime {
             core.tick();
         }
     }
+    // ANCHOR_END: block_on
 
     /// Spawn a task on this runtime from outside it (it runs at the next `block_on`).
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>

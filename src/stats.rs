@@ -38,11 +38,15 @@ pub struct Stats {
     pub timers_fired: u64,
     /// The longest the ready queue has been.
     pub max_ready_len: usize,
+    /// Timers pending right now (a gauge, not a counter): dropped timers leave at once.
+    pub timers_pending: usize,
+    /// Sockets registered with the reactor right now (a gauge): dropped sockets leave at once.
+    pub sockets_registered: usize,
 }
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: [(&str, u64); 12] = [
+        let rows: [(&str, u64); 14] = [
             ("tasks spawned", self.tasks_spawned),
             ("tasks finished", self.tasks_finished),
             ("polls", self.polls),
@@ -55,6 +59,8 @@ impl fmt::Display for Stats {
             ("stale socket events", self.stale_events),
             ("timers fired", self.timers_fired),
             ("longest ready queue", self.max_ready_len as u64),
+            ("timers pending", self.timers_pending as u64),
+            ("sockets registered", self.sockets_registered as u64),
         ];
         for (name, value) in rows {
             writeln!(f, "{name:>22}: {value}")?;

@@ -48,6 +48,7 @@ impl fmt::Display for TaskId {
     }
 }
 
+// ANCHOR: state
 /// Where a task is in its life. Exactly one of these holds at any moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
@@ -61,7 +62,9 @@ pub(crate) enum State {
     /// Its future completed, panicked or was cancelled; only the output (if any) remains.
     Finished,
 }
+// ANCHOR_END: state
 
+// ANCHOR: task_slot
 /// The runtime's record of one task: one slot of the task table.
 pub(crate) struct TaskSlot {
     /// Which task occupies the slot. Checked by every wake, ready-queue pop and join, because the
@@ -85,6 +88,7 @@ pub(crate) struct TaskSlot {
     /// This task's place in the waiting list (an intrusive list threaded through the slots).
     pub(crate) links: Links,
 }
+// ANCHOR_END: task_slot
 
 /// What the runtime needs from a task's cell, whatever the future's type.
 pub(crate) trait Erased {

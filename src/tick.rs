@@ -28,6 +28,7 @@ use crate::task::State;
 use crate::waiting::WaitReason;
 
 impl Core {
+    // ANCHOR: tick
     /// One turn of the loop: run what was ready, take remote wakes, sleep if idle.
     pub(crate) fn tick(&self) {
         let budget = {
@@ -51,7 +52,9 @@ impl Core {
             self.sleep();
         }
     }
+    // ANCHOR_END: tick
 
+    // ANCHOR: run_task
     /// Poll the task in slot `key` once, if the entry is still valid. Returns whether it ran.
     fn run_task(&self, key: usize, id: crate::task::TaskId) -> bool {
         let mut cell = {
@@ -99,7 +102,9 @@ impl Core {
         }
         true
     }
+    // ANCHOR_END: run_task
 
+    // ANCHOR: drain_inbox
     /// Move remote wakes (from other threads) into the ready queue.
     fn drain_inbox(&self) {
         let mut woken = Vec::new();
@@ -108,6 +113,7 @@ impl Core {
             self.wake_local(key, id);
         }
     }
+    // ANCHOR_END: drain_inbox
 
     /// Nothing is ready: block until a socket, a timer or another thread has something for us.
     fn sleep(&self) {
@@ -122,6 +128,7 @@ impl Core {
         self.check_outside(timeout);
     }
 
+    // ANCHOR: check_outside
     /// Check sockets (blocking for at most `timeout`, `None` for "until something happens"),
     /// remote wakes and timers, moving every task that can now go on to the ready queue.
     fn check_outside(&self, timeout: Option<Duration>) {
@@ -144,6 +151,7 @@ impl Core {
         self.drain_inbox();
         self.fire_timers();
     }
+    // ANCHOR_END: check_outside
 
     /// Wake the tasks of every timer that is due now.
     fn fire_timers(&self) {

@@ -23,6 +23,7 @@ use crate::task::{TaskId, TaskSlot};
 /// "No slot": the end of the list.
 const NIL: usize = usize::MAX;
 
+// ANCHOR: links
 /// A task's neighbours in the waiting list. Meaningful only while the task is waiting.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Links {
@@ -31,6 +32,7 @@ pub(crate) struct Links {
     /// The slot key of the task that started waiting just after this one, or `NIL`.
     next: usize,
 }
+// ANCHOR_END: links
 
 impl Default for Links {
     fn default() -> Self {
@@ -41,6 +43,7 @@ impl Default for Links {
     }
 }
 
+// ANCHOR: waiting_list
 /// The list head: the oldest and newest waiting tasks, and how many there are.
 pub(crate) struct WaitingList {
     /// The task that has waited longest, or `NIL`.
@@ -50,6 +53,7 @@ pub(crate) struct WaitingList {
     /// How many tasks are waiting.
     len: usize,
 }
+// ANCHOR_END: waiting_list
 
 impl Default for WaitingList {
     fn default() -> Self {
@@ -62,6 +66,7 @@ impl Default for WaitingList {
 }
 
 impl WaitingList {
+    // ANCHOR: push_back_remove
     /// Add the task in slot `key` at the back of the list.
     #[inline]
     pub(crate) fn push_back(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
@@ -92,6 +97,7 @@ impl WaitingList {
         tasks[key].links = Links::default();
         self.len -= 1;
     }
+    // ANCHOR_END: push_back_remove
 
     /// The waiting tasks' slot keys, longest-waiting first.
     pub(crate) fn iter<'a>(&self, tasks: &'a Slab<TaskSlot>) -> impl Iterator<Item = usize> + 'a {

@@ -32,6 +32,7 @@ use crate::task::TaskId;
 /// The slot key that stands for the future passed to `block_on` (it is not in the task table).
 pub(crate) const MAIN_KEY: usize = usize::MAX;
 
+// ANCHOR: shared
 /// The thread-safe part of a runtime: what a waker on another thread can reach.
 pub(crate) struct Shared {
     /// Wakes from other threads, waiting for the loop to move them into the ready queue.
@@ -49,6 +50,7 @@ pub(crate) struct Shared {
     /// Interrupts the loop's `epoll_wait` (an eventfd registered with the loop's `mio::Poll`).
     waker: mio::Waker,
 }
+// ANCHOR_END: shared
 
 impl Shared {
     pub(crate) fn new(waker: mio::Waker) -> Self {
@@ -62,6 +64,7 @@ impl Shared {
         }
     }
 
+    // ANCHOR: wake_remote
     /// A wake from outside the loop: queue it and make sure the loop notices.
     fn wake_remote(&self, key: usize, id: TaskId) {
         if self.closed.load(Ordering::Acquire) {
@@ -81,7 +84,9 @@ impl Shared {
             let _ = self.waker.wake();
         }
     }
+    // ANCHOR_END: wake_remote
 
+    // ANCHOR: take_inbox
     /// The loop saw the eventfd fire: the next remote wake must notify again.
     pub(crate) fn clear_notified(&self) {
         self.notified.store(false, Ordering::SeqCst);
@@ -94,6 +99,7 @@ impl Shared {
             std::mem::swap(&mut *inbox, out);
         }
     }
+    // ANCHOR_END: take_inbox
 
     /// How many remote wakes there have been.
     pub(crate) fn remote_wakes(&self) -> u64 {
@@ -107,6 +113,7 @@ impl Shared {
     }
 }
 
+// ANCHOR: task_waker
 /// The state behind a task's [`std::task::Waker`]: which task, in which runtime.
 pub(crate) struct TaskWaker {
     /// The runtime's unique number: a local wake applies only to the runtime running on this
@@ -133,3 +140,4 @@ impl Wake for TaskWaker {
         }
     }
 }
+// ANCHOR_END: task_waker

@@ -1,0 +1,122 @@
+//! The roast dinner: four dishes cooked one after another, then all at once by one cook.
+//!
+//! Each dish is mostly waiting (the oven, the pan, the kettle): a timer, not work. Cooked one
+//! after another, the dinner takes the sum of the waits. Cooked as four tasks on one thread, the
+//! waits overlap and the dinner takes as long as the longest dish: concurrency without a single
+//! extra thread, because a waiting task sits in the waiting list while the others run.
+//!
+//! ```console
+//! $ cargo run --example roast_dinner               # scaled: one minute of kitchen = 10 ms
+//! $ cargo run --example roast_dinner -- --real     # real minutes (about 1 h 30 min)
+//! ```
+
+use std::time::{Duration, Instant};
+
+use taketurns::time::sleep;
+
+// ANCHOR: dishes
+/// A dish: a name and its steps, each step a number of kitchen minutes spent waiting.
+struct Dish {
+    name: &'static str,
+    steps: &'static [(&'static str, u64)],
+}
+
+const DINNER: [Dish; 4] = [
+    Dish {
+        name: "chicken",
+        steps: &[("season", 5), ("roast", 80), ("rest", 10)],
+    },
+    Dish {
+        name: "potatoes",
+        steps: &[("peel", 10), ("parboil", 10), ("roast", 50)],
+    },
+    Dish {
+        name: "broccoli",
+        steps: &[("chop", 5), ("steam", 8)],
+    },
+    Dish {
+        name: "gravy",
+        steps: &[("stock", 5), ("simmer", 15), ("thicken", 5)],
+    },
+];
+
+/// Cook one dish: each step is a wait on a timer (the oven does the work, not the cook).
+async fn cook(dish: &Dish, minute: Duration, start: Instant) {
+    for (step, minutes) in dish.steps {
+        sleep(minute * *minutes as u32).await;
+        let at = start.elapsed().as_secs_f64() / minute.as_secs_f64();
+        println!("  {at:5.0} min  {:<9} {step}", dish.name);
+    }
+}
+// ANCHOR_END: dishes
+
+fn main() {
+    let real = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--real") => true,
+        Some("--help" | "-h") => {
+            println!("usage: roast_dinner [--real]\n\n  --real  cook in real minutes instead of 10 ms per kitchen minute");
+            return;
+        }
+        Some(other) => {
+            eprintln!("roast_dinner: unknown argument {other:?} (try --help)");
+            std::process::exit(2);
+        }
+    };
+    let minute = if real {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_millis(10)
+    };
+
+    // ANCHOR: main
+    let rt = taketurns::Runtime::new().expect("create the runtime");
+    println!("One dish after another:");
+    let one_by_one = rt.block_on(async {
+        let start = Instant::now();
+        for dish in &DINNER {
+            cook(dish, minute, start).await;
+        }
+        start.elapsed()
+    });
+
+    println!("All dishes at once, one cook (four tasks, one thread):");
+    let together = rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = DINNER
+            .iter()
+            .map(|dish| taketurns::spawn(cook(dish, minute, start)))
+            .collect();
+        for task in tasks {
+            task.await.expect("a dish failed");
+        }
+        start.elapsed()
+    });
+    // ANCHOR_END: main
+
+    let kitchen = |d: Duration| d.as_secs_f64() / minute.as_secs_f64();
+    println!(
+        "\none after another: {:6.0} kitchen minutes ({:?})",
+        kitchen(one_by_one),
+        one_by_one
+    );
+    println!(
+        "all at once:       {:6.0} kitchen minutes ({:?})",
+        kitchen(together),
+        together
+    );
+    println!(
+        "the longest dish alone is {} minutes; the sum of all waits is {} minutes",
+        DINNER.iter().map(total).max().unwrap(),
+        DINNER.iter().map(total).sum::<u64>()
+    );
+    let stats = rt.stats();
+    println!(
+        "threads used: 1; timers fired: {}; times the loop slept: {}",
+        stats.timers_fired, stats.sleeps
+    );
+}
+
+fn total(dish: &Dish) -> u64 {
+    dish.steps.iter().map(|(_, m)| m).sum()
+}
