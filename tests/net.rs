@@ -281,3 +281,33 @@ fn data_and_end_of_stream_in_one_edge_still_reach_eof() {
         assert_eq!(all, b"bye");
     });
 }
+
+#[test]
+fn cancelling_a_task_removes_its_socket_registration() {
+    let rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let (listener, addr) = local_listener().await;
+        assert_eq!(taketurns::stats().sockets_registered, 1);
+        let reader = taketurns::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1];
+            stream.read(&mut buf).await
+        });
+        let client = TcpStream::connect(addr).await.unwrap();
+        // Wait until the reader has accepted and parked on its read (listener, both ends).
+        while taketurns::stats().sockets_registered < 3
+            || !taketurns::snapshot().waiting_ids().contains(&reader.id())
+        {
+            taketurns::yield_now().await;
+        }
+        reader.abort();
+        assert!(reader.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            taketurns::stats().sockets_registered,
+            1,
+            "the listener and the accepted stream left with their task"
+        );
+        drop(client);
+        assert_eq!(taketurns::stats().sockets_registered, 0);
+    });
+}
