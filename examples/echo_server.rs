@@ -54,7 +54,10 @@ fn main() {
                 format!("cannot listen on {addr}: {e} (is another server using that port? pass another address)"),
             )
         })?;
-        println!("echoing on {}; press Ctrl-C to stop", listener.local_addr()?);
+        println!(
+            "echoing on {}; press Ctrl-C to stop",
+            listener.local_addr()?
+        );
         serve(listener).await
     });
     if let Err(e) = result {

@@ -6,7 +6,7 @@
 //! extra thread, because a waiting task sits in the waiting list while the others run.
 //!
 //! ```console
-//! $ cargo run --example roast_dinner               # scaled: one minute of kitchen = 10 ms
+//! $ cargo run --example roast_dinner               # scaled: one kitchen minute = 7 ms
 //! $ cargo run --example roast_dinner -- --real     # real minutes (about 1 h 30 min)
 //! ```
 
@@ -55,7 +55,9 @@ fn main() {
         None => false,
         Some("--real") => true,
         Some("--help" | "-h") => {
-            println!("usage: roast_dinner [--real]\n\n  --real  cook in real minutes instead of 10 ms per kitchen minute");
+            println!(
+                "usage: roast_dinner [--real]\n\n  --real  cook in real minutes instead of 7 ms per kitchen minute"
+            );
             return;
         }
         Some(other) => {
@@ -66,7 +68,7 @@ fn main() {
     let minute = if real {
         Duration::from_secs(60)
     } else {
-        Duration::from_millis(10)
+        Duration::from_millis(7)
     };
 
     // ANCHOR: main

@@ -143,7 +143,7 @@ fn moved_between_tasks(keep_first_waker: bool) -> std::io::Result<()> {
         assert!(ready.is_pending());
 
         // Move the future into a task, which polls it with the task's own waker.
-        let waiter = spawn(async move { wait.await });
+        let waiter = spawn(wait);
         // Runs after the waiter's first poll (FIFO), and sets the flag.
         let setter = spawn(async move { flag.set() });
 

@@ -33,6 +33,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(doctest)]
+mod book;
 mod context;
 pub mod net;
 mod reactor;

@@ -51,8 +51,10 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 ///             println!("greeted {peer}");
 ///         });
 ///     }
-/// })
-/// # ; Ok::<(), std::io::Error>(())
+///     # #[allow(unreachable_code)]
+///     std::io::Result::Ok(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {
     /// Our registration with the reactor (readiness and the accepting task's waker).
@@ -153,6 +155,7 @@ impl TcpStream {
         Err(last_error.unwrap_or_else(no_address))
     }
 
+    // ANCHOR: connect_addr
     /// Connect to one address. A non-blocking `connect` returns at once with the handshake still
     /// under way; the socket turns *writable* when it completes or fails, and only the socket's
     /// pending error (`SO_ERROR`) says which.
@@ -167,6 +170,7 @@ impl TcpStream {
         }
         Ok(stream)
     }
+    // ANCHOR_END: connect_addr
 
     /// Wrap a connected `std::net::TcpStream` (it is switched to non-blocking mode).
     ///
@@ -213,6 +217,7 @@ impl TcpStream {
         self.registration.token()
     }
 
+    // ANCHOR: poll_read
     /// Read into `buf` when the socket is readable. A read that fills less than `buf` drained
     /// the socket's receive buffer (Linux never returns short otherwise), so readiness is cleared
     /// at once instead of paying one more `read` to hear `WouldBlock`; tokio does the same.
@@ -228,6 +233,7 @@ impl TcpStream {
         }
         result
     }
+    // ANCHOR_END: poll_read
 
     /// Write from `buf` when the socket is writable; a short write means the send buffer is full.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

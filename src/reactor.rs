@@ -161,6 +161,7 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+            // ANCHOR: dispatch
             let mut sources = self.sources.borrow_mut();
             for event in events.iter() {
                 if event.token() == WAKER_TOKEN {
@@ -191,6 +192,7 @@ impl Reactor {
                 }
             }
             self.counters.set(counters);
+            // ANCHOR_END: dispatch
         }
         // Wake outside every borrow: a waker may be anyone's, and may call back into us.
         for waker in to_wake.drain(..) {
@@ -258,6 +260,7 @@ impl Registration {
         make_token(self.key, self.generation).0
     }
 
+    // ANCHOR: poll_ready
     /// `Ready` if the socket is known to be ready in `dir`; otherwise remember the task's waker
     /// and return `Pending`.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
@@ -288,6 +291,7 @@ impl Registration {
         });
         Poll::Pending
     }
+    // ANCHOR_END: poll_ready
 
     /// The operation in `dir` returned `WouldBlock`: forget the readiness until the next edge.
     pub(crate) fn clear_ready(&self, dir: Direction) {
@@ -298,6 +302,7 @@ impl Registration {
         }
     }
 
+    // ANCHOR: poll_io
     /// Run `op` when the socket is ready in `dir`, retrying until it stops returning
     /// `WouldBlock`; a `WouldBlock` clears readiness and parks the task.
     pub(crate) fn poll_io<R>(
@@ -318,8 +323,10 @@ impl Registration {
             }
         }
     }
+    // ANCHOR_END: poll_io
 }
 
+// ANCHOR: drop_registration
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(core) = self.core.upgrade() {
@@ -337,6 +344,7 @@ impl Drop for Registration {
         }
     }
 }
+// ANCHOR_END: drop_registration
 
 /// The error a socket gives when its runtime has been dropped.
 fn runtime_gone() -> io::Error {

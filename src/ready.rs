@@ -1,6 +1,6 @@
 //! The ready queue: tasks that can make progress, in the order they became ready.
 //!
-//! This is the seeds' **ready list** and asyncio's `loop._ready` deque. It is first in, first
+//! This is the **ready list** of the asyncio picture, and asyncio's `loop._ready` deque. It is first in, first
 //! out: the task that has waited longest runs next, and a task that yields (or wakes itself) goes
 //! to the back, behind everyone who was already waiting. Only the loop pops; wakes push.
 //!

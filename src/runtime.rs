@@ -50,9 +50,9 @@ pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
 pub(crate) struct TaskTable {
     /// Every task that has not been joined or detached-and-finished, by slot key.
     pub(crate) slab: Slab<TaskSlot>,
-    /// The ready queue (the seeds' ready list).
+    /// The ready queue: tasks that can run, oldest first.
     pub(crate) ready: ReadyQueue,
-    /// The waiting list (the seeds' waiting list), threaded through `slab`.
+    /// The waiting list: tasks parked until a wake, threaded through `slab`.
     pub(crate) waiting: WaitingList,
     /// The id the next spawned task gets.
     next_id: u64,
@@ -90,6 +90,9 @@ pub(crate) struct Core {
     pub(crate) polls_since_io: Cell<u32>,
     /// The slot key of the task being polled, so leaf futures can note what it waits for.
     pub(crate) current: Cell<Option<usize>>,
+    /// Reused buffer that the inbox is swapped into each time the loop takes remote wakes, so
+    /// neither side allocates again (the waking thread would otherwise allocate under the lock).
+    pub(crate) inbox_buffer: RefCell<Vec<(usize, TaskId)>>,
 }
 
 impl Core {
@@ -113,6 +116,7 @@ impl Core {
             main_woken: Cell::new(false),
             polls_since_io: Cell::new(0),
             current: Cell::new(None),
+            inbox_buffer: RefCell::new(Vec::new()),
         }))
     }
 
@@ -162,13 +166,19 @@ impl Core {
     /// while it runs is queued again once its poll returns; anything else (already queued,
     /// finished, or a slot now held by another task) is ignored.
     pub(crate) fn wake_local(&self, key: usize, id: TaskId) {
+        self.tasks.borrow_mut().stats.local_wakes += 1;
+        self.schedule(key, id);
+    }
+
+    /// Move a task to the ready queue if it is waiting (see [`Core::wake_local`]); shared by
+    /// local wakes and by the remote wakes the loop takes out of the inbox.
+    pub(crate) fn schedule(&self, key: usize, id: TaskId) {
         if key == MAIN_KEY {
             self.main_woken.set(true);
             return;
         }
         let mut guard = self.tasks.borrow_mut();
         let table = &mut *guard;
-        table.stats.local_wakes += 1;
         let Some(slot) = table.slab.get_mut(key) else {
             return;
         };
@@ -450,10 +460,13 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         core.main_woken.set(true);
         loop {
-            if core.main_woken.replace(false)
-                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
-            {
-                return output;
+            if core.main_woken.replace(false) {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+                // The block_on future counts like a task: one that keeps yielding must not
+                // keep the loop from checking sockets and timers.
+                core.count_poll();
             }
             core.tick();
         }

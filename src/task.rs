@@ -164,9 +164,21 @@ impl<F: Future + 'static> Erased for TaskCell<F> {
         let mut this = self.project();
         if let StageProj::Running { .. } = this.stage.as_mut().project() {
             let id = *this.id;
-            this.stage.set(Stage::Finished {
-                output: Some(Err(JoinError::cancelled(id))),
-            });
+            let mut stage = this.stage;
+            // Dropping the future runs its destructors, which may panic. The panic must stay in
+            // the task (reported by its JoinHandle, as tokio does), not unwind through the loop
+            // or through whoever called `abort`. (Assignment stores the new value even when the
+            // old value's destructor panics, so `stage` is `Finished` either way.)
+            let dropped = catch_unwind(AssertUnwindSafe(|| {
+                stage.as_mut().set(Stage::Finished {
+                    output: Some(Err(JoinError::cancelled(id))),
+                })
+            }));
+            if let Err(payload) = dropped {
+                stage.set(Stage::Finished {
+                    output: Some(Err(JoinError::panic(id, payload))),
+                });
+            }
         }
     }
 
@@ -188,7 +200,6 @@ impl<F: Future + 'static> Erased for TaskCell<F> {
 /// Dropping a JoinHandle *detaches* the task: it keeps running and its output is dropped when it
 /// finishes, as in tokio. (asyncio differs: a task with no reference left may be garbage
 /// collected mid-flight, which is why its docs tell you to keep one.)
-#[must_use = "dropping a JoinHandle detaches the task; .await it to get its output"]
 pub struct JoinHandle<T> {
     /// The runtime that owns the task. Weak, because tasks may hold JoinHandles of other tasks:
     /// a strong reference would make a cycle runtime → task → handle → runtime.

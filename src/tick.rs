@@ -40,11 +40,7 @@ impl Core {
             let next = self.tasks.borrow_mut().ready.pop();
             let Some((key, id)) = next else { break };
             if self.run_task(key, id) {
-                let polls = self.polls_since_io.get() + 1;
-                self.polls_since_io.set(polls);
-                if polls >= self.config.event_interval {
-                    self.check_outside(Some(Duration::ZERO));
-                }
+                self.count_poll();
             }
         }
         self.drain_inbox();
@@ -53,6 +49,17 @@ impl Core {
         }
     }
     // ANCHOR_END: tick
+
+    /// Count one poll (of a task or of the `block_on` future) towards `event_interval`, and
+    /// check sockets and timers without blocking when the interval is reached. Without this a
+    /// future that never stops being ready would keep the loop from ever looking outside.
+    pub(crate) fn count_poll(&self) {
+        let polls = self.polls_since_io.get() + 1;
+        self.polls_since_io.set(polls);
+        if polls >= self.config.event_interval {
+            self.check_outside(Some(Duration::ZERO));
+        }
+    }
 
     // ANCHOR: run_task
     /// Poll the task in slot `key` once, if the entry is still valid. Returns whether it ran.
@@ -107,14 +114,16 @@ impl Core {
     // ANCHOR: drain_inbox
     /// Move remote wakes (from other threads) into the ready queue.
     fn drain_inbox(&self) {
-        let mut woken = Vec::new();
+        let mut woken = std::mem::take(&mut *self.inbox_buffer.borrow_mut());
         self.shared.take_inbox(&mut woken);
-        for (key, id) in woken {
-            self.wake_local(key, id);
+        for (key, id) in woken.drain(..) {
+            self.schedule(key, id);
         }
+        *self.inbox_buffer.borrow_mut() = woken;
     }
     // ANCHOR_END: drain_inbox
 
+    // ANCHOR: sleep
     /// Nothing is ready: block until a socket, a timer or another thread has something for us.
     fn sleep(&self) {
         let timeout = self
@@ -127,6 +136,7 @@ impl Core {
         }
         self.check_outside(timeout);
     }
+    // ANCHOR_END: sleep
 
     // ANCHOR: check_outside
     /// Check sockets (blocking for at most `timeout`, `None` for "until something happens"),
@@ -153,6 +163,7 @@ impl Core {
     }
     // ANCHOR_END: check_outside
 
+    // ANCHOR: fire_timers
     /// Wake the tasks of every timer that is due now.
     fn fire_timers(&self) {
         let mut due = Vec::new();
@@ -167,4 +178,5 @@ impl Core {
             waker.wake();
         }
     }
+    // ANCHOR_END: fire_timers
 }

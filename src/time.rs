@@ -92,6 +92,7 @@ impl Sleep {
     }
 }
 
+// ANCHOR: sleep_poll
 impl Future for Sleep {
     type Output = ();
 
@@ -128,6 +129,7 @@ impl Future for Sleep {
         Poll::Pending
     }
 }
+// ANCHOR_END: sleep_poll
 
 impl Drop for Sleep {
     fn drop(&mut self) {

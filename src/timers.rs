@@ -24,12 +24,14 @@ use std::time::Instant;
 /// A timer's place in the list: its deadline, then a sequence number that keeps timers with the
 /// same deadline in creation order and makes every key unique.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+// ANCHOR: timer_key
 pub(crate) struct TimerKey {
     /// When the timer fires.
     pub(crate) deadline: Instant,
     /// Creation order, unique within the runtime.
     seq: u64,
 }
+// ANCHOR_END: timer_key
 
 /// Every pending timer of one runtime. Owned by the runtime's core; `Sleep` futures insert and
 /// remove their own entries, the loop fires the due ones.
@@ -82,6 +84,7 @@ impl Timers {
         self.entries.first_key_value().map(|(key, _)| key.deadline)
     }
 
+    // ANCHOR: fire_due
     /// Move the wakers of every timer due at `now` into `out`. "Due" includes a deadline equal
     /// to `now`, so a zero-length sleep fires on the first check.
     pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Waker>) {
@@ -93,6 +96,7 @@ impl Timers {
             self.fired += 1;
         }
     }
+    // ANCHOR_END: fire_due
 
     /// How many timers are pending.
     pub(crate) fn len(&self) -> usize {

@@ -1,6 +1,6 @@
 //! The waiting list: tasks that returned `Pending` and wait for a wake.
 //!
-//! This is the seeds' **waiting list**: tasks parked until "some external thing" happens. asyncio
+//! This is the **waiting list** of the asyncio picture: tasks parked until "some external thing" happens. asyncio
 //! has no such list as one object (a waiting task is only referenced from a selector callback, a
 //! timer handle or a future's done-callbacks); tokio neither. We keep it explicit so that a reader
 //! can print it ([`crate::Snapshot`]) and see every task that is not running and not ready.

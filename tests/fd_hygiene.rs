@@ -15,7 +15,11 @@ fn open_fds() -> Vec<String> {
         .filter_map(|e| {
             let e = e.ok()?;
             let target = std::fs::read_link(e.path()).ok()?;
-            Some(format!("{} -> {}", e.file_name().to_string_lossy(), target.display()))
+            Some(format!(
+                "{} -> {}",
+                e.file_name().to_string_lossy(),
+                target.display()
+            ))
         })
         .collect();
     fds.sort();
@@ -73,5 +77,9 @@ fn no_descriptor_left_after_2000_connections() {
     drop(rt);
     let with_runtime = before.len();
     let after_drop = open_fds().len();
-    assert_eq!(after_drop + 2, with_runtime, "dropping the runtime closes epoll and its eventfd");
+    assert_eq!(
+        after_drop + 2,
+        with_runtime,
+        "dropping the runtime closes epoll and its eventfd"
+    );
 }

@@ -67,7 +67,10 @@ fn buf_reader_reads_lines_from_a_socket() {
         let server = taketurns::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
             for line in ["one", "two", "three"] {
-                stream.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+                stream
+                    .write_all(format!("{line}\n").as_bytes())
+                    .await
+                    .unwrap();
                 taketurns::yield_now().await;
             }
         });
@@ -93,7 +96,11 @@ fn connect_to_a_closed_port_is_refused() {
     let err = taketurns::block_on(async {
         let other = taketurns::spawn(async { 7 });
         let err = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
-        assert_eq!(other.await.unwrap(), 7, "the refusal must not disturb other tasks");
+        assert_eq!(
+            other.await.unwrap(),
+            7,
+            "the refusal must not disturb other tasks"
+        );
         err
     });
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
@@ -247,7 +254,10 @@ fn stale_event_after_slot_reuse_cannot_wake_the_new_owner() {
         assert!(!reader.is_finished(), "the stale event woke the new owner");
         let reader_polls = taketurns::stats().polls - polls_before;
         // The only tasks polled in between are none: the reader stayed parked.
-        assert_eq!(reader_polls, 0, "the new owner was polled for someone else's event");
+        assert_eq!(
+            reader_polls, 0,
+            "the new owner was polled for someone else's event"
+        );
 
         other_peer.write_all(b"for the new").unwrap();
         assert_eq!(reader.await.unwrap(), b"for the new");

@@ -63,7 +63,11 @@ fn timeout_fires_when_the_future_is_too_slow() {
     assert!(result.is_err());
     assert!(waited >= Duration::from_millis(20), "{waited:?}");
     assert!(waited < Duration::from_secs(10), "{waited:?}");
-    assert_eq!(rt.stats().timers_pending, 0, "the inner sleep's timer was removed");
+    assert_eq!(
+        rt.stats().timers_pending,
+        0,
+        "the inner sleep's timer was removed"
+    );
     assert_eq!(
         result.unwrap_err().to_string(),
         "deadline has elapsed",
@@ -82,7 +86,11 @@ fn timeout_does_not_fire_when_the_future_is_quick() {
         .await
     });
     assert_eq!(result, Ok("done"));
-    assert_eq!(rt.stats().timers_pending, 0, "the timeout's timer was removed");
+    assert_eq!(
+        rt.stats().timers_pending,
+        0,
+        "the timeout's timer was removed"
+    );
 }
 
 #[test]
@@ -90,7 +98,10 @@ fn a_million_cancelled_timeouts_leave_nothing_behind() {
     let rt = Runtime::new().unwrap();
     rt.block_on(async {
         for _ in 0..1_000_000 {
-            let mut t = Box::pin(timeout(Duration::from_secs(60), std::future::pending::<()>()));
+            let mut t = Box::pin(timeout(
+                Duration::from_secs(60),
+                std::future::pending::<()>(),
+            ));
             // Poll once so the timer is registered, then drop it (cancel).
             let polled = futures::poll!(t.as_mut());
             assert!(polled.is_pending());
@@ -171,7 +182,10 @@ fn an_always_ready_task_does_not_starve_timers_or_sockets() {
     });
     let stats = rt.stats();
     assert!(stats.polls > 61, "the spinner ran all along: {stats}");
-    assert_eq!(stats.sleeps, 0, "with a task always ready the loop never blocks: {stats}");
+    assert_eq!(
+        stats.sleeps, 0,
+        "with a task always ready the loop never blocks: {stats}"
+    );
 }
 
 #[test]
@@ -192,5 +206,35 @@ fn a_self_waking_task_waits_for_the_next_tick() {
     });
     let stats = rt.stats();
     // Each tick runs the spinner once and the worker once.
-    assert!(stats.ticks >= 100 && stats.polls <= 2 * stats.ticks + 2, "{stats}");
+    assert!(
+        stats.ticks >= 100 && stats.polls <= 2 * stats.ticks + 2,
+        "{stats}"
+    );
+}
+
+#[test]
+fn a_block_on_future_that_keeps_yielding_does_not_starve_sockets() {
+    // The block_on future is not a task, but it must count towards event_interval too: here it
+    // spins on yield_now while two tasks wait on sockets, and only the reactor can free them.
+    let rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = taketurns::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"hi").await.unwrap();
+        });
+        let client = taketurns::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            let mut buf = [0u8; 2];
+            s.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(server.is_finished() && client.is_finished()) {
+            assert!(Instant::now() < deadline, "the sockets were never checked");
+            taketurns::yield_now().await;
+        }
+        assert_eq!(&client.await.unwrap(), b"hi");
+    });
 }
