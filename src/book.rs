@@ -103,3 +103,7 @@ pub struct AppendixA;
 ///
 #[doc = include_str!("../book/src/appendix-b-solutions.md")]
 pub struct AppendixB;
+
+/// The README's code blocks are tested too.
+#[doc = include_str!("../README.md")]
+pub struct Readme;
