@@ -2,11 +2,11 @@
 //! descriptors it had before. Alone in its own test binary, because descriptors are counted for
 //! the whole process and other tests would open their own meanwhile.
 
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use taketurns::Runtime;
-use taketurns::net::{TcpListener, TcpStream};
+use taketurns::net::TcpStream;
 
 /// The descriptors this process has open right now, with what each points to.
 fn open_fds() -> Vec<String> {
@@ -26,24 +26,15 @@ fn open_fds() -> Vec<String> {
     fds
 }
 
-async fn echo_server(listener: TcpListener) {
-    loop {
-        let (stream, _) = listener.accept().await.unwrap();
-        taketurns::spawn(async move {
-            let (reader, mut writer) = stream.split();
-            futures::io::copy(reader, &mut writer).await.unwrap();
-            writer.close().await.unwrap();
-        });
-    }
-}
+mod common;
+use common::{echo_server, local_listener};
 
 #[test]
 fn no_descriptor_left_after_2000_connections() {
     let rt = Runtime::new().unwrap();
     let before = open_fds();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (listener, addr) = local_listener().await;
         let server = taketurns::spawn(echo_server(listener));
         for _round in 0..20 {
             let clients: Vec<_> = (0..100)

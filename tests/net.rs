@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -11,23 +11,8 @@ use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use taketurns::net::{TcpListener, TcpStream};
 use taketurns::{Runtime, WaitReason};
 
-/// An echo server task: copies each connection's bytes back until the client closes its half.
-async fn echo_server(listener: TcpListener) {
-    loop {
-        let (stream, _) = listener.accept().await.unwrap();
-        taketurns::spawn(async move {
-            let (reader, mut writer) = stream.split();
-            futures::io::copy(reader, &mut writer).await.unwrap();
-            writer.close().await.unwrap();
-        });
-    }
-}
-
-async fn local_listener() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
+mod common;
+use common::{echo_server, local_listener};
 
 #[test]
 fn echo_server_serves_1000_concurrent_clients_through_copy() {
