@@ -48,6 +48,7 @@ pub mod time;
 mod timers;
 mod waiting;
 mod waker;
+pub mod workload;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,762 @@
+//! The project's main job: fetch many responses four ways (one after another, a thread per
+//! fetch, a pool of threads, the event loop) from the same slow server, and measure each.
+//!
+//! ```console
+//! $ cargo run --release --example fetch_many                          # 1,000 fetches, 50 ms each
+//! $ cargo run --release --example fetch_many -- --count 10000
+//! $ cargo run --release --example fetch_many -- --runner event-loop --json
+//! $ python3 -m http.server 8000 &                                      # any HTTP server will do
+//! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8000/ --count 100
+//! ```
+//!
+//! How it stays honest. The delay server runs in a **child process** (this same binary, run with
+//! the hidden `serve` subcommand), so its CPU and memory are not the client's. Each client also
+//! runs in a child process of its own (`run-client`), because peak memory (`ru_maxrss`) is a
+//! process-wide high-water mark: measured in one process, the second client would inherit the
+//! first one's peak. A child prints its [`Report`] as one JSON line, which this parent reads back.
+//! Limits are checked before anything starts: the open-file limit is raised toward the hard
+//! limit (children inherit it), and if it or the thread or port limit is still too low, the
+//! message names the limit and how to raise it. A run never fails half-way for want of a limit.
+//!
+//! Children end with the parent: Ctrl-C reaches the whole process group, and each child also
+//! watches its stdin, a pipe the parent holds, and exits when the pipe closes (the parent died
+//! some other way). The server child is killed and reaped by a guard on every way out.
+//!
+//! Exit codes: 0 when every client ran and every fetch succeeded; 1 when a limit was too low, a
+//! client could not run, or some fetches failed (the table is still printed); 2 for a bad flag
+//! (clap's message). `--count 0` is a bad flag: there is nothing to measure.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use taketurns::net::TcpListener;
+use taketurns::workload::{
+    Client, FetchErrorKind, FetchPlan, Report, ServerOptions, check_local_ports,
+    check_thread_limit, raise_fd_limit, serve,
+};
+
+/// Fetch many HTTP responses four ways (sequential, a thread per fetch, a thread pool, the
+/// event loop) from a server that answers after a delay, and compare wall time, CPU and memory.
+#[derive(Parser, Debug)]
+#[command(name = "fetch_many", version, after_help = AFTER_HELP)]
+struct Cli {
+    /// Internal: the child processes this program starts.
+    #[command(subcommand)]
+    internal: Option<Internal>,
+
+    /// Which client to run; `all` runs the four one after another, each in its own process.
+    #[arg(long, value_enum, default_value_t = Runner::All)]
+    runner: Runner,
+
+    /// Fetches per client (the sequential client runs at most --sequential-count of them when
+    /// --runner is all).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    count: u64,
+
+    /// How long the server waits before each answer, in milliseconds [default: 50].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    delay_ms: Option<u64>,
+
+    /// Body size of each answer, in bytes [default: 1024].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=268_435_456))]
+    size: Option<u64>,
+
+    /// Worker threads of the thread-pool client.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pool_size: u64,
+
+    /// Fetches the sequential client makes when --runner is all (it would take count × delay).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    sequential_count: u64,
+
+    /// How long one fetch may take, connect to last byte, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
+
+    /// Print one JSON object (plan, reports, notes, verdict) instead of the table.
+    #[arg(long)]
+    json: bool,
+
+    /// Fetch from an existing HTTP server instead of starting the delay server, e.g.
+    /// 127.0.0.1:8000/ for `python3 -m http.server 8000`. Its delay is unknown.
+    #[arg(long, value_name = "HOST:PORT[/PATH]")]
+    target: Option<String>,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  fetch_many                                  all four clients, 1,000 fetches, 50 ms delay
+  fetch_many --count 10000 --runner event-loop
+  fetch_many --target 127.0.0.1:8000/ --count 100   (e.g. python3 -m http.server 8000)";
+
+/// Which client(s) to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Runner {
+    /// All four, one after another.
+    All,
+    /// One fetch after another.
+    Sequential,
+    /// One OS thread per fetch.
+    ThreadPerTask,
+    /// A fixed pool of --pool-size threads.
+    ThreadPool,
+    /// One task per fetch on the taketurns event loop.
+    EventLoop,
+}
+
+impl Runner {
+    fn client(self, pool_size: usize) -> Option<Client> {
+        match self {
+            Runner::All => None,
+            Runner::Sequential => Some(Client::Sequential),
+            Runner::ThreadPerTask => Some(Client::ThreadPerTask),
+            Runner::ThreadPool => Some(Client::ThreadPool(pool_size)),
+            Runner::EventLoop => Some(Client::EventLoop),
+        }
+    }
+
+    fn of(client: Client) -> Runner {
+        match client {
+            Client::Sequential => Runner::Sequential,
+            Client::ThreadPerTask => Runner::ThreadPerTask,
+            Client::ThreadPool(_) => Runner::ThreadPool,
+            Client::EventLoop => Runner::EventLoop,
+        }
+    }
+
+    fn flag(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// The child processes' subcommands (hidden from --help).
+#[derive(Subcommand, Debug)]
+enum Internal {
+    /// Run the delay server; print its address as the first line of stdout.
+    #[command(hide = true)]
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        /// Exit when stdin closes (the parent holds the other end).
+        #[arg(long)]
+        watch_stdin: bool,
+    },
+    /// Run one client on one plan; print its report as one JSON line.
+    #[command(hide = true)]
+    RunClient {
+        /// Which client.
+        #[arg(long, value_enum)]
+        client: Runner,
+        /// Threads of the pool client.
+        #[arg(long, default_value_t = 64)]
+        pool_size: usize,
+        /// Fetches.
+        #[arg(long)]
+        count: usize,
+        /// Server address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Host header.
+        #[arg(long)]
+        host: String,
+        /// Request target.
+        #[arg(long)]
+        path: String,
+        /// Per-fetch timeout.
+        #[arg(long)]
+        timeout_ms: u64,
+        /// The delay the server was asked for, if known (for the report).
+        #[arg(long)]
+        delay_ms: Option<u64>,
+        /// Exit when stdin closes (the parent holds the other end).
+        #[arg(long)]
+        watch_stdin: bool,
+    },
+}
+
+/// Descriptors a process needs beyond one per connection: std streams, epoll, eventfd, pipes.
+const FD_MARGIN: u64 = 64;
+/// Threads a process needs beyond one per fetch: main thread, stdin watcher, and slack for the
+/// user's other processes, which RLIMIT_NPROC also counts.
+const THREAD_MARGIN: u64 = 64;
+const DEFAULT_DELAY_MS: u64 = 50;
+const DEFAULT_SIZE: u64 = 1024;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match &cli.internal {
+        Some(Internal::Serve { addr, watch_stdin }) => child_serve(addr, *watch_stdin),
+        Some(Internal::RunClient {
+            client,
+            pool_size,
+            count,
+            addr,
+            host,
+            path,
+            timeout_ms,
+            delay_ms,
+            watch_stdin,
+        }) => {
+            let plan = FetchPlan {
+                count: *count,
+                addr: *addr,
+                host: host.clone(),
+                path: path.clone(),
+                timeout: Duration::from_millis(*timeout_ms),
+            };
+            let delay = delay_ms.map(Duration::from_millis);
+            child_run_client(*client, *pool_size, &plan, delay, *watch_stdin)
+        }
+        None => parent(&cli),
+    };
+    std::process::exit(code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The children
+// ---------------------------------------------------------------------------------------------
+
+/// Exit as soon as stdin reaches end of file: the parent holds the pipe's other end, so that
+/// happens when the parent exits, however it exits.
+fn exit_when_stdin_closes() {
+    let watcher = std::thread::Builder::new()
+        .name("parent-watch".to_string())
+        .spawn(|| {
+            let mut stdin = std::io::stdin().lock();
+            let mut sink = [0u8; 64];
+            loop {
+                match stdin.read(&mut sink) {
+                    Ok(0) | Err(_) => std::process::exit(0),
+                    Ok(_) => {}
+                }
+            }
+        });
+    if let Err(e) = watcher {
+        eprintln!("fetch_many: cannot watch for the parent's exit ({e}); continuing without");
+    }
+}
+
+fn child_serve(addr: &str, watch_stdin: bool) -> i32 {
+    if watch_stdin {
+        exit_when_stdin_closes();
+    }
+    let result = taketurns::block_on(async {
+        let listener = TcpListener::bind(addr).await?;
+        // The parent reads this first line to learn the port.
+        println!("{}", listener.local_addr()?);
+        serve(listener, ServerOptions::default()).await
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("fetch_many serve: {e}");
+            1
+        }
+    }
+}
+
+fn child_run_client(
+    runner: Runner,
+    pool_size: usize,
+    plan: &FetchPlan,
+    delay: Option<Duration>,
+    watch_stdin: bool,
+) -> i32 {
+    if watch_stdin {
+        exit_when_stdin_closes();
+    }
+    let Some(client) = runner.client(pool_size) else {
+        eprintln!("fetch_many run-client: name one client, not `all`");
+        return 1;
+    };
+    // Normally inherited from the parent already; needed when this is run by hand.
+    if let Err(e) = raise_fd_limit(client.concurrency(plan.count) as u64 + FD_MARGIN) {
+        eprintln!("{e}");
+        return 1;
+    }
+    match Report::measure(client, plan, delay) {
+        Ok(report) => {
+            println!("{}", report.to_json());
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            3
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent
+// ---------------------------------------------------------------------------------------------
+
+/// A child process that is killed and reaped when this guard goes, on every way out.
+struct ChildGuard {
+    /// The process.
+    child: Child,
+    /// Our end of its stdin: while we hold it, the child's watcher sees no end of file.
+    _stdin: Option<ChildStdin>,
+    /// Its stdout, kept open so that a late print cannot kill it with SIGPIPE.
+    _stdout: Option<BufReader<ChildStdout>>,
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start the delay server in a child process and read its address.
+fn start_server(exe: &Path) -> Result<(SocketAddr, ChildGuard), String> {
+    let mut child = Command::new(exe)
+        .args(["serve", "--addr", "127.0.0.1:0", "--watch-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the delay server ({}): {e}", exe.display()))?;
+    let stdin = child.stdin.take();
+    let mut stdout = child.stdout.take().map(BufReader::new);
+    let mut line = String::new();
+    if let Some(out) = stdout.as_mut() {
+        let _ = out.read_line(&mut line);
+    }
+    let guard = ChildGuard {
+        child,
+        _stdin: stdin,
+        _stdout: stdout,
+    };
+    let addr = line.trim().parse().map_err(|_| {
+        format!(
+            "the delay server did not start (it printed {:?} instead of its address; \
+             its own message, if any, is above)",
+            line.trim()
+        )
+    })?;
+    Ok((addr, guard))
+}
+
+/// Run one client in a child process and read its report.
+fn run_child(
+    exe: &Path,
+    client: Client,
+    plan: &FetchPlan,
+    delay: Option<Duration>,
+) -> Result<Report, String> {
+    let mut command = Command::new(exe);
+    command
+        .arg("run-client")
+        .args(["--client", &Runner::of(client).flag()])
+        .args(["--count", &plan.count.to_string()])
+        .args(["--addr", &plan.addr.to_string()])
+        .args(["--host", &plan.host])
+        .args(["--path", &plan.path])
+        .args(["--timeout-ms", &plan.timeout.as_millis().to_string()])
+        .arg("--watch-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Client::ThreadPool(n) = client {
+        command.args(["--pool-size", &n.to_string()]);
+    }
+    if let Some(delay) = delay {
+        command.args(["--delay-ms", &delay.as_millis().to_string()]);
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start a child process: {e}"))?;
+    // Hold stdin open while the child runs (its watcher exits on end of file).
+    let stdin = child.stdin.take();
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("lost the child process: {e}"))?;
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    if !output.status.success() {
+        return Err(if stderr.is_empty() {
+            format!("the child process failed ({})", output.status)
+        } else {
+            stderr
+        });
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Report::from_json(line).map_err(|e| format!("unreadable report from the child: {e}"))
+}
+
+/// What the parent ran and found, for the table or the JSON.
+struct Outcome {
+    /// The reports of the clients that ran.
+    reports: Vec<Report>,
+    /// Clients that could not run, with why.
+    failures: Vec<(String, String)>,
+    /// Sentences the reader should see under the table.
+    notes: Vec<String>,
+}
+
+fn parent(cli: &Cli) -> i32 {
+    let count = cli.count as usize;
+    let pool_size = cli.pool_size as usize;
+    let mut notes = Vec::new();
+
+    // What to fetch. With --target the server is someone else's and its delay unknown.
+    let (delay, size) = match &cli.target {
+        Some(_) => {
+            if cli.delay_ms.is_some() || cli.size.is_some() {
+                notes.push(
+                    "--delay-ms and --size are ignored with --target: that server decides"
+                        .to_string(),
+                );
+            }
+            (None, None)
+        }
+        None => (
+            Some(Duration::from_millis(
+                cli.delay_ms.unwrap_or(DEFAULT_DELAY_MS),
+            )),
+            Some(cli.size.unwrap_or(DEFAULT_SIZE)),
+        ),
+    };
+    let target_plan = match &cli.target {
+        Some(target) => match FetchPlan::from_target(target, count) {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                eprintln!("fetch_many: {e}");
+                return 1;
+            }
+        },
+        None => None,
+    };
+
+    // Which clients, on how many fetches.
+    let mut runs: Vec<(Client, usize)> = match cli.runner.client(pool_size) {
+        Some(client) => vec![(client, count)],
+        None => {
+            let sequential = count.min(cli.sequential_count as usize);
+            if sequential < count {
+                let at = delay.map_or(String::new(), |d| {
+                    format!(
+                        " (all {count} would take at least {:.0} s)",
+                        d.as_secs_f64() * count as f64
+                    )
+                });
+                notes.push(format!(
+                    "sequential ran {sequential} of the {count} fetches{at}; compare its per-fetch \
+                     numbers, not its totals (--sequential-count)"
+                ));
+            }
+            vec![
+                (Client::Sequential, sequential),
+                (Client::ThreadPerTask, count),
+                (Client::ThreadPool(pool_size), count),
+                (Client::EventLoop, count),
+            ]
+        }
+    };
+
+    // Limits, before anything starts.
+    let in_flight = runs
+        .iter()
+        .map(|&(client, n)| client.concurrency(n) as u64)
+        .max()
+        .unwrap_or(1);
+    if let Err(e) = check_local_ports(in_flight) {
+        eprintln!("fetch_many: {e}");
+        return 1;
+    }
+    if let Err(e) = raise_fd_limit(in_flight + FD_MARGIN) {
+        eprintln!("fetch_many: {e}");
+        return 1;
+    }
+    let mut failures: Vec<(String, String)> = Vec::new();
+    let mut runnable = Vec::new();
+    for (client, n) in runs.drain(..) {
+        let threads = match client {
+            Client::ThreadPerTask | Client::ThreadPool(_) => client.concurrency(n) as u64,
+            Client::Sequential | Client::EventLoop => 0,
+        };
+        if threads > 0
+            && let Err(e) = check_thread_limit(threads + THREAD_MARGIN)
+        {
+            if cli.runner != Runner::All {
+                eprintln!("fetch_many: {e}");
+                return 1;
+            }
+            eprintln!("fetch_many: skipping {}: {e}", client.name());
+            failures.push((client.name(), format!("skipped: {e}")));
+            continue;
+        }
+        runnable.push((client, n));
+    }
+
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("fetch_many: cannot find my own executable to start the children: {e}");
+            return 1;
+        }
+    };
+
+    // The server, unless we fetch from someone else's.
+    let (plan, _server) = match target_plan {
+        Some(plan) => (plan, None),
+        None => match start_server(&exe) {
+            Ok((addr, guard)) => {
+                let plan = FetchPlan::delay_server(
+                    addr,
+                    count,
+                    delay.unwrap_or_default(),
+                    size.unwrap_or_default(),
+                );
+                (plan, Some(guard))
+            }
+            Err(e) => {
+                eprintln!("fetch_many: {e}");
+                return 1;
+            }
+        },
+    };
+    let plan = plan.with_timeout(Duration::from_millis(cli.timeout_ms));
+    eprintln!(
+        "fetch_many: GET http://{}{} ({}), each client in its own process",
+        plan.host,
+        plan.path,
+        match delay {
+            Some(d) => format!("{} ms delay", d.as_millis()),
+            None => "another server: delay unknown".to_string(),
+        }
+    );
+
+    let mut reports = Vec::new();
+    for (client, n) in runnable {
+        eprint!("fetch_many: {:<16} {n} fetches ... ", client.name());
+        match run_child(&exe, client, &plan.clone().with_count(n), delay) {
+            Ok(report) => {
+                eprintln!("{} ok in {:.2} s", report.ok, report.wall.as_secs_f64());
+                reports.push(report);
+            }
+            Err(e) => {
+                eprintln!("failed");
+                failures.push((client.name(), e));
+            }
+        }
+    }
+    drop(_server);
+
+    if delay.is_some() {
+        notes.push(
+            "wall−delay: wall time minus the delay the server was asked for, once per round of \
+             fetches in flight (1 round for thread-per-task and event-loop, one per fetch for \
+             sequential, ceil(fetches/pool) for the pool); RSS/fetch: peak RSS growth during the \
+             run / fetches"
+                .to_string(),
+        );
+    } else {
+        notes.push("wall−delay is `?`: the target server's delay is unknown".to_string());
+    }
+    let timeouts: u64 = reports
+        .iter()
+        .map(|r| r.errors.get(FetchErrorKind::Timeout))
+        .sum();
+    if cli.target.is_some() && timeouts > 0 {
+        notes.push(format!(
+            "{timeouts} fetches timed out. A server with a small listen backlog drops bursts of \
+             connections, and the dropped clients wait 1, 3, 7, 15 s… for the kernel to retry: \
+             python3 -m http.server listens with a backlog of 5 (`ss -ltn` shows it under Send-Q). \
+             Fetch fewer at once (--count, --runner thread-pool), or give it a bigger backlog: \
+             python3 -c \"import http.server as h; h.ThreadingHTTPServer.request_queue_size = 4096; \
+             h.test(HandlerClass=h.SimpleHTTPRequestHandler, ServerClass=h.ThreadingHTTPServer, \
+             port=8000)\""
+        ));
+    }
+    let outcome = Outcome {
+        reports,
+        failures,
+        notes,
+    };
+    let verdict = verdict(&outcome.reports);
+    if cli.json {
+        println!(
+            "{}",
+            to_json(cli, &plan, delay, size, &outcome, verdict.as_deref())
+        );
+    } else {
+        print_table(&plan, delay, size, &outcome, verdict.as_deref());
+    }
+    let all_ok = outcome.failures.is_empty() && outcome.reports.iter().all(Report::all_ok);
+    if all_ok { 0 } else { 1 }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    format!("{cpus} CPUs, {model}")
+}
+
+fn print_table(
+    plan: &FetchPlan,
+    delay: Option<Duration>,
+    size: Option<u64>,
+    outcome: &Outcome,
+    verdict: Option<&str>,
+) {
+    let what = match (delay, size) {
+        (Some(d), Some(s)) => format!("{} ms delay, {s}-byte body", d.as_millis()),
+        _ => "delay unknown".to_string(),
+    };
+    println!(
+        "{} fetches of http://{}{} ({what}, timeout {} ms) on {}",
+        plan.count,
+        plan.host,
+        plan.path,
+        plan.timeout.as_millis(),
+        machine()
+    );
+    println!();
+    print!("{}", Report::table(&outcome.reports));
+    for (client, why) in &outcome.failures {
+        println!("{client}: did not run: {why}");
+    }
+    println!();
+    for note in &outcome.notes {
+        println!("note: {note}");
+    }
+    if let Some(verdict) = verdict {
+        println!("verdict: {verdict}");
+    }
+}
+
+/// "3.2× less CPU per fetch", or "1.5× more ...", from our cost and theirs.
+fn compare(ours: f64, theirs: f64, what: &str) -> String {
+    if ours <= 0.0 || theirs <= 0.0 {
+        return format!("{what}: too small to compare");
+    }
+    let ratio = theirs / ours;
+    if ratio >= 1.0 {
+        format!("{ratio:.1}× less {what}")
+    } else {
+        format!("{:.1}× more {what}", 1.0 / ratio)
+    }
+}
+
+/// `0.85 s`, or `41 ms` under a second.
+fn seconds(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{:.0} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// One line comparing the event loop with a thread per task (or the pool), from the numbers.
+fn verdict(reports: &[Report]) -> Option<String> {
+    let event_loop = reports.iter().find(|r| r.client == "event-loop")?;
+    let threads = reports
+        .iter()
+        .find(|r| r.client == "thread-per-task")
+        .or_else(|| reports.iter().find(|r| r.client.starts_with("thread-pool")))?;
+    let per_fetch_us = |r: &Report| r.cpu_per_fetch().as_secs_f64() * 1e6;
+    let mut line = format!(
+        "event loop vs {}: {} ({:.0} µs vs {:.0} µs), {} (peak RSS grew {} KiB vs {} KiB), \
+         wall time {} vs {}",
+        threads.client,
+        compare(
+            per_fetch_us(event_loop),
+            per_fetch_us(threads),
+            "CPU per fetch"
+        ),
+        per_fetch_us(event_loop),
+        per_fetch_us(threads),
+        compare(
+            event_loop.rss_growth_kib() as f64,
+            threads.rss_growth_kib() as f64,
+            "memory"
+        ),
+        event_loop.rss_growth_kib(),
+        threads.rss_growth_kib(),
+        seconds(event_loop.wall),
+        seconds(threads.wall),
+    );
+    let failed = event_loop.fetches - event_loop.ok + threads.fetches - threads.ok;
+    if failed > 0 {
+        line.push_str(&format!(
+            " (but {failed} fetches failed: not a fair comparison)"
+        ));
+    }
+    Some(line)
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn to_json(
+    cli: &Cli,
+    plan: &FetchPlan,
+    delay: Option<Duration>,
+    size: Option<u64>,
+    outcome: &Outcome,
+    verdict: Option<&str>,
+) -> String {
+    let null_or = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
+    let reports: Vec<String> = outcome.reports.iter().map(Report::to_json).collect();
+    let failures: Vec<String> = outcome
+        .failures
+        .iter()
+        .map(|(client, why)| {
+            format!(
+                "{{\"client\":{},\"message\":{}}}",
+                json_string(client),
+                json_string(why)
+            )
+        })
+        .collect();
+    let notes: Vec<String> = outcome.notes.iter().map(|n| json_string(n)).collect();
+    format!(
+        "{{\"machine\":{},\"plan\":{{\"count\":{},\"host\":{},\"path\":{},\"delay_ms\":{},\
+         \"size\":{},\"timeout_ms\":{},\"pool_size\":{}}},\"reports\":[{}],\"failures\":[{}],\
+         \"notes\":[{}],\"verdict\":{}}}",
+        json_string(&machine()),
+        plan.count,
+        json_string(&plan.host),
+        json_string(&plan.path),
+        null_or(delay.map(|d| d.as_millis() as u64)),
+        null_or(size),
+        plan.timeout.as_millis(),
+        cli.pool_size,
+        reports.join(","),
+        failures.join(","),
+        notes.join(","),
+        verdict.map_or("null".to_string(), json_string),
+    )
+}

@@ -1,0 +1,191 @@
+//! `examples/fetch_many.rs` from the outside: run the built example binary with small plans and
+//! check its table, its JSON, its exit codes and its messages.
+//!
+//! Cargo gives integration tests the path of the package's binaries, not of its examples, so the
+//! binary is found next to this test's own: tests are built into `target/<profile>/deps/`,
+//! examples into `target/<profile>/examples/`. `cargo test` builds the examples before it runs
+//! any test; if the binary is missing (`cargo test --test fetch_many_cli` alone builds only this
+//! file), each test says so and passes without checking anything.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use taketurns::workload::spawn_server_thread;
+
+/// The example binary, if it has been built.
+fn fetch_many() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?;
+    let binary = profile_dir.join("examples").join("fetch_many");
+    if binary.is_file() {
+        Some(binary)
+    } else {
+        eprintln!(
+            "skipped: {} is not built; run `cargo test` (which builds the examples) or \
+             `cargo build --example fetch_many` first",
+            binary.display()
+        );
+        None
+    }
+}
+
+/// Run the example with `args`; `None` if it is not built.
+fn run(args: &[&str]) -> Option<Output> {
+    let output = Command::new(fetch_many()?).args(args).output().unwrap();
+    Some(output)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_small_plan_prints_the_table_and_a_verdict() {
+    let Some(out) = run(&["--count", "20", "--delay-ms", "5"]) else {
+        return;
+    };
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("client"))
+        .unwrap_or_else(|| panic!("no table header in:\n{stdout}"));
+    assert!(
+        header.contains("CPU/fetch") && header.contains("peak RSS"),
+        "{header}"
+    );
+    for client in [
+        "sequential",
+        "thread-per-task",
+        "thread-pool(64)",
+        "event-loop",
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(client))
+            .unwrap_or_else(|| panic!("no row for {client} in:\n{stdout}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cells[1..3], ["20/20", "0"], "{row}");
+    }
+    assert!(
+        stdout.contains("verdict: event loop vs thread-per-task"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn json_output_has_the_plan_the_reports_and_the_verdict() {
+    let Some(out) = run(&[
+        "--count",
+        "10",
+        "--delay-ms",
+        "1",
+        "--runner",
+        "event-loop",
+        "--json",
+    ]) else {
+        return;
+    };
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let json = stdout.trim();
+    assert!(
+        json.starts_with('{') && json.ends_with('}') && !json.contains('\n'),
+        "{json}"
+    );
+    for key in [
+        "\"plan\":",
+        "\"reports\":[",
+        "\"client\":\"event-loop\"",
+        "\"ok\":10",
+        "\"errors\":{\"refused\":0",
+        "\"wall_us\":",
+        "\"wall_minus_delay_us\":",
+        "\"cpu_per_fetch_us\":",
+        "\"peak_rss_kib\":",
+        "\"verdict\":",
+    ] {
+        assert!(json.contains(key), "{key} missing from {json}");
+    }
+}
+
+#[test]
+fn a_bad_flag_is_clap_s_message_and_exit_code_2() {
+    let Some(out) = run(&["--bogus"]) else { return };
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--bogus"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn count_zero_is_a_bad_flag_there_is_nothing_to_measure() {
+    let Some(out) = run(&["--count", "0"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("0 is not in 1.."),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn too_many_fetches_are_refused_before_anything_starts() {
+    let start = Instant::now();
+    let Some(out) = run(&["--count", "1000000", "--runner", "event-loop"]) else {
+        return;
+    };
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing ran");
+    assert!(
+        stderr.contains("limit") && (stderr.contains("ulimit -n") || stderr.contains("sysctl")),
+        "{stderr}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn target_fetches_from_an_existing_server_with_delay_unknown() {
+    let Some(binary) = fetch_many() else { return };
+    let (addr, server) = spawn_server_thread("127.0.0.1:0").unwrap();
+    let target = format!("{addr}/?delay_ms=2&size=10");
+    let out = Command::new(binary)
+        .args(["--target", &target, "--count", "10"])
+        .output()
+        .unwrap();
+    server.shutdown().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("delay unknown"), "{stdout}");
+    let rows = stdout.lines().filter(|l| l.contains(" 10/10 ")).count();
+    assert_eq!(rows, 4, "{stdout}");
+}
+
+#[test]
+fn a_bad_target_says_what_it_should_look_like() {
+    let Some(out) = run(&["--target", "localhost", "--count", "1"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("HOST:PORT"),
+        "{}",
+        text(&out.stderr)
+    );
+}
