@@ -3,11 +3,12 @@
 //! A server task accepts one connection and answers "pong" to "ping"; a client task connects,
 //! sends "ping" and reads the answer. Between steps the main future prints the two lists, so you
 //! can see each task waiting on a socket (its reactor token and direction). Run it under strace to
-//! see the few system calls the loop makes:
+//! see the system calls behind it (the watching main future keeps the loop busy, so its
+//! `epoll_wait` calls all have a zero timeout):
 //!
 //! ```console
 //! $ cargo run --example ping_pong
-//! $ strace -f -e trace=socket,connect,accept4,epoll_ctl,epoll_wait,read,write,getsockopt,close \
+//! $ strace -f -e trace=socket,connect,accept4,epoll_ctl,epoll_wait,recvfrom,sendto,getsockopt,close \
 //!     target/debug/examples/ping_pong
 //! ```
 

@@ -31,12 +31,14 @@ use socket2::{Domain, Socket, Type};
 use crate::context;
 use crate::reactor::{Direction, Registration};
 
+// ANCHOR: listen_backlog
 /// How many finished handshakes the kernel may queue before `accept` takes them.
 ///
 /// std and mio use 128. A loop that starts a thousand connections in one tick (the fetch
 /// example does) fills that before the accepting task runs, and the kernel then drops or resets
 /// connections. Linux caps the number at `net.core.somaxconn` (4096 by default since 5.4).
 pub const LISTEN_BACKLOG: i32 = 4096;
+// ANCHOR_END: listen_backlog
 
 /// A TCP socket listening for connections.
 ///

@@ -24,10 +24,10 @@
 //! token tells the old owner from the new one; a mismatch is counted and ignored.
 //!
 //! **Dropping a socket does not call `epoll_ctl(DEL)`.** Closing the last descriptor of a socket
-//! removes it from every epoll set, so we free the slab slot and let `close` do the rest: one system
-//! call per connection saved (3 instead of 4 for register/deregister/close: `epoll_ctl(ADD)`,
-//! `close`; an explicit deregister adds `epoll_ctl(DEL)`). The generation guard covers the one case
-//! where `close` does not remove the entry (a duplicated descriptor).
+//! removes it from every epoll set, so we free the slab slot and let `close` do the rest: two system
+//! calls per connection for its epoll life (`epoll_ctl(ADD)`, `close`) instead of three with an
+//! explicit `epoll_ctl(DEL)`. The generation guard covers the one case where `close` does not
+//! remove the entry (a duplicated descriptor).
 //!
 //! Left out: registration of arbitrary file descriptors, priority/urgent data, Windows.
 
@@ -46,6 +46,7 @@ use crate::waiting::WaitReason;
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`.
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 
+// ANCHOR: direction
 /// A direction a task can wait in. The numbers are bits of [`IoSlot::ready`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
@@ -72,7 +73,9 @@ impl Direction {
         }
     }
 }
+// ANCHOR_END: direction
 
+// ANCHOR: io_slot
 /// What the reactor knows about one registered socket.
 pub(crate) struct IoSlot {
     /// Which registration occupies this slot; part of the token. Compared on every event.
@@ -86,6 +89,7 @@ pub(crate) struct IoSlot {
     /// The waker of the task waiting to write, taken when a write event arrives.
     writer: Option<Waker>,
 }
+// ANCHOR_END: io_slot
 
 /// The I/O half of the loop: the `mio::Poll` and what every registered socket waits for.
 pub(crate) struct Reactor {
@@ -136,9 +140,10 @@ impl Reactor {
         }
     }
 
-    /// The registry, to create the cross-thread `mio::Waker`.
-    pub(crate) fn registry(&self) -> io::Result<mio::Registry> {
-        self.poll.borrow().registry().try_clone()
+    /// Create the `mio::Waker` other threads use to interrupt `epoll_wait` (an eventfd in the
+    /// same epoll set, under [`WAKER_TOKEN`]).
+    pub(crate) fn new_waker(&self) -> io::Result<mio::Waker> {
+        mio::Waker::new(self.poll.borrow().registry(), WAKER_TOKEN)
     }
 
     /// How many sockets are registered now.
@@ -203,6 +208,7 @@ impl Reactor {
     }
 }
 
+// ANCHOR: tokens
 /// Pack a slab key and a generation into one token.
 fn make_token(key: usize, generation: u32) -> Token {
     assert!(key < (1 << 32), "more than 2^32 sockets registered");
@@ -213,6 +219,7 @@ fn make_token(key: usize, generation: u32) -> Token {
 fn split_token(token: Token) -> (usize, u32) {
     (token.0 & 0xffff_ffff, (token.0 >> 32) as u32)
 }
+// ANCHOR_END: tokens
 
 /// One socket's registration with the reactor, owned by the socket (`TcpStream`, `TcpListener`).
 /// Dropping it frees the slot; the socket's own drop closes the descriptor.
@@ -227,6 +234,7 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
+    // ANCHOR: registration_new
     /// Register `source` for reading and writing, edge-triggered, with the current runtime.
     pub(crate) fn new(core: &Rc<Core>, source: &mut impl mio::event::Source) -> io::Result<Self> {
         let reactor = &core.reactor;
@@ -254,6 +262,7 @@ impl Registration {
             generation,
         })
     }
+    // ANCHOR_END: registration_new
 
     /// The token epoll reports this socket under.
     pub(crate) fn token(&self) -> usize {
@@ -293,12 +302,24 @@ impl Registration {
     }
     // ANCHOR_END: poll_ready
 
-    /// The operation in `dir` returned `WouldBlock`: forget the readiness until the next edge.
+    /// A short read or write emptied or filled the socket's buffer: forget the readiness until
+    /// the next edge, but keep a "closed" bit (the end of stream or error is still to be read).
     pub(crate) fn clear_ready(&self, dir: Direction) {
+        self.clear_bits(dir as u8);
+    }
+
+    /// The operation in `dir` returned `WouldBlock`: the kernel says the socket is neither ready
+    /// nor closed in that direction, so clear both bits (a stale "closed" bit must not make
+    /// `poll_io` retry forever).
+    fn clear_would_block(&self, dir: Direction) {
+        self.clear_bits(dir as u8 | dir.closed_bit());
+    }
+
+    fn clear_bits(&self, bits: u8) {
         if let Some(core) = self.core.upgrade()
             && let Some(slot) = core.reactor.sources.borrow_mut().get_mut(self.key)
         {
-            slot.ready &= !(dir as u8);
+            slot.ready &= !bits;
         }
     }
 
@@ -318,7 +339,7 @@ impl Registration {
                 Poll::Pending => return Poll::Pending,
             }
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_ready(dir),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_would_block(dir),
                 result => return Poll::Ready(result),
             }
         }

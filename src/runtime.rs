@@ -27,7 +27,7 @@ use std::task::{Context, Poll, Waker};
 use slab::Slab;
 
 use crate::context;
-use crate::reactor::{Reactor, WAKER_TOKEN};
+use crate::reactor::Reactor;
 use crate::ready::ReadyQueue;
 use crate::stats::{Snapshot, Stats};
 use crate::task::{Erased, JoinHandle, State, TaskCell, TaskId, TaskSlot};
@@ -99,7 +99,7 @@ impl Core {
     fn new(config: Config) -> io::Result<Rc<Core>> {
         let poll = mio::Poll::new()?;
         let reactor = Reactor::new(poll, config.events_capacity);
-        let waker = mio::Waker::new(&reactor.registry()?, WAKER_TOKEN)?;
+        let waker = reactor.new_waker()?;
         Ok(Rc::new(Core {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
             tasks: RefCell::new(TaskTable {

@@ -50,6 +50,7 @@ impl Core {
     }
     // ANCHOR_END: tick
 
+    // ANCHOR: count_poll
     /// Count one poll (of a task or of the `block_on` future) towards `event_interval`, and
     /// check sockets and timers without blocking when the interval is reached. Without this a
     /// future that never stops being ready would keep the loop from ever looking outside.
@@ -60,6 +61,7 @@ impl Core {
             self.check_outside(Some(Duration::ZERO));
         }
     }
+    // ANCHOR_END: count_poll
 
     // ANCHOR: run_task
     /// Poll the task in slot `key` once, if the entry is still valid. Returns whether it ran.

@@ -73,6 +73,7 @@ impl Sleep {
         Instant::now() >= self.deadline
     }
 
+    // ANCHOR: reset
     /// Move the deadline (earlier or later), even after the sleep completed. The next poll
     /// registers the new deadline; the old timer entry is removed now.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
@@ -90,6 +91,7 @@ impl Sleep {
             drop(waker);
         }
     }
+    // ANCHOR_END: reset
 }
 
 // ANCHOR: sleep_poll
@@ -131,11 +133,13 @@ impl Future for Sleep {
 }
 // ANCHOR_END: sleep_poll
 
+// ANCHOR: sleep_drop
 impl Drop for Sleep {
     fn drop(&mut self) {
         self.unregister();
     }
 }
+// ANCHOR_END: sleep_drop
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -166,6 +170,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     }
 }
 
+// ANCHOR: timeout
 pin_project! {
     /// The future returned by [`timeout`]: the inner future raced against a [`Sleep`].
     #[must_use = "futures do nothing unless you .await them"]
@@ -204,6 +209,7 @@ impl<F: Future> Future for Timeout<F> {
         }
     }
 }
+// ANCHOR_END: timeout
 
 /// The error of a [`timeout`] whose deadline passed first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,10 +21,10 @@ use std::collections::BTreeMap;
 use std::task::Waker;
 use std::time::Instant;
 
+// ANCHOR: timer_key
 /// A timer's place in the list: its deadline, then a sequence number that keeps timers with the
 /// same deadline in creation order and makes every key unique.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-// ANCHOR: timer_key
 pub(crate) struct TimerKey {
     /// When the timer fires.
     pub(crate) deadline: Instant,
@@ -33,6 +33,7 @@ pub(crate) struct TimerKey {
 }
 // ANCHOR_END: timer_key
 
+// ANCHOR: timers
 /// Every pending timer of one runtime. Owned by the runtime's core; `Sleep` futures insert and
 /// remove their own entries, the loop fires the due ones.
 #[derive(Default)]
@@ -44,6 +45,7 @@ pub(crate) struct Timers {
     /// How many timers have fired (reported in `Stats`).
     fired: u64,
 }
+// ANCHOR_END: timers
 
 impl Timers {
     /// Add a timer; the returned key removes or updates it.
