@@ -109,6 +109,7 @@ impl ThreadPerTask {
         self
     }
 
+    // ANCHOR: thread_per_task_spawn
     /// Runs `f` on a new OS thread and returns a handle to its result.
     ///
     /// # Errors
@@ -129,6 +130,7 @@ impl ThreadPerTask {
         let inner = builder.spawn(f)?;
         Ok(ThreadHandle { inner })
     }
+    // ANCHOR_END: thread_per_task_spawn
 }
 
 /// The owner's end of a thread started by [`spawn`] or [`ThreadPerTask::spawn`].
@@ -201,6 +203,7 @@ struct Shared {
     job_ready: Condvar,
 }
 
+// ANCHOR: pool_state
 /// What [`Shared::state`] protects.
 struct State {
     /// Jobs waiting for a worker, oldest first. This FIFO queue is the pool's *ready list*, the
@@ -212,6 +215,7 @@ struct State {
     /// while jobs remain, workers keep running them, which is how queued jobs get finished.
     shutting_down: bool,
 }
+// ANCHOR_END: pool_state
 
 impl Shared {
     /// Locks the state, ignoring poisoning. A lock is poisoned only by a panic while it is held,
@@ -277,6 +281,7 @@ impl ThreadPool {
         Ok(pool)
     }
 
+    // ANCHOR: pool_spawn
     /// Queues `f` to run on the next free worker and returns a handle to its result.
     ///
     /// Never blocks and never fails: the queue is unbounded. If `f` panics, the panic is caught,
@@ -310,6 +315,7 @@ impl ThreadPool {
             token,
         }
     }
+    // ANCHOR_END: pool_spawn
 
     /// The number of worker threads, the `n` given to [`ThreadPool::new`].
     pub fn size(&self) -> usize {
@@ -363,6 +369,7 @@ impl fmt::Debug for ThreadPool {
     }
 }
 
+// ANCHOR: worker_loop
 /// The body of every worker thread: pop the oldest job, run it, repeat; exit once shutdown has
 /// been requested and the queue is empty.
 fn worker_loop(shared: &Shared) {
@@ -393,6 +400,7 @@ fn worker_loop(shared: &Shared) {
         let _ = panic::catch_unwind(AssertUnwindSafe(job));
     }
 }
+// ANCHOR_END: worker_loop
 
 /// The owner's end of a job queued by [`ThreadPool::spawn`].
 ///

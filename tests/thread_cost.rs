@@ -1,0 +1,184 @@
+//! `examples/thread_cost.rs`, run small: its numbers must be sane, not fast.
+//!
+//! An integration test cannot import an example's functions, so this test runs the example's
+//! binary with small parameters and reads its table. It checks what must hold on any Linux
+//! machine (every thread was created, a waiting thread costs some RSS but far less than its
+//! stack's size, a task costs less than a thread, the impossible stack is refused with an
+//! error), and no timing at all: speed depends on the machine.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The example's binary, next to this test's binary: `target/<profile>/examples/thread_cost`.
+/// `cargo test` builds the examples before it runs the tests; `cargo test --test thread_cost`
+/// alone does not, so the first test to ask builds it, with the same cargo and profile (a no-op
+/// when it is up to date).
+fn example_binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let test_binary = std::env::current_exe().expect("the test knows its own path");
+        // target/<profile>/deps/thread_cost-<hash> -> target/<profile>
+        let profile_dir = test_binary
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("the test binary lives in target/<profile>/deps");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "--example", "thread_cost"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("could not run cargo");
+        assert!(status.success(), "cargo build --example thread_cost failed");
+        let binary = profile_dir.join("examples").join("thread_cost");
+        assert!(
+            binary.is_file(),
+            "no example binary at {}",
+            binary.display()
+        );
+        binary
+    })
+}
+
+/// Runs the example with `args` and returns its standard output, checking it exited with 0.
+fn run_example(args: &[&str]) -> String {
+    let output = Command::new(example_binary())
+        .args(args)
+        .env_remove("RUST_MIN_STACK") // the "default stack" column must be Rust's default
+        .output()
+        .expect("could not start the example");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "thread_cost {args:?} exited with {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The cells of the table row that starts with `label`, split on runs of two or more spaces.
+fn row<'a>(stdout: &'a str, label: &str) -> Vec<&'a str> {
+    let line = stdout
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no row {label:?} in:\n{stdout}"));
+    line[label.len()..]
+        .split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .collect()
+}
+
+/// A size cell such as `9.4 KiB`, `352 B` or `2.1 MiB`, in bytes.
+fn bytes(cell: &str) -> f64 {
+    let (number, unit) = cell
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("not a size: {cell:?}"));
+    let number: f64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("not a size: {cell:?}"));
+    number
+        * match unit {
+            "B" => 1.0,
+            "KiB" => 1024.0,
+            "MiB" => 1024.0 * 1024.0,
+            _ => panic!("unknown unit in {cell:?}"),
+        }
+}
+
+const SMALL: &[&str] = &["--threads", "20", "--spawns", "20", "--round-trips", "1000"];
+
+#[test]
+fn twenty_threads_cost_some_memory_but_less_than_their_stacks() {
+    let out = run_example(SMALL);
+
+    // Columns: default stack, 64 KiB stack, tasks.
+    assert_eq!(row(&out, "created"), ["20", "20", "20"], "{out}");
+    assert_eq!(
+        row(&out, "threads in the process, waiting"),
+        ["21", "21", "1"],
+        "all 20 threads wait at once, beside the main thread; tasks add no thread\n{out}"
+    );
+
+    let rss = row(&out, "RSS per waiting one");
+    let (rss_default, rss_small) = (bytes(rss[0]), bytes(rss[1]));
+    for per_thread in [rss_default, rss_small] {
+        // At least one page of stack is touched; far less than the 2 MiB reserved.
+        assert!(per_thread >= 4096.0, "a waiting thread costs RSS\n{out}");
+        assert!(
+            per_thread < 1024.0 * 1024.0,
+            "only touched pages count\n{out}"
+        );
+    }
+
+    // The small stack reserves about 64 KiB of address space per thread, the default about
+    // 2 MiB (more with glibc's malloc arenas, which the first threads create).
+    let vm = row(&out, "VmSize per waiting one");
+    assert!(bytes(vm[0]) >= 2.0 * 1024.0 * 1024.0, "{out}");
+    assert!(bytes(vm[1]) >= 64.0 * 1024.0, "{out}");
+    assert!(bytes(vm[1]) < bytes(vm[0]), "{out}");
+
+    let maps = row(&out, "memory maps per waiting one");
+    let maps_default: f64 = maps[0].parse().unwrap();
+    assert!(
+        maps_default >= 1.0,
+        "every thread maps at least its stack\n{out}"
+    );
+}
+
+#[test]
+fn every_measurement_is_reported_and_the_impossible_stack_is_refused() {
+    let out = run_example(SMALL);
+    for label in [
+        "thread: spawn + join, default stack",
+        "thread: spawn + join, 64 KiB stack",
+        "pool job: ThreadPool::spawn + join",
+        "task: taketurns::spawn + await",
+        "round trip, two threads, std mpsc",
+        "round trip, two threads, Mutex + Condvar",
+        "round trip, two tasks, one thread",
+        "kernel.threads-max",
+        "vm.max_map_count",
+        "RLIMIT_NPROC",
+    ] {
+        let cells = row(&out, label);
+        assert!(!cells.is_empty(), "row {label:?} is empty\n{out}");
+        assert_ne!(cells[0], "failed", "{label}\n{out}");
+    }
+    // Two tasks on one thread take turns without the kernel switching anything.
+    let tasks = row(&out, "round trip, two tasks, one thread");
+    assert!(
+        tasks[1].starts_with("0.00 voluntary"),
+        "tasks on one thread need no context switch\n{out}"
+    );
+    assert!(
+        out.contains("TiB stack returned Err:"),
+        "spawn with an impossible stack must return an error, not panic\n{out}"
+    );
+}
+
+#[test]
+fn a_stack_that_cannot_be_mapped_is_reported_not_fatal() {
+    // 1 PiB per thread: more than a 64-bit Linux process can address, so the mapping fails
+    // whatever the machine's RAM and overcommit settings.
+    let out = run_example(&[
+        "--threads",
+        "3",
+        "--spawns",
+        "3",
+        "--round-trips",
+        "1000",
+        "--stack-kib",
+        "1099511627776",
+    ]);
+    let spawn = row(&out, "thread: spawn + join, 1099511627776 KiB stack");
+    assert_eq!(spawn[0], "failed", "{out}");
+    assert!(
+        out.contains("1099511627776 KiB stack: thread 1 of 3 was not started"),
+        "{out}"
+    );
+}
