@@ -599,19 +599,6 @@ fn parent(cli: &Cli) -> i32 {
     if all_ok { 0 } else { 1 }
 }
 
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string());
-    format!("{cpus} CPUs, {model}")
-}
 
 fn print_table(
     plan: &FetchPlan,
@@ -630,7 +617,7 @@ fn print_table(
         plan.host,
         plan.path,
         plan.timeout.as_millis(),
-        machine()
+        taketurns::workload::machine::describe()
     );
     println!();
     print!("{}", Report::table(&outcome.reports));
@@ -746,7 +733,7 @@ fn to_json(
         "{{\"machine\":{},\"plan\":{{\"count\":{},\"host\":{},\"path\":{},\"delay_ms\":{},\
          \"size\":{},\"timeout_ms\":{},\"pool_size\":{}}},\"reports\":[{}],\"failures\":[{}],\
          \"notes\":[{}],\"verdict\":{}}}",
-        json_string(&machine()),
+        json_string(&taketurns::workload::machine::describe()),
         plan.count,
         json_string(&plan.host),
         json_string(&plan.path),

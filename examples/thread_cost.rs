@@ -803,14 +803,7 @@ fn size(kib: f64) -> String {
 /// "2 cores, AMD EPYC, Linux 6.x, Rust default thread stack 2 MiB".
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let cpu = taketurns::workload::machine::cpu_model();
     let kernel = sysctl("/proc/sys/kernel/osrelease");
     let stack = std::env::var("RUST_MIN_STACK").map_or_else(
         |_| "2 MiB".into(),

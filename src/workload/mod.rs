@@ -17,7 +17,7 @@
 //! One module per concept: `plan` (what to fetch), `fetch` (one fetch, blocking or async, and
 //! its errors), `client` (the four ways to run a plan), `server` (the delay server), `http` (the
 //! bytes on the wire, parsed with httparse), `wire` (reading and writing whole messages on our
-//! sockets), `report` (measuring a run), `limits` (open files, threads and ports, checked before a
+//! sockets), `report` (measuring a run), `machine` (what it ran on), `limits` (open files, threads and ports, checked before a
 //! run starts). Deliberately left out: keep-alive and pipelining (every fetch is a new connection,
 //! which is the expensive case we want to measure), TLS, chunked bodies, redirects, and DNS
 //! lookups during the run (a target name is resolved once, up front).
@@ -27,6 +27,7 @@ mod fetch;
 mod http;
 mod json;
 mod limits;
+pub mod machine;
 mod plan;
 mod report;
 mod server;
