@@ -599,7 +599,6 @@ fn parent(cli: &Cli) -> i32 {
     if all_ok { 0 } else { 1 }
 }
 
-
 fn print_table(
     plan: &FetchPlan,
     delay: Option<Duration>,
