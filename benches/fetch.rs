@@ -1,1 +1,550 @@
-fn main() {}
+//! Fetch benchmarks: the workload (fetch many HTTP responses from a delay server) run by five
+//! clients side by side, from 10 to 1,000 fetches at once.
+//!
+//! Run with `cargo bench --bench fetch` (about two and a quarter minutes on two cores), one group
+//! with e.g. `cargo bench --bench fetch -- fetch_1000_delay_5ms`, or `cargo test --benches` to
+//! run every benchmark once as a smoke test (a few seconds).
+//!
+//! # Groups
+//!
+//! One group per (fetch count, server delay): `fetch_{10,100,1000}_delay_{0,5}ms`. One iteration
+//! is one whole run of the plan: `count` fetches of `GET /?delay_ms=D&size=1024`, all started at
+//! once (except the pool's), each a new connection, every response read to its last byte and
+//! checked (status 2xx, `Content-Length` equal to the body received). A run in which any fetch
+//! fails panics: a benchmark of failures would be meaningless. Throughput is `count` elements,
+//! so criterion's `thrpt` is fetches per second, and time per fetch is time per iteration divided
+//! by `count`.
+//!
+//! - **delay 0**: the server answers at once. What is measured is the cost of the fetches
+//!   themselves: connect, write, read, close, and the way each client waits and switches.
+//! - **delay 5 ms**: every fetch also waits 5 ms on the server's timer. The ideal is
+//!   5 ms + the delay-0 cost for the clients that have every fetch in flight at once; the pool
+//!   of 64 needs `ceil(count / 64)` rounds of 5 ms.
+//!
+//! # Members
+//!
+//! - `taketurns`: the workload's `Client::EventLoop`, one taketurns task per fetch
+//!   (`workload::fetch`, with its per-fetch timeout timer). Creating the runtime (an epoll
+//!   instance and an eventfd: three system calls) is inside each iteration, as the client does it.
+//! - `thread_per_task`: `Client::ThreadPerTask`, one OS thread per fetch, blocking `std::net`.
+//! - `thread_pool`: `Client::ThreadPool(64)`; starting and joining the 64 threads is inside each
+//!   iteration, as the client does it.
+//! - `tokio_current_thread`: written here, the same steps as `workload::fetch`: connect,
+//!   `write_all`, read the whole response, parse it with httparse, check `Content-Length`, the
+//!   whole fetch inside `tokio::time::timeout`; one `tokio::spawn` per fetch on a
+//!   `new_current_thread().enable_all()` runtime created once, outside the timing. It reads
+//!   with `readable().await` + `try_read` into a stack buffer, so (like taketurns' `read_until`)
+//!   a waiting task holds no read buffer.
+//! - `raw_mio`: written here, the floor for a single-threaded readiness loop: one `mio::Poll`, a
+//!   [`Slab`] of connection state machines (Connecting → Writing → Reading → done), registered
+//!   once, edge-triggered, no futures, no wakers, no per-fetch timer (all fetches start together,
+//!   so one deadline for the run is every fetch's deadline and is the `epoll_wait` timeout). Same
+//!   request, parser and checks as the tokio client. Its `mio::Poll` is created per iteration,
+//!   like taketurns'.
+//!
+//! # Keeping the server out of the measurement
+//!
+//! The delay server (`workload::serve`, on its own taketurns runtime) runs in a **child
+//! process**: this bench binary starts itself again with `TAKETURNS_FETCH_BENCH_SERVER` set, the
+//! child prints the address it listens on, and serves until its stdin closes (when this process
+//! ends, however it ends). So the server shares no allocator, file table, address space or
+//! scheduler queue with the clients, and it is started once, before any measurement. It does
+//! share the machine: on two cores its work runs in parallel with the client's, and criterion
+//! measures wall time, so every number here is "client plus a server answering it", and
+//! anything else running on the machine shows up in it. CPU, system calls and memory per fetch
+//! are not measured here: they need each client alone in its own process (see the targets).
+//!
+//! # Targets (from the issue)
+//!
+//! At 10,000 sockets and a 50 ms delay (too big to repeat under criterion; measured with each
+//! client in its own process, `getrusage` around the run and `strace -f -c` for system calls, the
+//! server in another process): taketurns' CPU per fetch ≤ 1.10 × `raw_mio`'s, its wall time
+//! ≤ `tokio_current_thread`'s, ≤ 8 system calls per fetch, ≤ 1 KiB peak memory per fetch in
+//! flight. The groups here show the same comparison at the sizes criterion can repeat.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput};
+use mio::event::Event;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use taketurns::workload::{
+    Client, FetchError, FetchPlan, Tally, raise_fd_limit, spawn_server_thread,
+};
+use tokio::io::AsyncWriteExt;
+
+/// Fetches per run, one group each.
+const COUNTS: [usize; 3] = [10, 100, 1_000];
+/// Server delays in milliseconds, one group each.
+const DELAYS_MS: [u64; 2] = [0, 5];
+/// Body bytes per response.
+const BODY_BYTES: u64 = 1024;
+/// Threads of the `thread_pool` member.
+const POOL_THREADS: usize = 64;
+/// Open files wanted by this process and by the server (1,000 sockets at once, plus slack).
+const FILES: u64 = 4096;
+/// Set in the environment of the child process that runs the server.
+const SERVER_ENV: &str = "TAKETURNS_FETCH_BENCH_SERVER";
+/// Read buffer of the tokio and raw mio clients: the same page the workload's clients use.
+const READ_BUF: usize = 4096;
+/// The largest response head accepted, as in the workload.
+const MAX_HEAD: usize = 64 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// The server, in a child process
+
+/// The delay server running in a child process; dropping this stops it.
+struct ServerProcess {
+    /// The child; waited for on drop.
+    child: Child,
+    /// Its stdin: closing it is the signal to stop.
+    stdin: Option<ChildStdin>,
+    /// Where it listens.
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Start this executable again as the server and read the address it listens on.
+    fn start() -> ServerProcess {
+        let exe = std::env::current_exe().expect("find the bench executable");
+        let mut child = Command::new(exe)
+            .env(SERVER_ENV, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the delay server process");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("the server's stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the server's address");
+        let addr = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the server printed {line:?}, not an address"));
+        ServerProcess { child, stdin, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The child's side: serve on a thread of this process until stdin reaches end of file.
+fn serve_until_stdin_closes() {
+    let _ = raise_fd_limit(FILES);
+    let (addr, server) = spawn_server_thread("127.0.0.1:0").expect("start the delay server");
+    println!("{addr}");
+    io::stdout().flush().expect("send the address to the bench");
+    let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
+    server.shutdown().expect("the delay server failed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the tokio and raw mio clients share: error sorting and the response parser
+
+/// Sort a socket error as the workload does.
+fn fetch_error(e: io::Error) -> FetchError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => FetchError::Refused,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => FetchError::Reset,
+        _ => FetchError::Other(e),
+    }
+}
+
+/// A response read chunk by chunk: the head parsed by httparse, the body counted, not kept.
+#[derive(Default)]
+struct Response {
+    /// A head that did not arrive whole in one read (usually empty: no allocation).
+    partial: Vec<u8>,
+    /// Once the head is parsed: (`Content-Length`, body bytes received).
+    body: Option<(u64, u64)>,
+}
+
+impl Response {
+    /// Take the next chunk; an empty one means the server closed. `Some` once decided.
+    fn step(&mut self, chunk: &[u8]) -> Option<Result<u64, FetchError>> {
+        if chunk.is_empty() {
+            return Some(Err(match self.body {
+                Some((expected, got)) => FetchError::ShortBody { expected, got },
+                None => FetchError::Malformed("closed before the response head".to_string()),
+            }));
+        }
+        if let Some((_, got)) = &mut self.body {
+            *got += chunk.len() as u64;
+            return self.body_done();
+        }
+        let (parsed, total) = if self.partial.is_empty() {
+            (parse_head(chunk), chunk.len())
+        } else {
+            self.partial.extend_from_slice(chunk);
+            (parse_head(&self.partial), self.partial.len())
+        };
+        match parsed {
+            Err(e) => Some(Err(e)),
+            Ok(Some((head_len, expected))) => {
+                self.partial = Vec::new();
+                self.body = Some((expected, (total - head_len) as u64));
+                self.body_done()
+            }
+            Ok(None) => {
+                if self.partial.is_empty() {
+                    self.partial.extend_from_slice(chunk);
+                }
+                (self.partial.len() > MAX_HEAD)
+                    .then(|| Err(FetchError::Malformed("head too long".to_string())))
+            }
+        }
+    }
+
+    /// `Some(Ok(length))` once the whole body has arrived (bytes past it are ignored: the
+    /// server closes right after).
+    fn body_done(&self) -> Option<Result<u64, FetchError>> {
+        let (expected, got) = self.body?;
+        (got >= expected).then_some(Ok(expected))
+    }
+}
+
+/// `Ok(None)`: incomplete. `Ok(Some((head_len, content_length)))`: a 2xx head. Our server always
+/// sends `Content-Length`, so a head without one is malformed here.
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, u64)>, FetchError> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(buf) {
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Ok(httparse::Status::Complete(n)) => n,
+        Err(e) => return Err(FetchError::Malformed(e.to_string())),
+    };
+    let code = response.code.unwrap_or(0);
+    if !(200..300).contains(&code) {
+        return Err(FetchError::Status(code));
+    }
+    let length = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+        .ok_or_else(|| FetchError::Malformed("no valid Content-Length".to_string()))?;
+    Ok(Some((head_len, length)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokio_current_thread
+
+/// One fetch on tokio: the same steps as `workload::fetch`.
+async fn tokio_fetch(
+    addr: SocketAddr,
+    request: Arc<[u8]>,
+    timeout: Duration,
+) -> Result<u64, FetchError> {
+    match tokio::time::timeout(timeout, tokio_exchange(addr, &request)).await {
+        Ok(result) => result,
+        Err(_elapsed) => Err(FetchError::Timeout(timeout)),
+    }
+}
+
+async fn tokio_exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchError> {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(fetch_error)?;
+    stream.write_all(request).await.map_err(fetch_error)?;
+    let mut response = Response::default();
+    loop {
+        stream.readable().await.map_err(fetch_error)?;
+        // The buffer lives between two awaits only, so it is not part of the task's state.
+        let mut buf = [0u8; READ_BUF];
+        loop {
+            match stream.try_read(&mut buf) {
+                Ok(n) => {
+                    if let Some(done) = response.step(&buf[..n]) {
+                        return done;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(fetch_error(e)),
+            }
+        }
+    }
+}
+
+/// Every fetch of `plan` as a tokio task, all spawned at once, then joined in order.
+fn run_tokio(rt: &tokio::runtime::Runtime, plan: &FetchPlan, request: &Arc<[u8]>) -> Tally {
+    let (addr, timeout) = (plan.addr, plan.timeout);
+    rt.block_on(async {
+        let fetches: Vec<_> = (0..plan.count)
+            .map(|_| tokio::spawn(tokio_fetch(addr, Arc::clone(request), timeout)))
+            .collect();
+        let mut tally = Tally::default();
+        for fetch in fetches {
+            tally.record(fetch.await.expect("a tokio fetch task panicked"));
+        }
+        tally
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// raw_mio
+
+/// Where one connection of the raw mio loop is.
+enum Stage {
+    /// `connect` returned `EINPROGRESS`; the first writable edge says the handshake is over.
+    Connecting,
+    /// Sending the request; this many bytes are out.
+    Writing(usize),
+    /// Request sent; reading the response.
+    Reading(Response),
+}
+
+/// One fetch of the raw mio loop: its socket and its stage.
+struct Conn {
+    stream: mio::net::TcpStream,
+    stage: Stage,
+}
+
+impl Conn {
+    /// Move the connection as far as `event` allows. `Some` once the fetch is decided.
+    ///
+    /// Edge-triggered: each stage does all it can until `WouldBlock`, or until a short read
+    /// says the receive buffer is empty (then the next byte to arrive is a new edge; a FIN that
+    /// came with this edge is seen through `is_read_closed`, and read too).
+    fn advance(
+        &mut self,
+        event: &Event,
+        request: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Result<u64, FetchError>> {
+        loop {
+            match &mut self.stage {
+                Stage::Connecting => {
+                    if !(event.is_writable() || event.is_error() || event.is_write_closed()) {
+                        return None;
+                    }
+                    // On Linux a connecting socket turns writable once the handshake is over;
+                    // SO_ERROR says whether it succeeded.
+                    match self.stream.take_error() {
+                        Ok(None) => self.stage = Stage::Writing(0),
+                        Ok(Some(e)) | Err(e) => return Some(Err(fetch_error(e))),
+                    }
+                }
+                Stage::Writing(written) => {
+                    while *written < request.len() {
+                        match self.stream.write(&request[*written..]) {
+                            Ok(0) => {
+                                return Some(Err(FetchError::Other(
+                                    io::ErrorKind::WriteZero.into(),
+                                )));
+                            }
+                            Ok(n) => *written += n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Some(Err(fetch_error(e))),
+                        }
+                    }
+                    // The server answers only once it has the request, so the answer will be a
+                    // new readable edge: do not spend a `read` to hear `WouldBlock` now.
+                    self.stage = Stage::Reading(Response::default());
+                    return None;
+                }
+                Stage::Reading(response) => {
+                    if !(event.is_readable() || event.is_read_closed() || event.is_error()) {
+                        return None;
+                    }
+                    loop {
+                        match self.stream.read(buf) {
+                            Ok(n) => {
+                                if let Some(done) = response.step(&buf[..n]) {
+                                    return Some(done);
+                                }
+                                if n < buf.len() && !event.is_read_closed() {
+                                    return None;
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Some(Err(fetch_error(e))),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every fetch of `plan` at once on one `mio::Poll`.
+///
+/// A connection's slab key is its token. Keys are taken only before the loop starts and the
+/// `Poll` lives for one run, so no token is reused while an event for its old owner could be in
+/// flight (a loop that connects as it goes would need a generation in the token, as taketurns'
+/// reactor has).
+fn run_raw_mio(plan: &FetchPlan, request: &[u8]) -> io::Result<Tally> {
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    let mut conns: Slab<Conn> = Slab::with_capacity(plan.count);
+    let mut tally = Tally::default();
+    let deadline = Instant::now() + plan.timeout;
+    for _ in 0..plan.count {
+        let mut stream = match mio::net::TcpStream::connect(plan.addr) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tally.record(Err(fetch_error(e)));
+                continue;
+            }
+        };
+        let entry = conns.vacant_entry();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        match poll
+            .registry()
+            .register(&mut stream, Token(entry.key()), interest)
+        {
+            Ok(()) => {
+                entry.insert(Conn {
+                    stream,
+                    stage: Stage::Connecting,
+                });
+            }
+            Err(e) => tally.record(Err(fetch_error(e))),
+        }
+    }
+    let mut buf = [0u8; READ_BUF];
+    while !conns.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            for _ in conns.drain() {
+                tally.record(Err(FetchError::Timeout(plan.timeout)));
+            }
+            break;
+        }
+        match poll.poll(&mut events, Some(left)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        for event in events.iter() {
+            let key = event.token().0;
+            let Some(conn) = conns.get_mut(key) else {
+                continue;
+            };
+            if let Some(outcome) = conn.advance(event, request, &mut buf) {
+                tally.record(outcome);
+                // Dropping the stream closes the socket, which also takes it out of epoll.
+                conns.remove(key);
+            }
+        }
+    }
+    Ok(tally)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The groups
+
+/// Panic unless every fetch of the run succeeded.
+fn expect_all_ok(member: &str, count: usize, tally: Tally) -> Tally {
+    if tally.ok != count as u64 {
+        panic!(
+            "{member}: {} of {count} fetches succeeded ({}); first error: {}",
+            tally.ok,
+            tally.errors,
+            tally
+                .first_error
+                .map_or_else(|| "none".to_string(), |e| e.to_string())
+        );
+    }
+    tally
+}
+
+fn fetch_group(
+    c: &mut Criterion,
+    addr: SocketAddr,
+    tokio: &tokio::runtime::Runtime,
+    count: usize,
+    delay_ms: u64,
+) {
+    let plan = FetchPlan::delay_server(addr, count, Duration::from_millis(delay_ms), BODY_BYTES);
+    let request: Arc<[u8]> = plan.request().expect("a valid plan").into();
+
+    let mut group = c.benchmark_group(format!("fetch_{count}_delay_{delay_ms}ms"));
+    group.throughput(Throughput::Elements(count as u64));
+    // From 1 to 30 ms per iteration at 100 fetches, 20 to 250 ms at 1,000 (more under load):
+    // the same number of iterations in every sample, and only ten samples at 1,000.
+    if count >= 100 {
+        group.sampling_mode(SamplingMode::Flat);
+    }
+    if count >= 1_000 {
+        group.sample_size(10);
+    }
+
+    let workload_clients = [
+        ("taketurns", Client::EventLoop),
+        ("thread_per_task", Client::ThreadPerTask),
+        ("thread_pool", Client::ThreadPool(POOL_THREADS)),
+    ];
+    for (member, client) in workload_clients {
+        group.bench_function(member, |b| {
+            b.iter(|| {
+                let tally = client.run(&plan).expect("the client could not run");
+                expect_all_ok(member, count, tally)
+            })
+        });
+    }
+    group.bench_function("tokio_current_thread", |b| {
+        b.iter(|| {
+            expect_all_ok(
+                "tokio_current_thread",
+                count,
+                run_tokio(tokio, &plan, &request),
+            )
+        })
+    });
+    group.bench_function("raw_mio", |b| {
+        b.iter(|| {
+            let tally = run_raw_mio(&plan, &request).expect("the raw mio loop failed");
+            expect_all_ok("raw_mio", count, tally)
+        })
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    // 6 groups x 5 members x (0.5 s warm-up + 3 s measurement), plus the analysis: about two
+    // and a half minutes on an idle two-core machine.
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .without_plots()
+}
+
+fn main() {
+    if std::env::var_os(SERVER_ENV).is_some() {
+        serve_until_stdin_closes();
+        return;
+    }
+    if let Err(e) = raise_fd_limit(FILES) {
+        eprintln!("fetch bench: {e}; the 1,000-fetch groups may fail");
+    }
+    let server = ServerProcess::start();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("create a tokio runtime");
+    let mut criterion = config().configure_from_args();
+    for count in COUNTS {
+        for delay_ms in DELAYS_MS {
+            fetch_group(&mut criterion, server.addr, &tokio, count, delay_ms);
+        }
+    }
+    criterion.final_summary();
+    drop(server);
+}

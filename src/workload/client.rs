@@ -127,6 +127,7 @@ fn run_thread_per_task(plan: &FetchPlan, request: Arc<[u8]>) -> Result<Tally, Cl
 }
 // ANCHOR_END: thread_per_task
 
+// ANCHOR: thread_pool
 fn run_thread_pool(
     plan: &FetchPlan,
     request: Arc<[u8]>,
@@ -145,6 +146,7 @@ fn run_thread_pool(
     }
     Ok(tally)
 }
+// ANCHOR_END: thread_pool
 
 // ANCHOR: event_loop
 fn run_event_loop(plan: &FetchPlan, request: Rc<[u8]>) -> Result<Tally, ClientError> {

@@ -153,6 +153,7 @@ impl ResponseReader {
     }
 }
 
+// ANCHOR: parse_response_head
 /// Parse a response head. `Ok(None)`: incomplete. `Ok(Some((head_len, body_len)))`: a 2xx
 /// response whose head is `head_len` bytes, with `body_len` from `Content-Length` (`None` when
 /// the body ends at end of stream).
@@ -204,6 +205,7 @@ fn parse_response_head(buf: &[u8]) -> Result<Option<(usize, Option<u64>)>, Fetch
     }
     Ok(Some((head_len, content_length)))
 }
+// ANCHOR_END: parse_response_head
 
 /// ASCII digits (optionally surrounded by spaces) as a `u64`; `None` for anything else.
 fn parse_decimal(bytes: &[u8]) -> Option<u64> {
