@@ -1,0 +1,174 @@
+//! The exercise solutions of chapters 2, 5, 6, 7, 8 and 10 (`examples/exercise_NN_M.rs`), run
+//! with small parameters.
+//!
+//! An integration test cannot call an example's functions, so each test runs the example's binary
+//! and reads the `key=value` pairs it prints. The tests pin what the book's solutions claim and
+//! what holds on any Linux machine: orders, counts, which variant finishes and which one does not,
+//! correctness of the results. None of them asserts a speed; the only durations checked are lower
+//! bounds that `sleep` guarantees.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The directory of the example binaries, `target/<profile>/examples`, after making sure that
+/// `example` is built. `cargo test` builds the examples before it runs the tests; `cargo test
+/// --test exercises_written_chapters` alone does not, so each example is built (with the same
+/// cargo and profile) the first time a test asks for it: a no-op when it is up to date.
+fn built(example: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let test_binary = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !built.iter().any(|e| e == example) {
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "--example", example])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("could not run cargo");
+        assert!(status.success(), "cargo build --example {example} failed");
+        built.push(example.to_string());
+    }
+    profile_dir.join("examples").join(example)
+}
+
+/// Runs `example` with `args`, checks it exited with 0, and returns its standard output.
+fn run(example: &str, args: &[&str]) -> String {
+    let output = Command::new(built(example))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("could not start {example}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{example} {args:?} exited with {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The one line of `out` that starts with `prefix`.
+fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+    let found: Vec<_> = out.lines().filter(|l| l.starts_with(prefix)).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "want one line starting with {prefix:?} in:\n{out}"
+    );
+    found[0]
+}
+
+/// The `key=value` pairs of the line of `out` that starts with `prefix`.
+fn pairs(out: &str, prefix: &str) -> HashMap<String, String> {
+    line(out, prefix)
+        .split_whitespace()
+        .filter_map(|word| word.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_end_matches([',', ';']).to_string()))
+        .collect()
+}
+
+/// The value of `key` on the line starting with `prefix`, parsed.
+fn get<T: std::str::FromStr>(out: &str, prefix: &str, key: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    let map = pairs(out, prefix);
+    let value = map
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key}= on the {prefix:?} line of:\n{out}"));
+    value
+        .parse()
+        .unwrap_or_else(|e| panic!("{key}={value} on the {prefix:?} line: {e:?}"))
+}
+
+/// The steps after `order: `, split on ` | `.
+fn order(out: &str, prefix: &str) -> Vec<String> {
+    let l = line(out, prefix);
+    let (_, steps) = l.split_once("order: ").expect("an order: field");
+    steps.split(" | ").map(str::to_string).collect()
+}
+
+// ---------------------------------------------------------------- chapter 5
+
+const HELLO_FIFO: &[&str] = &[
+    "chef: chop",
+    "waiter: waits",
+    "guest: sits",
+    "chef: stir",
+    "guest: reads",
+    "chef: taste",
+    "waiter: heard \"dinner is ready\"",
+];
+
+#[test]
+fn exercise_05_1_lifo_breaks_the_turns_and_starves_the_quiet_task() {
+    let out = run("exercise_05_1", &["--max-ticks", "1000"]);
+    assert!(line(&out, "taketurns (FIFO, as shipped):").contains("quiet task ran"));
+    assert_eq!(order(&out, "model Fifo hello:"), HELLO_FIFO);
+    assert_eq!(
+        order(&out, "model Lifo hello:"),
+        [
+            "guest: sits",
+            "guest: reads",
+            "waiter: waits",
+            "chef: chop",
+            "chef: stir",
+            "chef: taste",
+            "waiter: heard \"dinner is ready\"",
+        ]
+    );
+    assert_eq!(get::<u64>(&out, "model Fifo hello:", "ticks"), 5);
+    assert_eq!(get::<u64>(&out, "model Lifo hello:", "ticks"), 6);
+
+    let fifo = "model Fifo busy+quiet:";
+    assert!(get::<bool>(&out, fifo, "quiet_done"));
+    assert_eq!(get::<u64>(&out, fifo, "ticks"), 1);
+    let lifo = "model Lifo busy+quiet:";
+    assert!(!get::<bool>(&out, lifo, "quiet_done"));
+    assert_eq!(get::<u64>(&out, lifo, "quiet_polls"), 0);
+    // Two entries at the start of every tick, both polls go to the busy task.
+    assert_eq!(get::<u64>(&out, lifo, "ticks"), 1000);
+    assert_eq!(get::<u64>(&out, lifo, "busy_polls"), 2000);
+}
+
+#[test]
+fn exercise_05_2_forgetting_rewoken_loses_the_yields() {
+    let out = run("exercise_05_2", &[]);
+    assert_eq!(get::<u64>(&out, "taketurns (as shipped):", "finished"), 3);
+    assert_eq!(order(&out, "model Remember hello:"), HELLO_FIFO);
+    assert!(line(&out, "model Remember hello:").contains("stuck_waiting=[]"));
+    assert_eq!(
+        order(&out, "model Forget hello:"),
+        ["chef: chop", "waiter: waits", "guest: sits"]
+    );
+    assert!(line(&out, "model Forget hello:").contains("stuck_waiting=[1, 2, 3]"));
+    assert_eq!(get::<u64>(&out, "model Forget hello:", "ticks"), 1);
+}
+
+#[test]
+fn exercise_05_3_a_tick_that_runs_until_empty_never_returns() {
+    let out = run("exercise_05_3", &["--max-polls", "10000"]);
+    assert_eq!(order(&out, "model Budget hello:"), HELLO_FIFO);
+    assert_eq!(order(&out, "model QueueEmpty hello:"), HELLO_FIFO);
+    assert_eq!(get::<u64>(&out, "model Budget hello:", "ticks"), 5);
+    assert_eq!(get::<u64>(&out, "model QueueEmpty hello:", "ticks"), 1);
+
+    let budget = "model Budget busy+quiet:";
+    assert!(get::<bool>(&out, budget, "driver_saw_quiet_done"));
+    assert_eq!(get::<u64>(&out, budget, "ticks"), 1);
+    let empty = "model QueueEmpty busy+quiet:";
+    assert!(!get::<bool>(&out, empty, "driver_saw_quiet_done"));
+    assert!(get::<bool>(&out, empty, "tick_gave_up"));
+    assert_eq!(get::<u64>(&out, empty, "quiet_polls"), 1);
+    assert_eq!(get::<u64>(&out, empty, "busy_polls"), 9999);
+}
