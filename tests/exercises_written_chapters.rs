@@ -301,3 +301,86 @@ fn exercise_08_3_rounding_down_spins() {
         assert_eq!(get::<u64>(&out, down, "early"), 0);
     }
 }
+
+// ---------------------------------------------------------------- chapter 7
+
+#[test]
+fn exercise_07_1_the_short_read_rule_saves_the_servers_eagains() {
+    let out = run("exercise_07_1", &["--rounds", "50"]);
+    let with = "with the short-read rule:";
+    let without = "without it:";
+    assert_eq!(get::<u64>(&out, with, "server_reads"), 50);
+    assert_eq!(get::<u64>(&out, with, "server_eagain"), 0);
+    assert_eq!(get::<u64>(&out, without, "server_reads"), 100);
+    assert_eq!(get::<u64>(&out, without, "server_eagain"), 50);
+    // The client's read_exact gets what it asked for, which says nothing: the same either way.
+    for run in [with, without] {
+        assert_eq!(get::<u64>(&out, run, "client_reads"), 99, "{run}");
+        assert_eq!(get::<u64>(&out, run, "client_eagain"), 49, "{run}");
+    }
+}
+
+#[test]
+fn exercise_07_2_closing_removes_the_registration_anyway() {
+    let out = run("exercise_07_2", &["--clients", "20"]);
+    for (run, dels) in [("close only:", 0), ("deregister, then close:", 40)] {
+        assert_eq!(get::<u64>(&out, run, "epoll_ctl_add"), 41, "{run}");
+        assert_eq!(get::<u64>(&out, run, "epoll_ctl_del"), dels, "{run}");
+        // Numbers are reused, and the kernel never says "already registered".
+        assert!(get::<u64>(&out, run, "reused_numbers") > 0, "{run}");
+        assert_eq!(get::<u64>(&out, run, "eexist"), 0, "{run}");
+        assert_eq!(get::<u64>(&out, run, "stray_events"), 0, "{run}");
+    }
+}
+
+#[test]
+fn exercise_07_3_one_event_per_epoll_wait() {
+    let out = run(
+        "exercise_07_3",
+        &[
+            "--clients",
+            "50",
+            "--rounds",
+            "50",
+            "--capacities",
+            "1024,1",
+        ],
+    );
+    for shape in ["50 clients x 1 rounds", "1 clients x 50 rounds"] {
+        for capacity in [1024u64, 1] {
+            let run = format!("{shape}, capacity {capacity}:");
+            let echoed: u64 = get(&out, &run, "echoed");
+            assert_eq!(echoed, 50 * 100, "{run}");
+            let (events, waits): (u64, u64) = (
+                get(&out, &run, "socket_events"),
+                get(&out, &run, "epoll_waits"),
+            );
+            assert!(
+                events <= waits * capacity,
+                "{run}: {events} events in {waits} looks"
+            );
+        }
+    }
+}
+
+#[test]
+fn exercise_07_4_a_full_backlog_holds_backlog_plus_one() {
+    let out = run(
+        "exercise_07_4",
+        &[
+            "--backlogs",
+            "8,4096",
+            "--clients",
+            "50",
+            "--deadline-ms",
+            "500",
+        ],
+    );
+    let small = "backlog 8:";
+    let echoed: u32 = get(&out, small, "echoed");
+    // The queue holds backlog + 1 handshakes; the dropped SYNs are sent again after one second,
+    // after the deadline. (Only a stall of the whole test longer than a second could let more in.)
+    assert!((1..=9).contains(&echoed), "echoed={echoed}");
+    assert!(line(&out, small).contains(&format!("timed_out:{}", 50 - echoed)));
+    assert_eq!(get::<u32>(&out, "backlog 4096:", "echoed"), 50);
+}
