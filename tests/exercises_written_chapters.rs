@@ -98,6 +98,89 @@ fn order(out: &str, prefix: &str) -> Vec<String> {
     steps.split(" | ").map(str::to_string).collect()
 }
 
+// ---------------------------------------------------------------- chapter 2
+
+#[test]
+fn exercise_02_1_a_small_stack_reserves_more_than_asked_and_the_limit_is_mappings() {
+    let out = run("exercise_02_1", &["--threads", "50", "--stack-kib", "16"]);
+    let small = "16 KiB stack:";
+    let default = "default stack:";
+    for column in [small, default] {
+        assert_eq!(get::<u32>(&out, column, "created"), 50, "{column}");
+        let stack: f64 = get(&out, column, "stack_mapping_kib");
+        let vmsize: f64 = get(&out, column, "vmsize_per_thread_kib");
+        assert!(
+            vmsize >= stack,
+            "{column}: {vmsize} KiB per thread, stack {stack} KiB"
+        );
+    }
+    // glibc raises a 16 KiB request to its minimum plus room for thread-local storage.
+    let small_stack: u64 = get(&out, small, "stack_mapping_kib");
+    assert!((16..2048).contains(&small_stack), "{small_stack} KiB");
+    assert!(get::<u64>(&out, default, "stack_mapping_kib") >= 2048);
+    assert!(get::<u64>(&out, "limits:", "threads_that_fit_now") > 0);
+}
+
+#[test]
+fn exercise_02_2_threads_and_tasks_at_two_counts() {
+    let out = run("exercise_02_2", &["--small", "20", "--large", "60"]);
+    assert_eq!(get::<u32>(&out, "20 threads:", "created"), 20);
+    assert_eq!(get::<u32>(&out, "60 threads:", "created"), 60);
+    assert_eq!(get::<u32>(&out, "60 waiting tasks in all:", "created"), 60);
+    assert!(line(&out, "60 waiting threads in all:").contains("ram_mib="));
+}
+
+#[test]
+fn exercise_02_3_pinned_and_free_round_trips() {
+    let out = run("exercise_02_3", &["--round-trips", "200"]);
+    let taskset = Command::new("taskset").arg("--version").output().is_ok();
+    let placements: &[&str] = if taskset {
+        &["one core", "all cores"]
+    } else {
+        &["all cores"]
+    };
+    for placement in placements {
+        for what in ["condvar", "mpsc", "tasks"] {
+            let prefix = format!("{placement}, {what}:");
+            assert_eq!(get::<u32>(&out, &prefix, "round_trips"), 200);
+            if *placement == "one core" {
+                assert_eq!(get::<String>(&out, &prefix, "cpus_allowed"), "0");
+            }
+        }
+        // Two tasks on one thread never put the thread to sleep.
+        let voluntary: f64 = get(&out, &format!("{placement}, tasks:"), "voluntary");
+        assert!(
+            voluntary < 0.5,
+            "{voluntary} voluntary switches per task round trip"
+        );
+    }
+}
+
+#[test]
+fn exercise_02_4_a_pool_overlaps_as_many_waits_as_it_has_workers() {
+    let out = run(
+        "exercise_02_4",
+        &[
+            "--workers",
+            "1,4",
+            "--waits",
+            "8",
+            "--wait-ms",
+            "5",
+            "--computations",
+            "4",
+            "--steps",
+            "10000",
+        ],
+    );
+    for pool in ["pool of  1:", "pool of  4:"] {
+        assert_eq!(get::<String>(&out, pool, "above_floor"), "true", "{pool}");
+        assert_eq!(get::<String>(&out, pool, "same_result"), "true", "{pool}");
+    }
+    assert!(line(&out, "pool of  1:").contains("floor 8 x 5ms"));
+    assert!(line(&out, "pool of  4:").contains("floor 2 x 5ms"));
+}
+
 // ---------------------------------------------------------------- chapter 5
 
 const HELLO_FIFO: &[&str] = &[
