@@ -1,0 +1,210 @@
+//! Exercise 10.2, "Pool size": how do the wall time, the CPU and the memory of a thread pool
+//! client change with its size, and is there a size that beats thread-per-task on all three?
+//!
+//! Pool size is public API (`taketurns::workload::Client::ThreadPool(n)`, the client that
+//! `fetch_many --runner thread-pool --pool-size N` runs), so this runs it directly: for each
+//! size of `--pool-sizes`, `--count` fetches on a pool of that many threads, each run in a fresh
+//! child process, against the chapter's delay server in another child process. With `--compare`
+//! it also runs thread-per-task and the event loop on the same plan. It prints, per run, the
+//! rounds of the server's delay the pool must wait (`ceil(count / size)`), the wall time above
+//! that floor, CPU and peak memory per fetch. Python's `ThreadPoolExecutor` defaults to
+//! `min(32, cpu + 4)` workers; tokio's `spawn_blocking` pool grows up to 512 threads.
+//!
+//! ```console
+//! $ cargo run --release --example exercise_10_2 -- --count 1000 --pool-sizes 16,64,256,1000
+//! $ cargo run --release --example exercise_10_2 -- --count 10000 --pool-sizes 16,64,256,1024 --compare
+//! ```
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::time::{TimeVal, TimeValLike};
+use taketurns::workload::{Client, FetchPlan};
+
+/// Run many fetches on thread pools of several sizes; print wall time, CPU and memory of each.
+#[derive(Parser, Debug)]
+#[command(name = "exercise_10_2")]
+struct Args {
+    /// Fetches per run.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    count: u64,
+    /// The server's delay before each response, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    delay_ms: u64,
+    /// Bytes of body in each response.
+    #[arg(long, default_value_t = 1024)]
+    size: u64,
+    /// The pool sizes to try, one run each.
+    #[arg(long, value_delimiter = ',', default_value = "16,64,256,1000")]
+    pool_sizes: Vec<usize>,
+    /// Also run thread-per-task and the event loop on the same plan.
+    #[arg(long)]
+    compare: bool,
+    /// (Internal) serve in this process until standard input closes.
+    #[arg(long, hide = true)]
+    serve: bool,
+    /// (Internal) measure one client in this process: a pool size, or 0 for thread-per-task,
+    /// or -1 for the event loop.
+    #[arg(long, hide = true, requires = "addr", allow_negative_numbers = true)]
+    measure: Option<i64>,
+    /// (Internal) the server's address.
+    #[arg(long, hide = true)]
+    addr: Option<SocketAddr>,
+}
+
+// ANCHOR: processes
+/// `--serve`: run the delay server on a thread of this process, print its address, and serve
+/// until standard input closes (the parent holds the other end).
+fn serve(count: u64) -> io::Result<()> {
+    taketurns::workload::raise_fd_limit(count + 64).map_err(io::Error::other)?;
+    let (addr, server) = taketurns::workload::spawn_server_thread("127.0.0.1:0")?;
+    println!("addr={addr}");
+    io::stdout().flush()?;
+    io::copy(&mut io::stdin(), &mut io::sink())?;
+    server.shutdown()
+}
+
+/// Start the server in a child process, run `f` with its address, then stop the server.
+fn with_server(count: u64, f: impl FnOnce(SocketAddr) -> io::Result<()>) -> io::Result<()> {
+    let mut server = Command::new(std::env::current_exe()?)
+        .args(["--serve", "--count", &count.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().expect("piped")).read_line(&mut first)?;
+    let addr = first
+        .trim()
+        .strip_prefix("addr=")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| {
+            io::Error::other(format!("the server printed {first:?}, not its address"))
+        })?;
+    let result = f(addr);
+    drop(server.stdin.take()); // the server exits when its standard input closes
+    server.wait()?;
+    result
+}
+
+/// Run this program again with `args` (one measurement in a fresh process), output shared.
+fn child(args: &[String]) -> io::Result<()> {
+    let status = Command::new(std::env::current_exe()?).args(args).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "the run {args:?} failed ({status})"
+        )))
+    }
+}
+
+/// What `getrusage` says about this process so far.
+struct Usage {
+    cpu: Duration,
+    max_rss_kib: u64,
+    minor_faults: u64,
+}
+
+fn usage() -> Usage {
+    let u = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
+    let d = |t: TimeVal| Duration::from_micros(u64::try_from(t.num_microseconds()).unwrap_or(0));
+    Usage {
+        cpu: d(u.user_time()) + d(u.system_time()),
+        max_rss_kib: u64::try_from(u.max_rss()).unwrap_or(0),
+        minor_faults: u64::try_from(u.minor_page_faults()).unwrap_or(0),
+    }
+}
+
+/// Print one measured run: `name: key=value …`. `floor` is the least time the server's delays
+/// alone take for this client.
+fn report(
+    name: &str,
+    ok: u64,
+    count: u64,
+    floor: Duration,
+    wall: Duration,
+    before: &Usage,
+    extra: &str,
+) {
+    let after = usage();
+    let per_fetch = |d: Duration| d.as_secs_f64() * 1e6 / count as f64;
+    println!(
+        "{name}: fetches={count} ok={ok} wall_ms={:.0} wall_minus_floor_ms={:.0} cpu_per_fetch_us={:.0} peak_rss_kib={} rss_per_fetch_kib={:.2} minor_faults={}{extra}",
+        wall.as_secs_f64() * 1e3,
+        wall.saturating_sub(floor).as_secs_f64() * 1e3,
+        per_fetch(after.cpu - before.cpu),
+        after.max_rss_kib,
+        after.max_rss_kib.saturating_sub(before.max_rss_kib) as f64 / count as f64,
+        after.minor_faults - before.minor_faults,
+    );
+}
+// ANCHOR_END: processes
+
+// ANCHOR: pool
+/// Run `client` on `count` fetches and print what it cost.
+fn measure(client: Client, addr: SocketAddr, args: &Args) -> io::Result<()> {
+    taketurns::workload::raise_fd_limit(args.count + 64).map_err(io::Error::other)?;
+    let delay = Duration::from_millis(args.delay_ms);
+    let plan = FetchPlan::delay_server(addr, args.count as usize, delay, args.size);
+    let in_flight = client.concurrency(plan.count) as u64;
+    let rounds = args.count.div_ceil(in_flight);
+    let before = usage();
+    let start = Instant::now();
+    let tally = client.run(&plan).map_err(io::Error::other)?;
+    let wall = start.elapsed();
+    let floor = delay * rounds as u32;
+    report(
+        &client.name(),
+        tally.ok,
+        args.count,
+        floor,
+        wall,
+        &before,
+        &format!(" rounds={rounds} floor_ms={}", floor.as_millis()),
+    );
+    Ok(())
+}
+// ANCHOR_END: pool
+
+fn main() {
+    let args = Args::parse();
+    let result = if args.serve {
+        serve(args.count)
+    } else if let (Some(which), Some(addr)) = (args.measure, args.addr) {
+        let client = match which {
+            -1 => Client::EventLoop,
+            0 => Client::ThreadPerTask,
+            n => Client::ThreadPool(n as usize),
+        };
+        measure(client, addr, &args)
+    } else {
+        with_server(args.count, |addr| {
+            let mut runs: Vec<i64> = args.pool_sizes.iter().map(|&n| n as i64).collect();
+            if args.compare {
+                runs.extend([0, -1]);
+            }
+            for which in runs {
+                child(&[
+                    format!("--measure={which}"),
+                    "--addr".into(),
+                    addr.to_string(),
+                    "--count".into(),
+                    args.count.to_string(),
+                    "--delay-ms".into(),
+                    args.delay_ms.to_string(),
+                    "--size".into(),
+                    args.size.to_string(),
+                ])?;
+            }
+            Ok(())
+        })
+    };
+    if let Err(e) = result {
+        eprintln!("exercise_10_2: {e}");
+        std::process::exit(1);
+    }
+}

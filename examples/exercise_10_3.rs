@@ -1,0 +1,226 @@
+//! Exercise 10.3, "How often to look": what changes when the event loop that runs 10,000 fetches
+//! looks at epoll after every poll, every 61 polls, or every 10,000?
+//!
+//! The exercise asks you to make `run_event_loop` in `src/workload/client.rs` take its
+//! `event_interval` from an environment variable. `event_interval` is public API, so this
+//! solution needs no patch: it builds its own event-loop client from the same public pieces
+//! (`Runtime::builder().event_interval(n)`, one `taketurns::workload::fetch` task per fetch, all
+//! spawned at once, as `run_event_loop` does) and runs it once per value of `--intervals`, each
+//! in a fresh child process, against the chapter's delay server in another child process. The
+//! runtime's own counters replace strace: `epoll_wait` calls (`io_polls`), task polls, and how
+//! often the loop slept. tokio's current-thread scheduler has the same knob
+//! (`Builder::event_interval`, default 61); asyncio looks at its selector once per `_run_once`,
+//! that is after every batch of ready callbacks.
+//!
+//! ```console
+//! $ cargo run --release --example exercise_10_3 -- --count 10000
+//! ```
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::time::{TimeVal, TimeValLike};
+use std::rc::Rc;
+
+/// Run many fetches on the event loop with several `event_interval`s; print the epoll_wait calls,
+/// CPU per fetch and wall time of each.
+#[derive(Parser, Debug)]
+#[command(name = "exercise_10_3")]
+struct Args {
+    /// Fetches per run.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    count: u64,
+    /// The server's delay before each response, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    delay_ms: u64,
+    /// Bytes of body in each response.
+    #[arg(long, default_value_t = 1024)]
+    size: u64,
+    /// The `event_interval`s to try, one run each.
+    #[arg(long, value_delimiter = ',', default_value = "1,61,10000")]
+    intervals: Vec<u32>,
+    /// (Internal) serve in this process until standard input closes.
+    #[arg(long, hide = true)]
+    serve: bool,
+    /// (Internal) measure one run with this interval in this process, against `--addr`.
+    #[arg(long, hide = true, requires = "addr")]
+    measure: Option<u32>,
+    /// (Internal) the server's address.
+    #[arg(long, hide = true)]
+    addr: Option<SocketAddr>,
+}
+
+// ANCHOR: processes
+/// `--serve`: run the delay server on a thread of this process, print its address, and serve
+/// until standard input closes (the parent holds the other end).
+fn serve(count: u64) -> io::Result<()> {
+    taketurns::workload::raise_fd_limit(count + 64).map_err(io::Error::other)?;
+    let (addr, server) = taketurns::workload::spawn_server_thread("127.0.0.1:0")?;
+    println!("addr={addr}");
+    io::stdout().flush()?;
+    io::copy(&mut io::stdin(), &mut io::sink())?;
+    server.shutdown()
+}
+
+/// Start the server in a child process, run `f` with its address, then stop the server.
+fn with_server(count: u64, f: impl FnOnce(SocketAddr) -> io::Result<()>) -> io::Result<()> {
+    let mut server = Command::new(std::env::current_exe()?)
+        .args(["--serve", "--count", &count.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().expect("piped")).read_line(&mut first)?;
+    let addr = first
+        .trim()
+        .strip_prefix("addr=")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| {
+            io::Error::other(format!("the server printed {first:?}, not its address"))
+        })?;
+    let result = f(addr);
+    drop(server.stdin.take()); // the server exits when its standard input closes
+    server.wait()?;
+    result
+}
+
+/// Run this program again with `args` (one measurement in a fresh process), output shared.
+fn child(args: &[String]) -> io::Result<()> {
+    let status = Command::new(std::env::current_exe()?).args(args).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "the run {args:?} failed ({status})"
+        )))
+    }
+}
+
+/// What `getrusage` says about this process so far.
+struct Usage {
+    cpu: Duration,
+    max_rss_kib: u64,
+    minor_faults: u64,
+}
+
+fn usage() -> Usage {
+    let u = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
+    let d = |t: TimeVal| Duration::from_micros(u64::try_from(t.num_microseconds()).unwrap_or(0));
+    Usage {
+        cpu: d(u.user_time()) + d(u.system_time()),
+        max_rss_kib: u64::try_from(u.max_rss()).unwrap_or(0),
+        minor_faults: u64::try_from(u.minor_page_faults()).unwrap_or(0),
+    }
+}
+
+/// Print one measured run: `name: key=value …`. `floor` is the least time the server's delays
+/// alone take for this client.
+fn report(
+    name: &str,
+    ok: u64,
+    count: u64,
+    floor: Duration,
+    wall: Duration,
+    before: &Usage,
+    extra: &str,
+) {
+    let after = usage();
+    let per_fetch = |d: Duration| d.as_secs_f64() * 1e6 / count as f64;
+    println!(
+        "{name}: fetches={count} ok={ok} wall_ms={:.0} wall_minus_floor_ms={:.0} cpu_per_fetch_us={:.0} peak_rss_kib={} rss_per_fetch_kib={:.2} minor_faults={}{extra}",
+        wall.as_secs_f64() * 1e3,
+        wall.saturating_sub(floor).as_secs_f64() * 1e3,
+        per_fetch(after.cpu - before.cpu),
+        after.max_rss_kib,
+        after.max_rss_kib.saturating_sub(before.max_rss_kib) as f64 / count as f64,
+        after.minor_faults - before.minor_faults,
+    );
+}
+// ANCHOR_END: processes
+
+// ANCHOR: event_loop
+/// `count` fetches, one task each, on a runtime with this `event_interval`.
+fn measure(interval: u32, addr: SocketAddr, args: &Args) -> io::Result<()> {
+    taketurns::workload::raise_fd_limit(args.count + 64).map_err(io::Error::other)?;
+    let delay = Duration::from_millis(args.delay_ms);
+    let plan =
+        taketurns::workload::FetchPlan::delay_server(addr, args.count as usize, delay, args.size);
+    let request: Rc<[u8]> = plan.request()?.into();
+    let before = usage();
+    let start = Instant::now();
+    let rt = taketurns::Runtime::builder()
+        .event_interval(interval)
+        .build()?;
+    let ok = rt.block_on(async {
+        let fetches: Vec<_> = (0..plan.count)
+            .map(|_| {
+                let request = Rc::clone(&request);
+                taketurns::spawn(async move {
+                    taketurns::workload::fetch(plan.addr, &request, plan.timeout).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for fetch in fetches {
+            if fetch.await.expect("a fetch does not panic").is_ok() {
+                ok += 1;
+            }
+        }
+        ok
+    });
+    let wall = start.elapsed();
+    let s = rt.stats();
+    let extra = format!(
+        " epoll_waits={} epoll_waits_per_fetch={:.3} task_polls={} loop_sleeps={}",
+        s.io_polls,
+        s.io_polls as f64 / args.count as f64,
+        s.polls,
+        s.sleeps
+    );
+    report(
+        &format!("interval {interval}"),
+        ok,
+        args.count,
+        delay,
+        wall,
+        &before,
+        &extra,
+    );
+    Ok(())
+}
+// ANCHOR_END: event_loop
+
+fn main() {
+    let args = Args::parse();
+    let result = if args.serve {
+        serve(args.count)
+    } else if let (Some(interval), Some(addr)) = (args.measure, args.addr) {
+        measure(interval, addr, &args)
+    } else {
+        with_server(args.count, |addr| {
+            for interval in &args.intervals {
+                child(&[
+                    "--measure".into(),
+                    interval.to_string(),
+                    "--addr".into(),
+                    addr.to_string(),
+                    "--count".into(),
+                    args.count.to_string(),
+                    "--delay-ms".into(),
+                    args.delay_ms.to_string(),
+                    "--size".into(),
+                    args.size.to_string(),
+                ])?;
+            }
+            Ok(())
+        })
+    };
+    if let Err(e) = result {
+        eprintln!("exercise_10_3: {e}");
+        std::process::exit(1);
+    }
+}
