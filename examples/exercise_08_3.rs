@@ -64,6 +64,8 @@ struct Counts {
     /// ended, so its `ticks` counts the same thing.
     ticks: u64,
     epoll_waits: u64,
+    /// Turns that found the deadline not yet reached: the previous sleep (or look) ended early.
+    early_wakes: u64,
     worst_late: Duration,
     early: u64,
     cpu: Duration,
@@ -83,11 +85,12 @@ fn model(
         poll.registry()
             .register(&mut listener, mio::Token(0), mio::Interest::READABLE)?;
     }
-    let (mut ticks, mut epoll_waits, mut early) = (0, 0, 0);
+    let (mut ticks, mut epoll_waits, mut early, mut early_wakes) = (0, 0, 0, 0);
     let mut worst_late = Duration::ZERO;
     let cpu_before = cpu();
     for _ in 0..sleeps {
         let deadline = Instant::now() + length;
+        let mut first_turn = true;
         loop {
             let now = Instant::now();
             if now >= deadline {
@@ -96,6 +99,10 @@ fn model(
                 break;
             }
             ticks += 1; // one more turn of the loop: sleep, or look and come round again
+            if !first_turn {
+                early_wakes += 1; // the previous sleep or look ended before the deadline
+            }
+            first_turn = false;
             let left = deadline - now;
             let timeout = match rounding {
                 // mio turns a Duration into epoll's milliseconds by rounding up.
@@ -115,6 +122,7 @@ fn model(
     Ok(Counts {
         ticks,
         epoll_waits,
+        early_wakes,
         worst_late,
         early,
         cpu: cpu() - cpu_before,
@@ -154,10 +162,11 @@ fn main() -> std::io::Result<()> {
     for rounding in [Rounding::Up, Rounding::Down] {
         let c = model(rounding, args.sleeps, length, args.with_socket)?;
         println!(
-            "model {rounding:?}{}: sleeps={} ticks={} epoll_waits={} early={} worst_late={:.2?} cpu={:.1?}",
+            "model {rounding:?}{}: sleeps={} ticks={} early_wakes={} epoll_waits={} early={} worst_late={:.2?} cpu={:.1?}",
             if args.with_socket { ", socket" } else { "" },
             args.sleeps,
             c.ticks,
+            c.early_wakes,
             c.epoll_waits,
             c.early,
             c.worst_late,

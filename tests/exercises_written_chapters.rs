@@ -365,18 +365,21 @@ fn exercise_08_3_rounding_down_spins() {
             ("model Up:", "model Down:")
         };
         // Rounded up, epoll_wait never returns before the deadline: one sleep per timer.
+        assert_eq!(get::<u64>(&out, up, "early_wakes"), 0);
         assert_eq!(get::<u64>(&out, up, "ticks"), sleeps);
         assert_eq!(get::<u64>(&out, up, "epoll_waits"), sleeps);
-        // Rounded down, each sleep ends up to a millisecond early and the loop comes round
-        // again (a deadline exactly on a whole millisecond, for all ten, does not happen).
+        // Rounded down, every sleep that ends before its deadline costs another turn. (How many
+        // do depends on the load: on a busy machine the wake-up itself can be a millisecond
+        // late, so no count is asserted.)
         let ticks: u64 = get(&out, down, "ticks");
-        assert!(ticks > sleeps, "ticks={ticks}");
+        let early_wakes: u64 = get(&out, down, "early_wakes");
+        assert_eq!(ticks, sleeps + early_wakes);
         let waits: u64 = get(&out, down, "epoll_waits");
         if socket {
             assert_eq!(waits, ticks, "with a socket every look is an epoll_wait");
         } else {
             assert!(
-                waits >= sleeps && waits < ticks,
+                waits >= sleeps && waits <= ticks,
                 "waits={waits} ticks={ticks}"
             );
         }
