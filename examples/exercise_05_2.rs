@@ -65,6 +65,8 @@ struct Lists {
 }
 
 impl Lists {
+    // ANCHOR: wake
+    /// A waker fired: file the task according to its state.
     fn wake(&mut self, task: usize) {
         match self.states[task] {
             State::Waiting => {
@@ -80,6 +82,7 @@ impl Lists {
             State::Queued | State::Done => {}
         }
     }
+    // ANCHOR_END: wake
 
     fn pop(&mut self) -> Option<usize> {
         self.ready.pop_front()

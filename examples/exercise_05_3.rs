@@ -141,6 +141,7 @@ impl Model {
         task
     }
 
+    // ANCHOR: tick
     /// One tick: poll the tasks that were ready when it began (`Budget`), or every task until
     /// the queue is empty (`QueueEmpty`).
     fn tick(&mut self) {
@@ -181,6 +182,8 @@ impl Model {
             }
         }
     }
+
+    // ANCHOR_END: tick
 
     fn done(&self, task: usize) -> bool {
         self.tasks[task].is_none()
