@@ -24,8 +24,8 @@ use taketurns::threaded::ThreadPool;
 #[command(name = "exercise_02_4")]
 struct Args {
     /// The pool sizes to try.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,32")]
-    workers: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,32", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    workers: Vec<u32>,
     /// Jobs that block.
     #[arg(long, default_value_t = 32)]
     waits: u32,
@@ -71,7 +71,7 @@ fn main() {
     let wait = Duration::from_millis(args.wait_ms);
     let steps = args.steps;
     let expected = compute(steps);
-    for &workers in &args.workers {
+    for workers in args.workers.iter().map(|&w| w as usize) {
         let outcome = (|| -> std::io::Result<_> {
             let (waiting, _) = run(workers, args.waits, move || {
                 std::thread::sleep(wait);

@@ -7,7 +7,7 @@
 //! capacity of `--capacities`: `--clients` clients making one round trip each, and one client
 //! making `--rounds`. It prints the runtime's counters: `epoll_wait` calls, how often the loop
 //! slept, socket events, polls, and the wall time. tokio's I/O driver takes up to 1,024 events
-//! per turn (`event_capacity` on its builder); asyncio's selector takes all that are ready.
+//! per turn (`Builder::max_io_events_per_tick`); asyncio's selector takes all that are ready.
 //!
 //! ```console
 //! $ cargo run --release --example exercise_07_3 -- --clients 1000 --rounds 1000
@@ -30,8 +30,8 @@ struct Args {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     rounds: u32,
     /// The `events_capacity` values to try.
-    #[arg(long, value_delimiter = ',', default_value = "1024,1")]
-    capacities: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "1024,1", value_parser = clap::value_parser!(u32).range(1..))]
+    capacities: Vec<u32>,
 }
 
 // ANCHOR: echo
@@ -99,7 +99,7 @@ fn main() {
     }
     for (clients, rounds) in [(args.clients, 1), (1, args.rounds)] {
         for &capacity in &args.capacities {
-            match echo(clients, rounds, capacity) {
+            match echo(clients, rounds, capacity as usize) {
                 Ok((echoed, s, wall)) => println!(
                     "{clients} clients x {rounds} rounds, capacity {capacity}: echoed={echoed} epoll_waits={} loop_sleeps={} socket_events={} polls={} wall={wall:.1?}",
                     s.io_polls, s.sleeps, s.io_events, s.polls

@@ -9,9 +9,9 @@
 //! kernel's `ListenOverflows` counter from `/proc/net/netstat` (what `nstat` prints; it counts
 //! the whole machine, so other programs' overflows would show too). On Linux a full accept queue
 //! drops the SYN (with `net.ipv4.tcp_abort_on_overflow` = 0), and the client sends it again after
-//! one second, then two, then four. tokio's `TcpListener::bind` asks for a backlog of 1,024;
-//! asyncio's `create_server` for 100; mio's `bind`, and so taketurns' `TcpListener::bind`, for
-//! 1,024 (capped by `net.core.somaxconn`).
+//! one second, then two, then four. std's and mio's `bind`, and so tokio's `TcpListener::bind`,
+//! ask for a backlog of 128; asyncio's `create_server` for 100; taketurns' `TcpListener::bind`
+//! for 4,096 (`net::LISTEN_BACKLOG`), which Linux caps at `net.core.somaxconn`.
 //!
 //! ```console
 //! $ cargo run --release --example exercise_07_4 -- --backlogs 128,4096 --deadline-ms 500
@@ -33,7 +33,7 @@ use taketurns::net::{TcpListener, TcpStream};
 #[command(name = "exercise_07_4")]
 struct Args {
     /// The listen backlogs to try, one run each.
-    #[arg(long, value_delimiter = ',', default_value = "128,4096")]
+    #[arg(long, value_delimiter = ',', default_value = "128,4096", value_parser = clap::value_parser!(i32).range(1..))]
     backlogs: Vec<i32>,
     /// Clients, all spawned before any runs.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]

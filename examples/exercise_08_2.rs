@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     spin_ms: u64,
     /// The `event_interval`s to try next to the busy task.
-    #[arg(long, value_delimiter = ',', default_value = "61,7,1")]
+    #[arg(long, value_delimiter = ',', default_value = "61,7,1", value_parser = clap::value_parser!(u32).range(1..))]
     intervals: Vec<u32>,
 }
 

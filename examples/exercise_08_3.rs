@@ -10,9 +10,10 @@
 //! no system call; `--with-socket` registers a listening socket so that every look is an
 //! `epoll_wait(…, 0)`. The model counts ticks (turns of its loop) and `epoll_wait` calls, and
 //! reads its CPU time from `getrusage`. The model has no tasks and no ready queue: a tick is only
-//! "check the clock, then sleep or look". asyncio rounds the other way on purpose: `_run_once`
-//! fires every timer due within `clock_resolution` of now, so a timer is never left a fraction
-//! of a tick early; tokio's timer wheel works in whole milliseconds and rounds deadlines up.
+//! "check the clock, then sleep or look". asyncio avoids the spin twice over: its epoll
+//! selector rounds the timeout up (`math.ceil`), and `_run_once` treats every timer due within
+//! `clock_resolution` of now as due. tokio's timer wheel works in whole milliseconds and rounds
+//! deadlines up.
 //!
 //! ```console
 //! $ cargo run --release --example exercise_08_3

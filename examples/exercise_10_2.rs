@@ -39,8 +39,8 @@ struct Args {
     #[arg(long, default_value_t = 1024)]
     size: u64,
     /// The pool sizes to try, one run each.
-    #[arg(long, value_delimiter = ',', default_value = "16,64,256,1000")]
-    pool_sizes: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "16,64,256,1000", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pool_sizes: Vec<u32>,
     /// Also run thread-per-task and the event loop on the same plan.
     #[arg(long)]
     compare: bool,
@@ -183,7 +183,7 @@ fn main() {
         measure(client, addr, &args)
     } else {
         with_server(args.count, |addr| {
-            let mut runs: Vec<i64> = args.pool_sizes.iter().map(|&n| n as i64).collect();
+            let mut runs: Vec<i64> = args.pool_sizes.iter().map(|&n| i64::from(n)).collect();
             if args.compare {
                 runs.extend([0, -1]);
             }

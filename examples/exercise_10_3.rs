@@ -41,7 +41,7 @@ struct Args {
     #[arg(long, default_value_t = 1024)]
     size: u64,
     /// The `event_interval`s to try, one run each.
-    #[arg(long, value_delimiter = ',', default_value = "1,61,10000")]
+    #[arg(long, value_delimiter = ',', default_value = "1,61,10000", value_parser = clap::value_parser!(u32).range(1..))]
     intervals: Vec<u32>,
     /// (Internal) serve in this process until standard input closes.
     #[arg(long, hide = true)]
