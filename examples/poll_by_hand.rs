@@ -32,6 +32,8 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::time::TimeValLike;
 
 /// Write two futures by hand and poll them by hand, printing every poll.
 #[derive(Parser, Debug)]
@@ -219,6 +221,13 @@ async fn drops_the_buffer(delay: Duration) -> u8 {
 }
 // ANCHOR_END: async_fn
 
+/// CPU time (user + system) of the calling thread so far.
+fn thread_cpu() -> Duration {
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage(RUSAGE_THREAD)");
+    let micros = usage.user_time().num_microseconds() + usage.system_time().num_microseconds();
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+}
+
 fn main() {
     let cli = Cli::parse();
     let delay = Duration::from_millis(cli.timer_ms);
@@ -235,11 +244,12 @@ fn main() {
 
     println!("\n2. Timer::after({delay:?}), finished by a helper thread");
     for (between, name) in [(Between::Park, "park"), (Between::Spin, "spin")] {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), thread_cpu());
         let ((), polls) = poll_loop(Timer::after(delay), between, between == Between::Park);
         println!(
-            "  {name}: ready after {polls} polls, {:.1} ms",
-            start.elapsed().as_secs_f64() * 1e3
+            "  {name}: ready after {polls} polls, {:.1} ms, CPU {:.1} ms",
+            start.elapsed().as_secs_f64() * 1e3,
+            thread_cpu().saturating_sub(cpu).as_secs_f64() * 1e3
         );
     }
 
