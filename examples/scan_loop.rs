@@ -391,7 +391,6 @@ fn run_epoll(plan: &FetchPlan) -> io::Result<Run> {
     });
     let (wall, cpu) = (start.elapsed(), thread_cpu().saturating_sub(cpu_before));
     let stats = rt.stats();
-    // ANCHOR_END: epoll_run
     Ok(Run {
         tasks: plan.count as u64,
         ok: tally.ok,
@@ -405,6 +404,7 @@ fn run_epoll(plan: &FetchPlan) -> io::Result<Run> {
         stopped_early: false,
     })
 }
+// ANCHOR_END: epoll_run
 
 fn print_row(name: &str, run: &Run) {
     let done = run.ok + run.failed;
