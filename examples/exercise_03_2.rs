@@ -82,10 +82,13 @@ fn main() {
     let cli = Cli::parse();
     let racy = sell(cli.tickets, cli.buyers, buy_racy);
     let fixed = sell(cli.tickets, cli.buyers, buy_reserving);
+    println!("{} tickets, {} buyers", cli.tickets, cli.buyers);
     println!(
-        "{} tickets, {} buyers",
-        cli.tickets, cli.buyers
+        "check, await, take:  sold {racy} (oversold by {})",
+        racy.saturating_sub(cli.tickets)
     );
-    println!("check, await, take:  sold {racy} (oversold by {})", racy.saturating_sub(cli.tickets));
-    println!("take, then await:    sold {fixed} (oversold by {})", fixed.saturating_sub(cli.tickets));
+    println!(
+        "take, then await:    sold {fixed} (oversold by {})",
+        fixed.saturating_sub(cli.tickets)
+    );
 }

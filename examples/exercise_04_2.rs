@@ -67,7 +67,10 @@ fn main() {
         ("with_boxed_buffer()", size_of_val(&with_boxed_buffer())),
         ("one_after_the_other()", size_of_val(&one_after_the_other())),
         ("both_at_once()", size_of_val(&both_at_once())),
-        ("Box::pin(with_buffer())", size_of_val(&Box::pin(with_buffer()))),
+        (
+            "Box::pin(with_buffer())",
+            size_of_val(&Box::pin(with_buffer())),
+        ),
     ];
     for (name, size) in rows {
         println!("{name:<26} {size:>6} bytes");

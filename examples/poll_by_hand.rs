@@ -232,7 +232,10 @@ fn main() {
     let cli = Cli::parse();
     let delay = Duration::from_millis(cli.timer_ms);
 
-    println!("1. Countdown {{ left: {} }}, polled in a loop", cli.countdown);
+    println!(
+        "1. Countdown {{ left: {} }}, polled in a loop",
+        cli.countdown
+    );
     let (said, polls) = poll_loop(
         Countdown {
             left: cli.countdown,
@@ -263,10 +266,7 @@ fn main() {
 
     println!("\nsizes, in bytes (std::mem::size_of_val):");
     let sizes = [
-        (
-            "Countdown",
-            std::mem::size_of_val(&Countdown { left: 0 }),
-        ),
+        ("Countdown", std::mem::size_of_val(&Countdown { left: 0 })),
         ("Timer", std::mem::size_of::<Timer>()),
         (
             "countdown_then_timer(..)",

@@ -200,7 +200,9 @@ fn row(name: &str, expected: u64, outcome: &Outcome) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(expected) = cli.workers.checked_mul(cli.increments) else {
-        eprintln!("race_condition: --workers × --increments does not fit in a u64; make one smaller");
+        eprintln!(
+            "race_condition: --workers × --increments does not fit in a u64; make one smaller"
+        );
         return ExitCode::from(2);
     };
     println!(

@@ -206,7 +206,9 @@ impl Response {
             };
         }
         if chunk.is_empty() {
-            return Some(Err("the server closed before a whole response head".to_string()));
+            return Some(Err(
+                "the server closed before a whole response head".to_string()
+            ));
         }
         self.head.extend_from_slice(chunk);
         let mut headers = [httparse::EMPTY_HEADER; 16];
@@ -223,7 +225,13 @@ impl Response {
             .headers
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<u64>().ok())
+            .and_then(|h| {
+                std::str::from_utf8(h.value)
+                    .ok()?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
         else {
             return Some(Err("no Content-Length in the response".to_string()));
         };
@@ -267,7 +275,12 @@ impl ScanLoop {
             // 1. Run the task that has been ready the longest, and file it.
             if let Some(key) = self.ready.pop_front() {
                 counters.polls += 1;
-                match self.tasks[key].as_mut().expect("a ready task exists").as_mut().poll(&mut cx) {
+                match self.tasks[key]
+                    .as_mut()
+                    .expect("a ready task exists")
+                    .as_mut()
+                    .poll(&mut cx)
+                {
                     Poll::Ready(outcome) => finish(&mut self.tasks[key], outcome, &mut tally),
                     Poll::Pending => self.waiting.push(key),
                 }
@@ -328,9 +341,9 @@ fn finish(slot: &mut Option<Task>, outcome: Result<u64, String>, tally: &mut Tal
         Err(e) => {
             // Counted as "other": the scan fetch keeps its own error strings.
             tally.errors.add(taketurns::workload::FetchErrorKind::Other);
-            tally.first_error.get_or_insert(taketurns::workload::FetchError::Other(
-                io::Error::other(e),
-            ));
+            tally
+                .first_error
+                .get_or_insert(taketurns::workload::FetchError::Other(io::Error::other(e)));
         }
     }
 }
@@ -346,7 +359,9 @@ fn run_scan(plan: &FetchPlan, after_each_task: bool, limit: Duration) -> io::Res
     let request: Rc<[u8]> = plan.request()?.into();
     let scan = ScanLoop {
         tasks: (0..plan.count)
-            .map(|_| Some(Box::pin(scan_fetch(plan.addr, Rc::clone(&request), plan.timeout)) as Task))
+            .map(|_| {
+                Some(Box::pin(scan_fetch(plan.addr, Rc::clone(&request), plan.timeout)) as Task)
+            })
             .collect(),
         ready: (0..plan.count).collect(),
         waiting: Vec::with_capacity(plan.count),
@@ -519,8 +534,16 @@ fn main() -> ExitCode {
     );
     println!(
         "{:>7} {:<6} {:>7} {:>10} {:>12} {:>12} {:>10} {:>10} {:>11} {:>9}",
-        "tasks", "loop", "done", "waiting", "polls", "polls/fetch", "checks", "CPU ms",
-        "CPU ms/fetch", "wall ms"
+        "tasks",
+        "loop",
+        "done",
+        "waiting",
+        "polls",
+        "polls/fetch",
+        "checks",
+        "CPU ms",
+        "CPU ms/fetch",
+        "wall ms"
     );
     let limit = Duration::from_secs(cli.scan_limit_secs);
     let mut all_ok = true;

@@ -29,7 +29,10 @@ fn line<'a>(stdout: &'a str, start: &str) -> &'a str {
 
 #[test]
 fn exercise_03_1_compare_exchange_counts_everything() {
-    let stdout = run_ok("exercise_03_1", &["--threads", "4", "--increments", "20000"]);
+    let stdout = run_ok(
+        "exercise_03_1",
+        &["--threads", "4", "--increments", "20000"],
+    );
     let cas = line(&stdout, "compare_exchange:");
     assert_eq!(after(cas, "counted"), 80_000, "{stdout}");
     assert_eq!(after(cas, "lost"), 0);

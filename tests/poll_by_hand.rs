@@ -9,9 +9,18 @@ use run_example::{row, run_ok};
 #[test]
 fn countdown_is_pending_n_times_then_ready() {
     let stdout = run_ok("poll_by_hand", &["--countdown", "2", "--timer-ms", "5"]);
-    assert!(stdout.contains("  poll 1: Pending  (wakes so far: 1)"), "{stdout}");
-    assert!(stdout.contains("  poll 2: Pending  (wakes so far: 2)"), "{stdout}");
-    assert!(stdout.contains("  poll 3: Ready    (wakes so far: 2)"), "{stdout}");
+    assert!(
+        stdout.contains("  poll 1: Pending  (wakes so far: 1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  poll 2: Pending  (wakes so far: 2)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  poll 3: Ready    (wakes so far: 2)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("-> \"liftoff\" after 3 polls"), "{stdout}");
     // Both ways of waiting for the timer end, each after at least one poll.
     for name in ["park:", "spin:"] {

@@ -31,11 +31,20 @@ fn only_the_racy_version_may_lose_and_the_await_version_loses_exactly() {
     for run in 1..=3 {
         let (exp, counted, lost) = counts(&stdout, &format!("threads, load then store, run {run}"));
         assert_eq!(exp, expected);
-        assert!(counted <= expected, "a lost-update race cannot add: {counted}");
+        assert!(
+            counted <= expected,
+            "a lost-update race cannot add: {counted}"
+        );
         assert_eq!(counted + lost, expected);
     }
-    assert_eq!(counts(&stdout, "threads, fetch_add"), (expected, expected, 0));
-    assert_eq!(counts(&stdout, "threads, Mutex<u64>"), (expected, expected, 0));
+    assert_eq!(
+        counts(&stdout, "threads, fetch_add"),
+        (expected, expected, 0)
+    );
+    assert_eq!(
+        counts(&stdout, "threads, Mutex<u64>"),
+        (expected, expected, 0)
+    );
     assert_eq!(
         counts(&stdout, "event loop, Rc<Cell<u64>>"),
         (expected, expected, 0)
@@ -51,7 +60,15 @@ fn only_the_racy_version_may_lose_and_the_await_version_loses_exactly() {
 fn start_together_runs_too() {
     let stdout = run_ok(
         "race_condition",
-        &["--workers", "8", "--increments", "1000", "--runs", "1", "--start-together"],
+        &[
+            "--workers",
+            "8",
+            "--increments",
+            "1000",
+            "--runs",
+            "1",
+            "--start-together",
+        ],
     );
     let (_, counted, _) = counts(&stdout, "threads, load then store, together, run 1");
     assert!(counted <= 8000);

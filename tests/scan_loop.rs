@@ -50,9 +50,15 @@ fn every_loop_completes_every_fetch() {
 
 #[test]
 fn only_runs_one_loop() {
-    let stdout = run_ok("scan_loop", &["--tasks", "5", "--delay-ms", "1", "--only", "idle"]);
+    let stdout = run_ok(
+        "scan_loop",
+        &["--tasks", "5", "--delay-ms", "1", "--only", "idle"],
+    );
     let _ = cells(&stdout, "5", "idle");
-    let rows = stdout.lines().filter(|l| l.trim_start().starts_with("5 ")).count();
+    let rows = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("5 "))
+        .count();
     assert_eq!(rows, 1, "{stdout}");
 }
 

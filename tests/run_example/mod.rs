@@ -28,7 +28,11 @@ pub fn binary(name: &str) -> PathBuf {
     let status = build.status().expect("could not run cargo");
     assert!(status.success(), "cargo build --example {name} failed");
     let binary = profile_dir.join("examples").join(name);
-    assert!(binary.is_file(), "no example binary at {}", binary.display());
+    assert!(
+        binary.is_file(),
+        "no example binary at {}",
+        binary.display()
+    );
     binary
 }
 
