@@ -112,7 +112,7 @@ enum Which {
 struct Run {
     /// Fetches asked for.
     tasks: u64,
-    /// Fetches that got a whole 200 response, and the others.
+    /// Fetches that got a whole 200 response.
     ok: u64,
     /// Fetches that failed.
     failed: u64,
