@@ -1,5 +1,5 @@
-//! The shared counter of the Python articles: 5,000 workers each add 1 a hundred times. Six ways,
-//! and how many increments each one loses.
+//! The shared counter of the Python articles: 5,000 workers each add 1 a hundred times. Five ways
+//! that compile, and how many increments each one loses.
 //!
 //! ```console
 //! $ cargo run --release --example race_condition
@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-/// Count to workers × increments six ways, and print how many increments each one lost.
+/// Count to workers × increments five ways, and print how many increments each one lost.
 #[derive(Parser, Debug)]
 #[command(name = "race_condition", version)]
 struct Cli {
