@@ -35,8 +35,9 @@
 //!
 //! asyncio's real loop does not scan either: its selector (`epoll` on Linux) says which sockets
 //! are ready, and their callbacks go to `_ready`. tokio and smol do the same with mio and polling.
-//! Left out: a scan loop that sleeps a little between scans (it would trade CPU for latency, and
-//! still cost one system call per waiting task per scan).
+//! `--nap-us` lets the scan loops sleep after a pass that found nothing (chapter 4, exercise 3).
+//! Left out: any smarter way for the scan loops to know when to look; that is what wakers and
+//! epoll are.
 
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
@@ -80,6 +81,11 @@ struct Cli {
     /// Stop the scan loop after this many seconds of one run (it can take minutes at 10,000).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     scan_limit_secs: u64,
+
+    /// Let the scan loops sleep this many microseconds after a pass that finished nothing while
+    /// no task was ready (0: never sleep, as the articles' loop).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    nap_us: u64,
 
     /// Run only one of the loops.
     #[arg(long, value_enum)]
@@ -262,6 +268,9 @@ struct ScanLoop {
     /// The articles' rule: scan after *each* task. `false`: scan only once the ready list is
     /// empty (one scan per turn, as a loop that calls `select` once per turn would).
     after_each_task: bool,
+    /// How long to sleep after a pass that finished no task while none is ready (`--nap-us`;
+    /// zero, the default, never sleeps, as the articles' loop does not).
+    nap: Duration,
 }
 
 impl ScanLoop {
@@ -295,7 +304,7 @@ impl ScanLoop {
             //    runs on the spot, and one that is not costs a poll (and a system call) anyway.
             counters.scans += 1;
             counters.max_waiting = counters.max_waiting.max(self.waiting.len() as u64);
-            let tasks = &mut self.tasks;
+            let (tasks, finished_before) = (&mut self.tasks, tally.fetches());
             self.waiting.retain(|&key| {
                 counters.polls += 1;
                 let task = tasks[key].as_mut().expect("a waiting task exists");
@@ -307,6 +316,10 @@ impl ScanLoop {
                     Poll::Pending => true,
                 }
             });
+            // 3. Nothing ready and nothing finished: nap (if asked to) before the next pass.
+            if self.ready.is_empty() && tally.fetches() == finished_before && !self.nap.is_zero() {
+                std::thread::sleep(self.nap);
+            }
             if started.elapsed() > limit {
                 counters.stopped_early = true;
                 break;
@@ -355,7 +368,12 @@ fn thread_cpu() -> Duration {
     Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
-fn run_scan(plan: &FetchPlan, after_each_task: bool, limit: Duration) -> io::Result<Run> {
+fn run_scan(
+    plan: &FetchPlan,
+    after_each_task: bool,
+    nap: Duration,
+    limit: Duration,
+) -> io::Result<Run> {
     let request: Rc<[u8]> = plan.request()?.into();
     let scan = ScanLoop {
         tasks: (0..plan.count)
@@ -366,6 +384,7 @@ fn run_scan(plan: &FetchPlan, after_each_task: bool, limit: Duration) -> io::Res
         ready: (0..plan.count).collect(),
         waiting: Vec::with_capacity(plan.count),
         after_each_task,
+        nap,
     };
     let (cpu_before, start) = (thread_cpu(), Instant::now());
     let (tally, counters) = scan.run(limit);
@@ -528,6 +547,12 @@ fn main() -> ExitCode {
         taketurns::workload::machine::describe(),
         cli.size
     );
+    if cli.nap_us > 0 {
+        println!(
+            "the scan loops nap {:?} after a pass that finished nothing",
+            Duration::from_micros(cli.nap_us)
+        );
+    }
     println!(
         "scan: after each task; idle: when nothing is ready; epoll: taketurns\n\
          checks: scan and idle = passes over the waiting list; epoll = epoll_wait calls"
@@ -546,6 +571,7 @@ fn main() -> ExitCode {
         "wall ms"
     );
     let limit = Duration::from_secs(cli.scan_limit_secs);
+    let nap = Duration::from_micros(cli.nap_us);
     let mut all_ok = true;
     for &tasks in &cli.tasks {
         let plan = FetchPlan::delay_server(addr, tasks as usize, delay, cli.size)
@@ -560,8 +586,8 @@ fn main() -> ExitCode {
                 continue;
             }
             let run = match which {
-                Which::Scan => run_scan(&plan, true, limit),
-                Which::ScanIdle => run_scan(&plan, false, limit),
+                Which::Scan => run_scan(&plan, true, nap, limit),
+                Which::ScanIdle => run_scan(&plan, false, nap, limit),
                 Which::Epoll => run_epoll(&plan),
             };
             match run {

@@ -62,6 +62,34 @@ fn only_runs_one_loop() {
     assert_eq!(rows, 1, "{stdout}");
 }
 
+/// Chapter 4, exercise 3: with a nap longer than the whole wait, a scan loop makes at most a few
+/// passes while the server waits, and still completes every fetch.
+#[test]
+fn exercise_04_3_a_napping_scan_loop_still_finishes() {
+    let stdout = run_ok(
+        "scan_loop",
+        &[
+            "--tasks",
+            "20",
+            "--delay-ms",
+            "50",
+            "--nap-us",
+            "200000",
+            "--only",
+            "idle",
+        ],
+    );
+    assert!(stdout.contains("nap 200ms"), "{stdout}");
+    let c = cells(&stdout, "20", "idle");
+    assert_eq!(c[2], "20", "{stdout}");
+    // A pass that finishes something is not followed by a nap: at most 20 of those. A pass that
+    // finishes nothing is followed by 200 ms of sleep, four times the server's delay, so only a
+    // server stalled for seconds could need more than a few. Without the nap, the loop makes
+    // thousands of passes in 50 ms. (A generous bound on a count, not a speed target.)
+    let checks: u64 = c[6].parse().unwrap();
+    assert!(checks <= 40, "{checks} passes:\n{stdout}");
+}
+
 #[test]
 fn zero_tasks_is_a_usage_error() {
     let output = run("scan_loop", &["--tasks", "0"]);
