@@ -122,7 +122,10 @@ fn on_pool(
 ) -> io::Result<Run> {
     let pool = ThreadPool::new(args.workers)?;
     let addr = server.local_addr();
-    let (opened0, accepted0) = (OPENED.load(Ordering::Relaxed), server.connections_accepted());
+    let (opened0, accepted0) = (
+        OPENED.load(Ordering::Relaxed),
+        server.connections_accepted(),
+    );
     let start = Instant::now();
     let jobs: Vec<_> = (0..args.fetches)
         .map(|_| {
@@ -151,7 +154,10 @@ fn on_pool(
 /// makes its share of the fetches on it. No thread-local in sight.
 fn on_event_loop(args: &Args, server: &ShutdownHandle, path: &str) -> io::Result<Run> {
     let addr = server.local_addr();
-    let (opened0, accepted0) = (OPENED.load(Ordering::Relaxed), server.connections_accepted());
+    let (opened0, accepted0) = (
+        OPENED.load(Ordering::Relaxed),
+        server.connections_accepted(),
+    );
     let start = Instant::now();
     let tasks = args.workers as u32;
     taketurns::block_on(async {

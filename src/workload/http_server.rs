@@ -470,8 +470,7 @@ struct Live {
 impl Live {
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, (u64, std::collections::HashMap<u64, std::net::TcpStream>)>
-    {
+    ) -> std::sync::MutexGuard<'_, (u64, std::collections::HashMap<u64, std::net::TcpStream>)> {
         self.sockets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -538,7 +537,10 @@ fn serve_threads(
 fn connection_thread(mut stream: std::net::TcpStream, options: &HttpOptions, stats: &HttpStats) {
     // One timeout for every read, set once: the common request arrives in one read, so only a
     // head split across reads pays for re-arming the timeout to what is left of it.
-    if stream.set_read_timeout(Some(options.request_timeout)).is_err() {
+    if stream
+        .set_read_timeout(Some(options.request_timeout))
+        .is_err()
+    {
         return;
     }
     let mut pending = Vec::new();
@@ -579,7 +581,11 @@ fn connection_thread(mut stream: std::net::TcpStream, options: &HttpOptions, sta
                 rearmed = true;
             }
         }
-        if rearmed && stream.set_read_timeout(Some(options.request_timeout)).is_err() {
+        if rearmed
+            && stream
+                .set_read_timeout(Some(options.request_timeout))
+                .is_err()
+        {
             return;
         }
         let request = match next {
@@ -976,6 +982,9 @@ mod tests {
         assert!(reader.step(b"HTTP/1.1 200 OK\r\nContent-Le").is_none());
         assert!(reader.step(b"ngth: 6\r\n\r\nhel").is_none());
         let reply = reader.step(b"lo\n").unwrap().unwrap();
-        assert_eq!((reply.status, reply.body, reply.closes), (200, b"hello\n".to_vec(), false));
+        assert_eq!(
+            (reply.status, reply.body, reply.closes),
+            (200, b"hello\n".to_vec(), false)
+        );
     }
 }

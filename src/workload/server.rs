@@ -123,8 +123,7 @@ async fn connection(stream: TcpStream, options: ServerOptions, counters: Arc<Cou
     let mut pending = Vec::new();
     let mut limit = options.header_timeout;
     loop {
-        let ask = match time::timeout(limit, read_request(&stream, &options, &mut pending)).await
-        {
+        let ask = match time::timeout(limit, read_request(&stream, &options, &mut pending)).await {
             Ok(Ok(ask)) => ask,
             Ok(Err(Refusal::Answer(reject))) => {
                 let _ = wire::write_all(&stream, &http::error_response(&reject)).await;
