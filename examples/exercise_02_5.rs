@@ -138,9 +138,9 @@ fn main() -> ExitCode {
         let measured = run(addr, args.fetches, tasks, false, accepted)
             .and_then(|r| Ok((r, run(addr, args.fetches, tasks, true, accepted)?)));
         match measured {
-            Ok(((replaced, t1), (pooled, t2))) => println!(
-                "{tasks:>5} {replaced:>12} {t1:>8.1}ms {pooled:>12} {t2:>8.1}ms"
-            ),
+            Ok(((replaced, t1), (pooled, t2))) => {
+                println!("{tasks:>5} {replaced:>12} {t1:>8.1}ms {pooled:>12} {t2:>8.1}ms")
+            }
             Err(e) => {
                 eprintln!("exercise_02_5: {e}");
                 return ExitCode::FAILURE;
