@@ -106,9 +106,13 @@ fn fetch_with_session(addr: SocketAddr, path: &str) -> io::Result<usize> {
 
 /// One measured run: how long, how many connections each side counted.
 struct Run {
+    /// The row's label.
     name: &'static str,
+    /// Wall time from the first fetch queued to the last one done.
     elapsed: Duration,
+    /// Connections the client opened (its own count).
     opened: u64,
+    /// Connections the server accepted during the run (the honest count).
     accepted: u64,
 }
 

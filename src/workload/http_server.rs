@@ -11,7 +11,7 @@
 //! head within [`HttpOptions::request_timeout`] (a stalled or idle client) is closed without an
 //! answer. Every other connection carries on.
 //!
-//! Both servers share the sans-I/O part ([`take_request`] turns bytes into a request, `respond`
+//! Both servers share the sans-I/O part (`take_request` turns bytes into a request, `respond`
 //! turns a request into bytes); only the waiting differs. asyncio's counterpart is
 //! `asyncio.start_server` with a `while True: await reader.readuntil(b"\r\n\r\n")` handler, and
 //! the threaded one is `socketserver.ThreadingTCPServer`; tokio's is a `TcpListener::accept` loop
