@@ -17,7 +17,7 @@ use clap::Parser;
 use taketurns::net::TcpListener;
 use taketurns::workload::{LimitError, ServerOptions, raise_fd_limit, serve};
 
-/// Serve `GET /?delay_ms=N&size=M`: M bytes after N milliseconds, then close.
+/// Serve `GET /?delay_ms=N&size=M`: M bytes after N milliseconds (keep-alive unless the client sends `Connection: close`).
 #[derive(Parser, Debug)]
 #[command(name = "delay_server", version)]
 struct Args {

@@ -18,13 +18,15 @@
 //! its errors), `client` (the four ways to run a plan), `server` (the delay server), `http` (the
 //! bytes on the wire, parsed with httparse), `wire` (reading and writing whole messages on our
 //! sockets), `report` (measuring a run), `machine` (what it ran on), `limits` (open files, threads and ports, checked before a
-//! run starts). Deliberately left out: keep-alive and pipelining (every fetch is a new connection,
-//! which is the expensive case we want to measure), TLS, chunked bodies, redirects, and DNS
+//! run starts), and `http_server` (a keep-alive HTTP/1.1 server on the loop and on threads, for
+//! load tests). Deliberately left out of the fetch clients: keep-alive and pipelining (every fetch
+//! is a new connection, which is the expensive case we want to measure), TLS, chunked bodies, redirects, and DNS
 //! lookups during the run (a target name is resolved once, up front).
 
 mod client;
 mod fetch;
 mod http;
+pub mod http_server;
 mod json;
 mod limits;
 pub mod machine;

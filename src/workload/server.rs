@@ -2,25 +2,32 @@
 //! for, one task per connection, ten thousand connections on one thread.
 //!
 //! `GET /?delay_ms=50&size=1024` waits 50 ms, then answers `200 OK` with `Content-Length: 1024`
-//! and 1,024 bytes, and closes the connection. The wait is a timer ([`crate::time::sleep`]), not
-//! a sleeping thread, so a connection that waits costs a task, a socket and a timer entry. A bad
-//! request gets `400` (or `405` for a method other than GET, `431` for an oversized head); a
+//! and 1,024 bytes. The wait is a timer ([`crate::time::sleep`]), not a sleeping thread, so a
+//! connection that waits costs a task, a socket and a timer entry. A bad request gets `400` (or
+//! `405` for a method other than GET, `431` for an oversized head) and the connection closed; a
 //! client that sends no complete request within [`ServerOptions::header_timeout`] is disconnected.
 //! Each of those happens inside that connection's task and touches no other.
+//!
+//! Keep-alive: a client that sends `Connection: close` (every fetch of the workload's clients
+//! does) gets one answer and the close; any other HTTP/1.1 client may send request after request
+//! on the same connection, each within [`ServerOptions::idle_timeout`] of the previous answer
+//! (`examples/thread_local.rs` reuses connections this way). The [`ShutdownHandle`] counts
+//! connections accepted and requests answered, which is how a test or an example tells one
+//! reused connection from many fresh ones.
 //!
 //! asyncio's counterpart is `asyncio.start_server` with a handler that does
 //! `await asyncio.sleep(delay)`; tokio's, a `TcpListener::accept` loop with `tokio::spawn` per
 //! connection and `tokio::time::sleep`. [`spawn_server_thread`] runs it on a thread of its own,
 //! with its own runtime, for tests and benches, and stops it cleanly with a cross-thread wake.
 //!
-//! Left out: keep-alive (one request per connection, as the clients ask), request bodies,
+//! Left out: request bodies (a request with one is answered, then the connection closed),
 //! access logs, and graceful draining on shutdown (stopping drops every connection at once).
 
 use std::future::{Future, poll_fn};
-use std::io;
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::task::{Context, Poll, Waker};
 use std::thread;
@@ -29,7 +36,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use socket2::{Domain, Socket, Type};
 
-use super::http::{self, Ask, OK_HEAD_MAX, Reject};
+use super::http::{self, OK_HEAD_MAX, Reject};
+use super::http_server::{Framing, framing};
 use super::wire;
 use crate::net::{LISTEN_BACKLOG, TcpListener, TcpStream};
 use crate::{Runtime, time};
@@ -41,6 +49,10 @@ pub struct ServerOptions {
     /// connection is closed without an answer (slowloris defence; nginx's
     /// `client_header_timeout`). Default 10 s.
     pub header_timeout: Duration,
+    /// How long a kept-alive connection may wait, after an answer, until its next request head
+    /// is complete; past it the connection is closed (nginx's `keepalive_timeout`, Go's
+    /// `IdleTimeout`). Default 5 s.
+    pub idle_timeout: Duration,
     /// The largest request head accepted; a larger one gets `431`. Default 8 KiB.
     pub max_head_bytes: usize,
     /// The longest `delay_ms` accepted; a longer one gets `400`. Default 60 s.
@@ -53,6 +65,7 @@ impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
             max_head_bytes: 8 * 1024,
             max_delay: Duration::from_secs(60),
             max_size: 256 * 1024 * 1024,
@@ -75,11 +88,21 @@ static FILL: [u8; 16 * 1024] = [b'x'; 16 * 1024];
 /// # Panics
 /// Outside a taketurns runtime.
 pub async fn serve(listener: TcpListener, options: ServerOptions) -> io::Result<()> {
+    serve_counting(listener, options, Arc::new(Counters::default())).await
+}
+
+/// [`serve`], counting connections and requests in `counters`.
+async fn serve_counting(
+    listener: TcpListener,
+    options: ServerOptions,
+    counters: Arc<Counters>,
+) -> io::Result<()> {
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
+                counters.connections.fetch_add(1, Ordering::Relaxed);
                 // The JoinHandle is dropped: the task runs detached and frees itself when done.
-                crate::spawn(connection(stream, options));
+                crate::spawn(connection(stream, options, Arc::clone(&counters)));
             }
             Err(e) if is_out_of_resources(&e) => time::sleep(Duration::from_millis(10)).await,
             Err(e)
@@ -92,29 +115,76 @@ pub async fn serve(listener: TcpListener, options: ServerOptions) -> io::Result<
     }
 }
 
-/// One connection: read the request, wait, answer, close.
-async fn connection(stream: TcpStream, options: ServerOptions) {
-    let ask = match time::timeout(options.header_timeout, read_request(&stream, &options)).await {
-        Ok(Ok(ask)) => ask,
-        Ok(Err(Refusal::Answer(reject))) => {
-            let _ = wire::write_all(&stream, &http::error_response(&reject)).await;
-            linger_close(&stream).await;
+/// One connection: read a request, wait, answer; again while the client keeps the connection
+/// alive; then close.
+async fn connection(stream: TcpStream, options: ServerOptions, counters: Arc<Counters>) {
+    // Bytes that arrived after a request head: the start of a pipelined next request. Empty,
+    // and unallocated, for every client that waits for its answer before asking again.
+    let mut pending = Vec::new();
+    let mut limit = options.header_timeout;
+    loop {
+        let ask = match time::timeout(limit, read_request(&stream, &options, &mut pending)).await {
+            Ok(Ok(ask)) => ask,
+            Ok(Err(Refusal::Answer(reject))) => {
+                let _ = wire::write_all(&stream, &http::error_response(&reject)).await;
+                linger_close(&stream).await;
+                return;
+            }
+            // The client went away (or reset) before finishing its request: nothing to answer.
+            Ok(Err(Refusal::Gone)) => return,
+            // The client said nothing (complete) for too long: drop it, which closes the socket.
+            Err(_elapsed) => return,
+        };
+        // The request buffer is gone by now: a waiting connection holds only its socket and timer.
+        time::sleep(ask.delay).await;
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        let mut head = [0u8; OK_HEAD_MAX];
+        let head_len = if ask.keep_alive {
+            keep_alive_head(ask.size, &mut head)
+        } else {
+            http::ok_head(ask.size, &mut head)
+        };
+        // A client that left during the delay makes this fail; that is its business, not ours.
+        let sent = wire::write_head_and_fill(&stream, &head[..head_len], &FILL, ask.size).await;
+        if sent.is_err() || !ask.keep_alive {
+            // Dropping the stream closes the connection; with `Connection: close` that is also
+            // what tells an HTTP/1.0-style client the body is complete.
             return;
         }
-        // The client went away (or reset) before finishing its request: nothing to answer.
-        Ok(Err(Refusal::Gone)) => return,
-        // The client said nothing (complete) for too long: drop it, which closes the socket.
-        Err(_elapsed) => return,
-    };
-    // The request buffer is gone by now: a waiting connection holds only its socket and timer.
-    time::sleep(ask.delay).await;
-    let mut head = [0u8; OK_HEAD_MAX];
-    let head_len = http::ok_head(ask.size, &mut head);
-    // A client that left during the delay makes this fail; that is its business, not ours.
-    let _ = wire::write_head_and_fill(&stream, &head[..head_len], &FILL, ask.size).await;
-    // Dropping the stream closes the connection, which tells the client the body is complete.
+        limit = options.idle_timeout;
+    }
 }
 // ANCHOR_END: serve
+
+/// What the server has done, shared with its [`ShutdownHandle`]. Both counters only grow.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Connections accepted; written by the accept loop.
+    connections: AtomicU64,
+    /// Requests answered with `200`; written by the connections.
+    requests: AtomicU64,
+}
+
+/// A request the server will answer, and whether the connection stays open after it.
+struct KeptAsk {
+    /// What the request asks for.
+    delay: Duration,
+    /// How many body bytes.
+    size: u64,
+    /// HTTP/1.1 without `Connection: close` (and no request body).
+    keep_alive: bool,
+}
+
+/// The head of a `200` on a kept-alive connection: [`http::ok_head`] without `Connection: close`.
+fn keep_alive_head(size: u64, out: &mut [u8; OK_HEAD_MAX]) -> usize {
+    let mut rest = &mut out[..];
+    // Cannot fail: shorter than the `Connection: close` head, which fits.
+    let _ = write!(
+        rest,
+        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: keep-alive\r\n\r\n"
+    );
+    OK_HEAD_MAX - rest.len()
+}
 
 /// Why a connection gets no `200`.
 enum Refusal {
@@ -124,24 +194,65 @@ enum Refusal {
     Gone,
 }
 
+/// Parse the request at the start of `buf`, with its framing.
+fn parse_kept(buf: &[u8], options: &ServerOptions) -> Result<Option<(KeptAsk, usize)>, Reject> {
+    let Some(ask) = http::parse_request(buf, options)? else {
+        return Ok(None);
+    };
+    // A complete head parsed once already parses again (a second, ~100 ns pass for the
+    // framing, which keeps http.rs as it was).
+    let framing = framing(buf).unwrap_or(Framing {
+        head_len: buf.len(),
+        keep_alive: false,
+    });
+    let kept = KeptAsk {
+        delay: ask.delay,
+        size: ask.size,
+        keep_alive: framing.keep_alive,
+    };
+    Ok(Some((kept, framing.head_len)))
+}
+
 /// Read a request head (the request is usually one read; the bytes are kept only if it is not).
-async fn read_request(stream: &TcpStream, options: &ServerOptions) -> Result<Ask, Refusal> {
-    let mut partial = Vec::new();
+/// `pending` holds bytes already read past the previous request, and on return the bytes past
+/// this one.
+async fn read_request(
+    stream: &TcpStream,
+    options: &ServerOptions,
+    pending: &mut Vec<u8>,
+) -> Result<KeptAsk, Refusal> {
+    if !pending.is_empty() {
+        match parse_kept(pending, options) {
+            Ok(Some((ask, head_len))) => {
+                pending.drain(..head_len);
+                return Ok(ask);
+            }
+            Ok(None) => {}
+            Err(reject) => return Err(Refusal::Answer(reject)),
+        }
+    }
     let outcome = wire::read_until(stream, |chunk| {
         if chunk.is_empty() {
             return Some(Err(Refusal::Gone));
         }
-        let parsed = if partial.is_empty() {
-            http::parse_request(chunk, options)
+        let parsed = if pending.is_empty() {
+            parse_kept(chunk, options)
         } else {
-            partial.extend_from_slice(chunk);
-            http::parse_request(&partial, options)
+            pending.extend_from_slice(chunk);
+            parse_kept(pending, options)
         };
         match parsed {
-            Ok(Some(ask)) => Some(Ok(ask)),
+            Ok(Some((ask, head_len))) => {
+                if pending.is_empty() {
+                    pending.extend_from_slice(&chunk[head_len..]);
+                } else {
+                    pending.drain(..head_len);
+                }
+                Some(Ok(ask))
+            }
             Ok(None) => {
-                if partial.is_empty() {
-                    partial.extend_from_slice(chunk);
+                if pending.is_empty() {
+                    pending.extend_from_slice(chunk);
                 }
                 None
             }
@@ -169,7 +280,7 @@ async fn linger_close(stream: &TcpStream) {
 }
 
 /// Errors of `accept` that mean "out of descriptors or memory for now".
-fn is_out_of_resources(e: &io::Error) -> bool {
+pub(crate) fn is_out_of_resources(e: &io::Error) -> bool {
     [Errno::EMFILE, Errno::ENFILE, Errno::ENOBUFS, Errno::ENOMEM]
         .iter()
         .any(|&errno| e.raw_os_error() == Some(errno as i32))
@@ -214,6 +325,8 @@ pub fn spawn_server_thread_with(
     let listener = bind(addr)?;
     let local_addr = listener.local_addr()?;
     let signal = Arc::new(ShutdownSignal::default());
+    let counters = Arc::new(Counters::default());
+    let thread_counters = Arc::clone(&counters);
     // The thread reports once whether it got going; a one-time handshake, not polling.
     let (started_tx, started_rx) = mpsc::sync_channel::<io::Result<()>>(1);
     let thread_signal = Arc::clone(&signal);
@@ -236,7 +349,7 @@ pub fn spawn_server_thread_with(
                     }
                 };
                 let _ = started_tx.send(Ok(()));
-                let mut serving = pin!(serve(listener, options));
+                let mut serving = pin!(serve_counting(listener, options, thread_counters));
                 // Serve until the signal fires; whichever finishes first ends the race.
                 poll_fn(|cx| {
                     if thread_signal.poll_fired(cx).is_ready() {
@@ -253,6 +366,7 @@ pub fn spawn_server_thread_with(
         signal,
         thread: Some(thread),
         addr: local_addr,
+        counters,
     };
     match started_rx.recv() {
         Ok(Ok(())) => Ok((local_addr, handle)),
@@ -272,7 +386,7 @@ pub fn spawn_server_thread_with(
 
 /// A listening socket with [`LISTEN_BACKLOG`] (std's own `bind` uses 128, which thousands of
 /// simultaneous connects overflow).
-fn bind(addr: impl ToSocketAddrs) -> io::Result<std::net::TcpListener> {
+pub(crate) fn bind(addr: impl ToSocketAddrs) -> io::Result<std::net::TcpListener> {
     let mut last_error = None;
     for addr in addr.to_socket_addrs()? {
         let attempt = (|| {
@@ -306,12 +420,26 @@ pub struct ShutdownHandle {
     thread: Option<thread::JoinHandle<io::Result<()>>>,
     /// Where the server listens, for [`ShutdownHandle::local_addr`].
     addr: SocketAddr,
+    /// The server's counters, shared with its accept loop and connections.
+    counters: Arc<Counters>,
 }
 
 impl ShutdownHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Connections the server has accepted so far. This is the honest count of connections a
+    /// client opened: a client can only say how many it *meant* to open.
+    pub fn connections_accepted(&self) -> u64 {
+        self.counters.connections.load(Ordering::Relaxed)
+    }
+
+    /// Requests the server has answered with `200` so far (counted just before the answer is
+    /// written).
+    pub fn requests_answered(&self) -> u64 {
+        self.counters.requests.load(Ordering::Relaxed)
     }
 
     /// Stop the server and wait for its thread to exit.
@@ -351,7 +479,7 @@ impl Drop for ShutdownHandle {
 /// `poll_fired` stores its waker, *then* checks the flag again. Whichever runs second sees the
 /// other's write, so the server either sees the flag or gets woken.
 #[derive(Debug, Default)]
-struct ShutdownSignal {
+pub(crate) struct ShutdownSignal {
     /// Set once, by [`ShutdownSignal::fire`] (the handle's thread).
     fired: AtomicBool,
     /// The waker of the server's `block_on` future, stored by [`ShutdownSignal::poll_fired`]
@@ -360,7 +488,7 @@ struct ShutdownSignal {
 }
 
 impl ShutdownSignal {
-    fn fire(&self) {
+    pub(crate) fn fire(&self) {
         self.fired.store(true, Ordering::SeqCst);
         let waker = self.lock().take();
         if let Some(waker) = waker {
@@ -369,7 +497,7 @@ impl ShutdownSignal {
         }
     }
 
-    fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<()> {
         if self.fired.load(Ordering::SeqCst) {
             return Poll::Ready(());
         }
