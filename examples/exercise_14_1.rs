@@ -27,8 +27,9 @@ struct Args {
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     spread_ms: u64,
     /// The first deadline is this many milliseconds after the start, so that every task is
-    /// spawned and parked before any timer is due (spawning 100,000 tasks takes tens of ms).
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    /// spawned and parked before any timer is due (100,000 tasks take tens of ms on a quiet
+    /// machine, and hundreds on a busy one).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     lead_ms: u64,
     /// Runs of each runtime per size, alternating; every run is printed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
