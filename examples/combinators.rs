@@ -76,7 +76,11 @@ fn main() {
 
 fn run(args: &Args) -> io::Result<()> {
     let ms = |n: u64| Duration::from_millis(n);
-    let [a, b, c] = [ms(args.sleeps_ms[0]), ms(args.sleeps_ms[1]), ms(args.sleeps_ms[2])];
+    let [a, b, c] = [
+        ms(args.sleeps_ms[0]),
+        ms(args.sleeps_ms[1]),
+        ms(args.sleeps_ms[2]),
+    ];
     println!("combinators: {}", taketurns::workload::machine::describe());
 
     println!("\n1. three sleeps ({a:?}, {b:?}, {c:?}): one after another, then joined");
@@ -109,14 +113,15 @@ fn run(args: &Args) -> io::Result<()> {
     println!("\n2. the same join by hand: Join2 of two sleeps ({a:?}, {b:?}), polls counted");
     let rt = Runtime::new()?;
     // ANCHOR: join2_run
-    let polls = [Rc::new(Cell::new(0)), Rc::new(Cell::new(0)), Rc::new(Cell::new(0))];
+    let polls = [
+        Rc::new(Cell::new(0)),
+        Rc::new(Cell::new(0)),
+        Rc::new(Cell::new(0)),
+    ];
     let (took, _) = measure(&rt, {
         let [outer, left, right] = polls.clone();
         Counted::new(
-            join2(
-                Counted::new(sleep(a), left),
-                Counted::new(sleep(b), right),
-            ),
+            join2(Counted::new(sleep(a), left), Counted::new(sleep(b), right)),
             outer,
         )
     });
@@ -251,10 +256,16 @@ fn join_against_spawn(d: Duration) -> io::Result<()> {
         });
         taketurns::yield_now().await; // let the loop run the new task up to its first await
         show("join: ", taketurns::snapshot());
-        println!("          timers pending {}", taketurns::stats().timers_pending);
+        println!(
+            "          timers pending {}",
+            taketurns::stats().timers_pending
+        );
         task.await.expect("the joined task");
     });
-    println!("          {took:.1?}, {} task, {} polls", moved.tasks_spawned, moved.polls);
+    println!(
+        "          {took:.1?}, {} task, {} polls",
+        moved.tasks_spawned, moved.polls
+    );
 
     let rt = Runtime::new()?;
     let (took, moved) = measure(&rt, async {
@@ -262,11 +273,17 @@ fn join_against_spawn(d: Duration) -> io::Result<()> {
         let second = taketurns::spawn(sleep(d));
         taketurns::yield_now().await;
         show("spawn:", taketurns::snapshot());
-        println!("          timers pending {}", taketurns::stats().timers_pending);
+        println!(
+            "          timers pending {}",
+            taketurns::stats().timers_pending
+        );
         first.await.expect("the first task");
         second.await.expect("the second task");
     });
-    println!("          {took:.1?}, {} tasks, {} polls", moved.tasks_spawned, moved.polls);
+    println!(
+        "          {took:.1?}, {} tasks, {} polls",
+        moved.tasks_spawned, moved.polls
+    );
     // ANCHOR_END: join_vs_spawn
     Ok(())
 }

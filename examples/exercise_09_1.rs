@@ -164,7 +164,10 @@ fn main() {
         std::process::exit(2);
     }
     let spread = Duration::from_millis(args.spread_ms);
-    println!("exercise_09_1: {}", taketurns::workload::machine::describe());
+    println!(
+        "exercise_09_1: {}",
+        taketurns::workload::machine::describe()
+    );
     println!(
         "N sleeps, deadlines spread over {spread:?}; leaf polls = polls of the sleeps themselves"
     );

@@ -152,7 +152,10 @@ fn main() {
         lead: Duration::from_millis(args.lead_ms),
         over: Duration::from_millis(args.spread_ms),
     };
-    println!("exercise_14_1: {}", taketurns::workload::machine::describe());
+    println!(
+        "exercise_14_1: {}",
+        taketurns::workload::machine::describe()
+    );
     println!(
         "N tasks sleep until deadlines spread over {:?}, the first {:?} after the start; \
          lateness = wake - deadline",

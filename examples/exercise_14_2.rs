@@ -243,9 +243,14 @@ fn on_taketurns(messages: u64, budgeted: bool) -> std::io::Result<Run> {
 fn main() {
     let args = Args::parse();
     let n = args.messages;
-    println!("exercise_14_2: {}", taketurns::workload::machine::describe());
+    println!(
+        "exercise_14_2: {}",
+        taketurns::workload::machine::describe()
+    );
     println!("{n} messages queued before the consumer starts; a ticker task yields in a loop");
-    println!("polls = the consumer's polls; ticker = the ticker's turns until the consumer finished");
+    println!(
+        "polls = the consumer's polls; ticker = the ticker's turns until the consumer finished"
+    );
     println!(
         "{:<34} {:>9} {:>7} {:>10} {:>10} {:>10} {:>7} {:>9}",
         "runtime, channel",

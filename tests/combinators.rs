@@ -30,7 +30,11 @@ fn example_binary() -> &'static PathBuf {
         let status = build.status().expect("could not run cargo");
         assert!(status.success(), "cargo build --example combinators failed");
         let binary = profile_dir.join("examples").join("combinators");
-        assert!(binary.is_file(), "no example binary at {}", binary.display());
+        assert!(
+            binary.is_file(),
+            "no example binary at {}",
+            binary.display()
+        );
         binary
     })
 }
@@ -99,7 +103,10 @@ fn small_run() -> &'static str {
             "--deadline-ms",
             "30",
         ]);
-        assert_eq!(code, 0, "the example failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        assert_eq!(
+            code, 0,
+            "the example failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
         stdout
     })
 }
@@ -113,7 +120,10 @@ fn joined_sleeps_take_the_longest_not_the_sum() {
     assert!(sequential >= Duration::from_millis(600), "{sequential:?}");
     assert!(joined >= Duration::from_millis(300), "{joined:?}");
     // 600 ms of sleeps against 300 ms: a margin of 300 ms for a busy machine.
-    assert!(joined < sequential, "joined {joined:?}, sequential {sequential:?}");
+    assert!(
+        joined < sequential,
+        "joined {joined:?}, sequential {sequential:?}"
+    );
 }
 
 #[test]
@@ -140,7 +150,10 @@ fn join_is_one_task_and_spawn_is_two() {
     // One task: polled to park, then once per wake (both timers usually fire in one look, but
     // deadlines microseconds apart may straddle one). Two tasks: polled twice each, always.
     let joined = line(out, ", 1 task, ");
-    assert!((2..=3).contains(&number_after(joined, "task, ")), "{joined}");
+    assert!(
+        (2..=3).contains(&number_after(joined, "task, ")),
+        "{joined}"
+    );
     assert!(out.contains(", 2 tasks, 4 polls\n"), "{out}");
 }
 
@@ -158,8 +171,14 @@ fn the_loser_of_a_select_is_dropped_with_its_socket_and_timer() {
     assert_eq!(number_after(after, "timers pending "), 0, "{after}");
     // The destructor ran before `drop(loser)` returned: its line comes first.
     assert!(out.find(dropped).unwrap() < out.find(after).unwrap());
-    assert!(out.contains("drop:  the fetch inside timeout dropped"), "{out}");
-    assert!(out.contains("timeout(..) returned Err(Elapsed(()))"), "{out}");
+    assert!(
+        out.contains("drop:  the fetch inside timeout dropped"),
+        "{out}"
+    );
+    assert!(
+        out.contains("timeout(..) returned Err(Elapsed(()))"),
+        "{out}"
+    );
     let end = line(out, "runtime at the end");
     assert_eq!(number_after(end, "sockets registered "), 0, "{end}");
     assert_eq!(number_after(end, "timers pending "), 0, "{end}");

@@ -33,7 +33,11 @@ fn example_binary(name: &str) -> PathBuf {
     let status = build.status().expect("could not run cargo");
     assert!(status.success(), "cargo build --example {name} failed");
     let binary = profile_dir.join("examples").join(name);
-    assert!(binary.is_file(), "no example binary at {}", binary.display());
+    assert!(
+        binary.is_file(),
+        "no example binary at {}",
+        binary.display()
+    );
     built.insert(name.to_string(), binary.clone());
     binary
 }
@@ -90,7 +94,10 @@ fn exercise_09_1_a_naive_join_polls_every_child_on_every_wake() {
     assert!(num(&spawn, 2) <= 400.0, "{spawn:?}");
     // ... and many more times when every wake polls every unfinished child: 200 sleeps woken
     // over 50 ms give dozens of wakes, each polling up to 200 children.
-    assert!(num(&naive, 0) > 2.0 * num(&join_all, 0), "naive {naive:?}, join_all {join_all:?}");
+    assert!(
+        num(&naive, 0) > 2.0 * num(&join_all, 0),
+        "naive {naive:?}, join_all {join_all:?}"
+    );
     // With 10 children, join_all is the naive join (futures switches to FuturesOrdered above 30):
     // ten deadlines 5 ms apart fire in several looks, and each look polls every child left.
     assert!(num(&row(&out, "10  join_all"), 0) > 20.0, "{out}");
@@ -105,8 +112,15 @@ fn exercise_09_2_a_dropped_read_exact_loses_bytes_and_a_kept_one_does_not() {
     // Rows: intact N garbled N missing N ticks N.
     let naive = row(&out, "new read_exact each turn");
     let careful = row(&out, "keep the losing read");
-    assert_eq!((careful[1].as_str(), careful[3].as_str()), ("20", "0"), "{careful:?}");
-    assert!(num(&careful, 7) >= 20.0, "the tick must win mid-message: {careful:?}");
+    assert_eq!(
+        (careful[1].as_str(), careful[3].as_str()),
+        ("20", "0"),
+        "{careful:?}"
+    );
+    assert!(
+        num(&careful, 7) >= 20.0,
+        "the tick must win mid-message: {careful:?}"
+    );
     // The naive loop drops a half message whenever the tick wins between the halves.
     assert!(num(&naive, 1) < 20.0, "{naive:?}");
     assert!(num(&naive, 3) + num(&naive, 5) > 0.0, "{naive:?}");
@@ -123,7 +137,10 @@ fn exercise_14_1_both_runtimes_wake_every_sleeper_never_early() {
         // wall, CPU, CPU/task, late p50, p99, max, early.
         assert_eq!(cells.len(), 7, "{cells:?}");
         assert!(cells[..6].iter().all(|c| c.ends_with('s')), "{cells:?}");
-        assert_eq!(cells[6], "0", "a sleep ended before its deadline: {cells:?}");
+        assert_eq!(
+            cells[6], "0",
+            "a sleep ended before its deadline: {cells:?}"
+        );
     }
 }
 
@@ -139,7 +156,10 @@ fn exercise_14_2_tokio_channels_spend_the_coop_budget_and_futures_channels_do_no
     }
     // 128 units per poll, one per message: ceil(10000 / 128) = 79 polls.
     assert_eq!(num(&tokio_mpsc, 1), 79.0, "{tokio_mpsc:?}");
-    assert!(num(&tokio_mpsc, 5) >= 78.0, "the ticker ran between budgets: {tokio_mpsc:?}");
+    assert!(
+        num(&tokio_mpsc, 5) >= 78.0,
+        "the ticker ran between budgets: {tokio_mpsc:?}"
+    );
     // No budget: one poll drains everything, and the ticker waits it out.
     assert_eq!(num(&futures_on_tokio, 1), 1.0, "{futures_on_tokio:?}");
     assert_eq!(num(&ours, 1), 1.0, "{ours:?}");
