@@ -52,13 +52,12 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The one line of `stdout` that contains `needle`.
+/// The first line of `stdout` that contains `needle`.
 fn line<'a>(stdout: &'a str, needle: &str) -> &'a str {
-    let mut found = stdout.lines().filter(|l| l.contains(needle));
-    let first = found
-        .next()
-        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{stdout}"));
-    first
+    stdout
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{stdout}"))
 }
 
 /// The duration printed first on `line`, such as `600.9ms` or `1.2s`.
