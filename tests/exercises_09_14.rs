@@ -127,6 +127,23 @@ fn exercise_09_2_a_dropped_read_exact_loses_bytes_and_a_kept_one_does_not() {
 }
 
 #[test]
+fn exercise_09_3_a_biased_select_never_sees_the_deadline_and_an_alternating_one_does() {
+    let out = run(
+        "exercise_09_3",
+        &["--deadline-ms", "5", "--give-up-ms", "100"],
+    );
+    let biased = row(&out, "biased (a first)");
+    let alternating = row(&out, "alternating");
+    // "never noticed; gave up after 100ms; N turns after the deadline; ..."
+    assert_eq!(biased[0], "never", "{biased:?}");
+    assert!(num(&biased, 6) > 0.0, "{biased:?}");
+    // "noticed after N turns; M turns after the deadline; ...": within two turns of it, since
+    // every other select polls the deadline first.
+    assert_eq!(alternating[0], "noticed", "{alternating:?}");
+    assert!(num(&alternating, 4) <= 2.0, "{alternating:?}");
+}
+
+#[test]
 fn exercise_14_1_both_runtimes_wake_every_sleeper_never_early() {
     let out = run(
         "exercise_14_1",
