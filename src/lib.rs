@@ -41,13 +41,16 @@ mod reactor;
 mod ready;
 mod runtime;
 mod stats;
-mod task;
+pub mod task;
 pub mod threaded;
 mod tick;
 pub mod time;
+pub mod timeline;
 mod timers;
+pub mod trace;
 mod waiting;
 mod waker;
+pub mod warnings;
 pub mod workload;
 
 use std::future::Future;
@@ -55,8 +58,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
-pub use stats::{Snapshot, Stats};
+pub use stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
 pub use task::{JoinError, JoinHandle, TaskId};
+pub use timeline::Timeline;
+pub use warnings::{Warning, WarningKind};
 pub use waiting::WaitReason;
 
 /// Run `future` to completion on a new runtime with the default settings, then drop the runtime
