@@ -61,8 +61,8 @@ pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
 pub use stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
 pub use task::{JoinError, JoinHandle, TaskId};
 pub use timeline::Timeline;
-pub use warnings::{Warning, WarningKind};
 pub use waiting::WaitReason;
+pub use warnings::{Warning, WarningKind};
 
 /// Run `future` to completion on a new runtime with the default settings, then drop the runtime
 /// (and with it any task still pending).

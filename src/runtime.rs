@@ -37,9 +37,9 @@ use crate::task::{Erased, JoinHandle, State, TaskCell, TaskId, TaskSlot};
 use crate::timeline::Timeline;
 use crate::timers::Timers;
 use crate::trace::{Outcome, TraceConfig, Tracer};
-use crate::warnings::Warning;
 use crate::waiting::{WaitReason, WaitingList};
 use crate::waker::{MAIN_KEY, Shared, TaskWaker};
+use crate::warnings::Warning;
 
 /// Gives every runtime a distinct number, so a waker knows whether the runtime running on its
 /// thread is its own.

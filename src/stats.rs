@@ -219,7 +219,15 @@ impl fmt::Display for TaskStats {
             );
         }
         let header = [
-            "task", "name", "state", "polls", "busy", "scheduled", "idle", "wakes", "self",
+            "task",
+            "name",
+            "state",
+            "polls",
+            "busy",
+            "scheduled",
+            "idle",
+            "wakes",
+            "self",
             "longest",
         ];
         let cells: Vec<[String; 10]> = self

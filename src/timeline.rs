@@ -60,8 +60,7 @@ pub struct Span {
 }
 
 /// The legend printed under every drawing.
-pub const LEGEND: &str =
-    "legend: # running (polled)   = ready (in the queue)   . waiting   _ done   (blank) not spawned";
+pub const LEGEND: &str = "legend: # running (polled)   = ready (in the queue)   . waiting   _ done   (blank) not spawned";
 
 /// A copy of a runtime's trace: its tasks and events. Made by [`crate::Runtime::timeline`].
 #[derive(Clone, Debug, Default)]
@@ -301,7 +300,9 @@ impl Timeline {
                     let then = match result {
                         PollResult::Ready => "ready: finished".to_string(),
                         PollResult::Yielded => "pending, woken during the poll: ready".to_string(),
-                        PollResult::Waiting(why) => format!("pending: waiting for {}", wait_name(why)),
+                        PollResult::Waiting(why) => {
+                            format!("pending: waiting for {}", wait_name(why))
+                        }
                     };
                     records.push(format!(
                         r#"{{"ph":"X","pid":1,"tid":{tid},"cat":"poll","name":"poll","ts":{},"dur":{},"args":{{"returned":{}}}}}"#,
