@@ -247,10 +247,13 @@ impl Core {
     }
     // ANCHOR_END: wake_local
 
-    /// Record what the running task is about to wait for (called by leaf futures).
+    /// Record what the running task is about to wait for (called by leaf futures). The first
+    /// leaf that parks during a poll names the wait: inside `timeout(d, read)` the read is polled
+    /// first, so the task shows as waiting for its socket rather than for the deadline.
     pub(crate) fn note_wait(&self, reason: WaitReason) {
         if let Some(key) = self.current.get()
             && let Some(slot) = self.tasks.borrow_mut().slab.get_mut(key)
+            && slot.wait == WaitReason::Other
         {
             slot.wait = reason;
         }
