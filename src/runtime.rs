@@ -180,8 +180,8 @@ impl Core {
         table.next_id += 1;
         let key = table.slab.vacant_entry().key();
         let waker = self.task_waker(key, id);
-        if let Some(trace) = &self.trace {
-            trace.spawned(id, name, Location::caller(), &waker);
+        if self.trace.is_some() {
+            self.trace_spawn(id, name, Location::caller(), &waker); // chapter 12
         }
         let cell: Pin<Box<dyn Erased>> = Box::pin(TaskCell::new(future, Waker::from(waker), id));
         table.slab.insert(TaskSlot {
@@ -222,6 +222,9 @@ impl Core {
             self.main_woken.set(true);
             return;
         }
+        if self.trace.is_some() {
+            self.trace_wake(key, id, remote); // for the timeline (chapter 12)
+        }
         let mut guard = self.tasks.borrow_mut();
         let table = &mut *guard;
         let Some(slot) = table.slab.get_mut(key) else {
@@ -229,11 +232,6 @@ impl Core {
         };
         if slot.id != id {
             return;
-        }
-        if let Some(trace) = &self.trace
-            && slot.state != State::Finished
-        {
-            trace.woken(id, remote); // for the timeline (chapter 12)
         }
         match slot.state {
             State::Waiting => {
@@ -246,6 +244,37 @@ impl Core {
         }
     }
     // ANCHOR_END: wake_local
+
+    /// Record a wake of a live task in the trace. Out of line and marked cold, so that the
+    /// untraced path pays only for the `is_some` test.
+    #[cold]
+    #[inline(never)]
+    fn trace_wake(&self, key: usize, id: TaskId, remote: bool) {
+        let alive = self
+            .tasks
+            .borrow()
+            .slab
+            .get(key)
+            .is_some_and(|s| s.id == id && s.state != State::Finished);
+        if let (true, Some(trace)) = (alive, &self.trace) {
+            trace.woken(id, remote);
+        }
+    }
+
+    /// Tell the trace about a new task (cold, like [`Core::trace_wake`]).
+    #[cold]
+    #[inline(never)]
+    fn trace_spawn(
+        &self,
+        id: TaskId,
+        name: Option<Cow<'static, str>>,
+        location: &'static Location<'static>,
+        waker: &Arc<TaskWaker>,
+    ) {
+        if let Some(trace) = &self.trace {
+            trace.spawned(id, name, location, waker);
+        }
+    }
 
     /// Record what the running task is about to wait for (called by leaf futures). The first
     /// leaf that parks during a poll names the wait: inside `timeout(d, read)` the read is polled

@@ -121,6 +121,7 @@ impl Core {
     /// `run_task` with tracing on: the same steps, with the clock read around the poll, the
     /// outcome recorded, and the slow-poll and lost-waker checks. Kept apart so that the
     /// untraced path above stays exactly as it was (tracing off costs one branch).
+    #[cold]
     #[inline(never)]
     fn run_task_traced(
         &self,
