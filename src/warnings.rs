@@ -88,6 +88,15 @@ impl fmt::Display for Warning {
                  event it waits for will call it."
             ),
             WarningKind::PendingAtShutdown { waiting_for } => match waiting_for {
+                Some(WaitReason::Timer { deadline }) => write!(
+                    f,
+                    "was still waiting for a timer (due in {:.1} s) when the runtime was \
+                     dropped; its future is dropped unfinished. Await its JoinHandle (or abort \
+                     it) before the end.",
+                    deadline
+                        .saturating_duration_since(std::time::Instant::now())
+                        .as_secs_f64()
+                ),
                 Some(why) => write!(
                     f,
                     "was still waiting for {why} when the runtime was dropped; its future is \

@@ -202,3 +202,24 @@ fn fetch_many_refuses_a_timeline_too_tall_to_read() {
         "{stderr}"
     );
 }
+
+#[test]
+fn trace_cost_measures_both_operations_with_tracing_off_and_on() {
+    let Some(out) = run("trace_cost", &["--count", "2000", "--repeat", "2"]) else {
+        return;
+    };
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (operation, trace) in [
+        ("yield", "off"),
+        ("yield", "on"),
+        ("spawn + join", "off"),
+        ("spawn + join", "on"),
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(operation) && l.split_whitespace().any(|w| w == trace))
+            .unwrap_or_else(|| panic!("no row {operation} {trace} in:\n{stdout}"));
+        assert_eq!(row.matches(" ns").count(), 2, "{row}");
+    }
+}
