@@ -29,6 +29,13 @@
 //!
 //! # The two lists
 //! [`Runtime::snapshot`] (or [`snapshot`] from inside a task) shows both lists at any moment.
+//!
+//! # Seeing the schedule
+//! A runtime built with [`Builder::trace`] records every spawn, poll, wake and completion:
+//! [`Runtime::timeline`] draws who ran when ([`Timeline::render_ascii`]) or exports it for Perfetto
+//! ([`Timeline::write_chrome_trace`]), [`Runtime::task_stats`] gives per-task totals, and
+//! [`Warning`]s report slow polls, lost wakers and tasks pending at shutdown. Name tasks with
+//! [`task::Builder`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

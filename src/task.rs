@@ -5,8 +5,8 @@
 //! in one slot of a [`slab::Slab`], so its key stays stable while it runs, and a [`TaskId`] that is
 //! never reused tells a live task apart from an old one that happened to have the same key.
 //!
-//! The future and its output are stored together in one boxed [`TaskCell`], type-erased behind the
-//! small [`Erased`] trait, so the runtime can poll any kind of future and the [`JoinHandle`] can
+//! The future and its output are stored together in one boxed `TaskCell`, type-erased behind the
+//! small `Erased` trait, so the runtime can poll any kind of future and the [`JoinHandle`] can
 //! later move the typed output out. A [`Builder`] spawns a task with a name, for the trace
 //! (chapter 12). Deliberately left out: task-local storage, cooperative budgets (tokio's "coop"),
 //! and priorities.

@@ -3,7 +3,6 @@
 
 use std::cell::Cell;
 use std::io::{Read, Write};
-use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
