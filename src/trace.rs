@@ -266,13 +266,14 @@ impl Tracer {
         state.tasks.push(TaskRecord {
             info: TaskInfo {
                 id,
-                name: name.clone(),
+                name,
                 spawned_at: location,
             },
             waker: Some(waker.clone()),
             phase: TaskState::Ready,
             since: at,
-            totals: TaskStatsRow::new(id, name, location),
+            // The row's name is filled in by `task_stats`: one copy of the name per task.
+            totals: TaskStatsRow::new(id, String::new(), location),
         });
         self.push(&mut state, at, id, EventKind::Spawn);
     }
@@ -446,6 +447,7 @@ impl Tracer {
             .iter()
             .map(|task| {
                 let mut row = task.totals.clone();
+                row.name.clone_from(&task.info.name);
                 let open = now.saturating_sub(task.since);
                 match task.phase {
                     TaskState::Ready => row.scheduled += open,
