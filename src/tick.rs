@@ -67,6 +67,9 @@ impl Core {
     // ANCHOR: run_task
     /// Poll the task in slot `key` once, if the entry is still valid. Returns whether it ran.
     fn run_task(&self, key: usize, id: crate::task::TaskId) -> bool {
+        if self.trace.is_some() {
+            return self.run_task_traced(key, id); // chapter 12
+        }
         let mut cell = {
             let mut table = self.tasks.borrow_mut();
             let Some(slot) = table.slab.get_mut(key) else {
@@ -82,9 +85,6 @@ impl Core {
             table.stats.polls += 1;
             cell
         };
-        if self.trace.is_some() {
-            return self.run_task_traced(key, id, cell);
-        }
         self.current.set(Some(key));
         let poll = cell.as_mut().poll_task();
         self.current.set(None);
@@ -123,13 +123,22 @@ impl Core {
     /// untraced path above stays exactly as it was (tracing off costs one branch).
     #[cold]
     #[inline(never)]
-    fn run_task_traced(
-        &self,
-        key: usize,
-        id: crate::task::TaskId,
-        mut cell: std::pin::Pin<Box<dyn crate::task::Erased>>,
-    ) -> bool {
+    fn run_task_traced(&self, key: usize, id: crate::task::TaskId) -> bool {
         let trace = self.trace.as_deref().expect("called only when tracing");
+        let mut cell = {
+            let mut table = self.tasks.borrow_mut();
+            let Some(slot) = table.slab.get_mut(key) else {
+                return false;
+            };
+            if slot.id != id || slot.state != State::Queued {
+                return false;
+            }
+            slot.state = State::Running { rewoken: false };
+            slot.wait = WaitReason::Other;
+            let cell = slot.cell.take().expect("a queued task has its future");
+            table.stats.polls += 1;
+            cell
+        };
         // Wakes made from here on (by the poll, or by this task finishing) come from this task.
         let previous = trace.set_source(WakeSource::ThisThread(Some(id)));
         let started = trace.poll_start(id);
