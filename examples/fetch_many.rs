@@ -7,7 +7,13 @@
 //! $ cargo run --release --example fetch_many -- --runner event-loop --json
 //! $ python3 -m http.server 8000 &                                      # any HTTP server will do
 //! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8000/ --count 100
+//! $ cargo run --release --example fetch_many -- --runner event-loop --count 10 --timeline
+//! $ cargo run --release --example fetch_many -- --runner event-loop --trace out.json
 //! ```
+//!
+//! `--trace FILE` and `--timeline` fetch the plan once more, after the measured runs, on a traced
+//! event loop in this process (one task per fetch, named `fetch N`), and write its Chrome trace
+//! (open it at ui.perfetto.dev) or draw its timeline. That extra run is not in the table.
 //!
 //! How it stays honest. The delay server runs in a **child process** (this same binary, run with
 //! the hidden `serve` subcommand), so its CPU and memory are not the client's. Each client also
@@ -26,17 +32,19 @@
 //! client could not run, or some fetches failed (the table is still printed); 2 for a bad flag
 //! (clap's message). `--count 0` is a bad flag: there is nothing to measure.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, BufWriter, Read};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::rc::Rc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use taketurns::net::TcpListener;
+use taketurns::task::Builder;
 use taketurns::workload::{
     Client, FetchErrorKind, FetchPlan, Report, ServerOptions, check_local_ports,
-    check_thread_limit, raise_fd_limit, serve,
+    check_thread_limit, fetch, raise_fd_limit, serve,
 };
 
 /// Fetch many HTTP responses four ways (sequential, a thread per fetch, a thread pool, the
@@ -85,7 +93,20 @@ struct Cli {
     /// 127.0.0.1:8000/ for `python3 -m http.server 8000`. Its delay is unknown.
     #[arg(long, value_name = "HOST:PORT[/PATH]")]
     target: Option<String>,
+
+    /// After the measured runs, fetch once more on a traced event loop in this process and write
+    /// its Chrome trace (JSON; open it at ui.perfetto.dev) to FILE. Not part of the table.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+
+    /// After the measured runs, fetch once more on a traced event loop and draw its timeline:
+    /// one row per fetch, so at most 40 fetches.
+    #[arg(long, conflicts_with = "json")]
+    timeline: bool,
 }
+
+/// The most fetches `--timeline` draws (one row each).
+const TIMELINE_MAX_ROWS: u64 = 40;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -407,6 +428,15 @@ struct Outcome {
 }
 
 fn parent(cli: &Cli) -> i32 {
+    if cli.timeline && cli.count > TIMELINE_MAX_ROWS {
+        eprintln!(
+            "fetch_many: --timeline draws one row per fetch, so at most {TIMELINE_MAX_ROWS} \
+             (asked for {}); use --count {TIMELINE_MAX_ROWS} or less, or --trace FILE and Perfetto \
+             for bigger runs",
+            cli.count
+        );
+        return 2;
+    }
     let count = cli.count as usize;
     let pool_size = cli.pool_size as usize;
     let mut notes = Vec::new();
@@ -553,6 +583,18 @@ fn parent(cli: &Cli) -> i32 {
             }
         }
     }
+    let traced = if cli.trace.is_some() || cli.timeline {
+        match traced_fetch(&plan, cli.trace.as_deref()) {
+            Ok(timeline) => Some(timeline),
+            Err(e) => {
+                eprintln!("fetch_many: the traced run failed: {e}");
+                failures.push(("traced run".to_string(), e));
+                None
+            }
+        }
+    } else {
+        None
+    };
     drop(_server);
 
     if delay.is_some() {
@@ -594,10 +636,64 @@ fn parent(cli: &Cli) -> i32 {
         );
     } else {
         print_table(&plan, delay, size, &outcome, verdict.as_deref());
+        if let (true, Some(timeline)) = (cli.timeline, &traced) {
+            println!("\nThe traced run, one row per fetch (time since its runtime was built):\n");
+            print!("{timeline}");
+        }
     }
     let all_ok = outcome.failures.is_empty() && outcome.reports.iter().all(Report::all_ok);
     if all_ok { 0 } else { 1 }
 }
+
+// ANCHOR: traced_fetch
+/// Fetch the plan once on a traced event loop in this process, one named task per fetch; write
+/// the Chrome trace to `trace` if given, and return the drawn timeline.
+fn traced_fetch(plan: &FetchPlan, trace: Option<&Path>) -> Result<String, String> {
+    let request: Rc<[u8]> = plan
+        .request()
+        .map_err(|e| format!("cannot build the request: {e}"))?
+        .into();
+    let rt = taketurns::Runtime::builder()
+        .trace(true)
+        .build()
+        .map_err(|e| format!("cannot create the runtime: {e}"))?;
+    let (addr, timeout) = (plan.addr, plan.timeout);
+    let failed = rt.block_on(async {
+        let fetches: Vec<_> = (1..=plan.count)
+            .map(|i| {
+                let request = Rc::clone(&request);
+                Builder::new()
+                    .name(format!("fetch {i}"))
+                    .spawn(async move { fetch(addr, &request, timeout).await })
+            })
+            .collect();
+        let mut failed = 0;
+        for handle in fetches {
+            if !matches!(handle.await, Ok(Ok(_))) {
+                failed += 1;
+            }
+        }
+        failed
+    });
+    let timeline = rt.timeline();
+    if let Some(path) = trace {
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        timeline
+            .write_chrome_trace(BufWriter::new(file))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!(
+            "fetch_many: traced run: {} fetches ({failed} failed), {} events ({} dropped), \
+             Chrome trace written to {} (open it at ui.perfetto.dev)",
+            plan.count,
+            timeline.events().len(),
+            timeline.dropped(),
+            path.display()
+        );
+    }
+    Ok(timeline.render_ascii(64))
+}
+// ANCHOR_END: traced_fetch
 
 fn print_table(
     plan: &FetchPlan,

@@ -8,11 +8,34 @@
 //! ```console
 //! $ cargo run --example roast_dinner               # scaled: one kitchen minute = 7 ms
 //! $ cargo run --example roast_dinner -- --real     # real minutes (about 1 h 30 min)
+//! $ cargo run --example roast_dinner -- --timeline # draw who ran when (chapter 12)
 //! ```
+//!
+//! With `--timeline` the dinner is cooked three more times on traced runtimes, each dish a named
+//! task, and each run is drawn: the four tasks one after another, all at once, and all at once
+//! behind a task that blocks the thread.
 
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use taketurns::Runtime;
+use taketurns::task::Builder;
 use taketurns::time::sleep;
+
+/// Cook a roast dinner on one thread: one dish after another, then all dishes at once.
+#[derive(Parser)]
+struct Cli {
+    /// Cook in real minutes instead of 7 ms per kitchen minute.
+    #[arg(long)]
+    real: bool,
+    /// Instead, cook three traced dinners (one after another, all at once, all at once behind
+    /// a blocking task) and draw each one's timeline.
+    #[arg(long)]
+    timeline: bool,
+    /// Columns of the timeline drawings.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(10..=1000))]
+    width: u16,
+}
 
 // ANCHOR: dishes
 /// A dish: a name and its steps, each step a number of kitchen minutes spent waiting.
@@ -51,25 +74,16 @@ async fn cook(dish: &Dish, minute: Duration, start: Instant) {
 // ANCHOR_END: dishes
 
 fn main() {
-    let real = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("--real") => true,
-        Some("--help" | "-h") => {
-            println!(
-                "usage: roast_dinner [--real]\n\n  --real  cook in real minutes instead of 7 ms per kitchen minute"
-            );
-            return;
-        }
-        Some(other) => {
-            eprintln!("roast_dinner: unknown argument {other:?} (try --help)");
-            std::process::exit(2);
-        }
-    };
-    let minute = if real {
+    let cli = Cli::parse();
+    let minute = if cli.real {
         Duration::from_secs(60)
     } else {
         Duration::from_millis(7)
     };
+    if cli.timeline {
+        timelines(minute, cli.width as usize);
+        return;
+    }
 
     // ANCHOR: main
     let rt = taketurns::Runtime::new().expect("create the runtime");
@@ -122,3 +136,67 @@ fn main() {
 fn total(dish: &Dish) -> u64 {
     dish.steps.iter().map(|(_, m)| m).sum()
 }
+
+// ANCHOR: steps
+/// The same dish as `cook`, without printing (the timeline shows the steps).
+async fn steps(dish: &'static Dish, minute: Duration) {
+    for (_, minutes) in dish.steps {
+        sleep(minute * *minutes as u32).await;
+    }
+}
+// ANCHOR_END: steps
+
+// ANCHOR: timelines
+/// Cook three traced dinners and draw each one.
+fn timelines(minute: Duration, width: usize) {
+    let traced = || {
+        Runtime::builder()
+            .trace(true)
+            .build()
+            .expect("create the runtime")
+    };
+
+    println!("One dish after another (each dish a task, awaited before the next is spawned):\n");
+    let rt = traced();
+    rt.block_on(async {
+        for dish in &DINNER {
+            let task = Builder::new().name(dish.name).spawn(steps(dish, minute));
+            task.await.expect("a dish failed");
+        }
+    });
+    println!("{}", rt.timeline().render_ascii(width));
+
+    println!("All dishes at once (four tasks spawned together):\n");
+    let rt = traced();
+    rt.block_on(async {
+        let tasks: Vec<_> = DINNER
+            .iter()
+            .map(|dish| Builder::new().name(dish.name).spawn(steps(dish, minute)))
+            .collect();
+        for task in tasks {
+            task.await.expect("a dish failed");
+        }
+    });
+    println!("{}", rt.timeline().render_ascii(width));
+    print!("{}", rt.task_stats());
+
+    println!("\nAll at once, behind a phone call that blocks the cook for 20 minutes:\n");
+    let rt = traced();
+    rt.block_on(async {
+        // std::thread::sleep, not time::sleep: the task keeps the thread, and the loop with it.
+        let call = Builder::new()
+            .name("phone call")
+            .spawn(async move { std::thread::sleep(minute * 20) });
+        let tasks: Vec<_> = DINNER
+            .iter()
+            .map(|dish| Builder::new().name(dish.name).spawn(steps(dish, minute)))
+            .collect();
+        call.await.expect("the call failed");
+        for task in tasks {
+            task.await.expect("a dish failed");
+        }
+    });
+    println!("{}", rt.timeline().render_ascii(width));
+    print!("{}", rt.task_stats());
+}
+// ANCHOR_END: timelines

@@ -29,6 +29,13 @@
 //!
 //! # The two lists
 //! [`Runtime::snapshot`] (or [`snapshot`] from inside a task) shows both lists at any moment.
+//!
+//! # Seeing the schedule
+//! A runtime built with [`Builder::trace`] records every spawn, poll, wake and completion:
+//! [`Runtime::timeline`] draws who ran when ([`Timeline::render_ascii`]) or exports it for Perfetto
+//! ([`Timeline::write_chrome_trace`]), [`Runtime::task_stats`] gives per-task totals, and
+//! [`Warning`]s report slow polls, lost wakers and tasks pending at shutdown. Name tasks with
+//! [`task::Builder`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -41,13 +48,16 @@ mod reactor;
 mod ready;
 mod runtime;
 mod stats;
-mod task;
+pub mod task;
 pub mod threaded;
 mod tick;
 pub mod time;
+pub mod timeline;
 mod timers;
+pub mod trace;
 mod waiting;
 mod waker;
+pub mod warnings;
 pub mod workload;
 
 use std::future::Future;
@@ -55,9 +65,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
-pub use stats::{Snapshot, Stats};
+pub use stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
 pub use task::{JoinError, JoinHandle, TaskId};
+pub use timeline::Timeline;
 pub use waiting::WaitReason;
+pub use warnings::{Warning, WarningKind};
 
 /// Run `future` to completion on a new runtime with the default settings, then drop the runtime
 /// (and with it any task still pending).

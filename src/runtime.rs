@@ -15,25 +15,31 @@
 //!
 //! The loop itself, one tick at a time, is in the `tick` module.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use slab::Slab;
 
 use crate::context;
 use crate::reactor::Reactor;
 use crate::ready::ReadyQueue;
-use crate::stats::{Snapshot, Stats};
+use crate::stats::{Snapshot, Stats, TaskStats};
 use crate::task::{Erased, JoinHandle, State, TaskCell, TaskId, TaskSlot};
+use crate::timeline::Timeline;
 use crate::timers::Timers;
+use crate::trace::{Outcome, TraceConfig, Tracer};
 use crate::waiting::{WaitReason, WaitingList};
 use crate::waker::{MAIN_KEY, Shared, TaskWaker};
+use crate::warnings::Warning;
 
 /// Gives every runtime a distinct number, so a waker knows whether the runtime running on its
 /// thread is its own.
@@ -68,6 +74,10 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     /// How many events one `epoll_wait` may return.
     pub(crate) events_capacity: usize,
+    /// Whether to record a trace (see [`Builder::trace`]).
+    pub(crate) trace: bool,
+    /// The trace's buffer size, slow-poll threshold, clock and warning callback.
+    pub(crate) trace_config: TraceConfig,
 }
 
 /// A runtime's state, shared by the `Runtime`, the thread-local context and (weakly) by handles.
@@ -93,6 +103,8 @@ pub(crate) struct Core {
     /// Reused buffer that the inbox is swapped into each time the loop takes remote wakes, so
     /// neither side allocates again (the waking thread would otherwise allocate under the lock).
     pub(crate) inbox_buffer: RefCell<Vec<(usize, TaskId)>>,
+    /// The recorder, when tracing is on; `None` costs one branch at each place that records.
+    pub(crate) trace: Option<Box<Tracer>>,
 }
 
 impl Core {
@@ -100,6 +112,9 @@ impl Core {
         let poll = mio::Poll::new()?;
         let reactor = Reactor::new(poll, config.events_capacity);
         let waker = reactor.new_waker()?;
+        let trace = config
+            .trace
+            .then(|| Box::new(Tracer::new(config.trace_config.clone())));
         Ok(Rc::new(Core {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
             tasks: RefCell::new(TaskTable {
@@ -117,24 +132,46 @@ impl Core {
             polls_since_io: Cell::new(0),
             current: Cell::new(None),
             inbox_buffer: RefCell::new(Vec::new()),
+            trace,
         }))
     }
 
     // ANCHOR: waker_for
     /// A waker for the task in slot `key`.
     fn waker_for(&self, key: usize, id: TaskId) -> Waker {
-        Waker::from(Arc::new(TaskWaker {
+        Waker::from(self.task_waker(key, id))
+    }
+
+    /// The shared state behind that waker (a tracing runtime keeps one reference to it, to count
+    /// the waker's clones: chapter 12).
+    fn task_waker(&self, key: usize, id: TaskId) -> Arc<TaskWaker> {
+        Arc::new(TaskWaker {
             runtime_id: self.id,
             key,
             id,
             shared: self.shared.clone(),
-        }))
+        })
     }
     // ANCHOR_END: waker_for
 
     // ANCHOR: spawn
-    /// Create a task and put it at the back of the ready queue.
+    /// Create an unnamed task (see [`Core::spawn_named`]).
+    #[track_caller]
     pub(crate) fn spawn<F>(self: &Rc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.spawn_named(future, None)
+    }
+
+    /// Create a task and put it at the back of the ready queue. The name and the caller's
+    /// location are only read by the trace.
+    #[track_caller]
+    pub(crate) fn spawn_named<F>(
+        self: &Rc<Self>,
+        future: F,
+        name: Option<Cow<'static, str>>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
@@ -142,8 +179,11 @@ impl Core {
         let id = TaskId(table.next_id);
         table.next_id += 1;
         let key = table.slab.vacant_entry().key();
-        let cell: Pin<Box<dyn Erased>> =
-            Box::pin(TaskCell::new(future, self.waker_for(key, id), id));
+        let waker = self.task_waker(key, id);
+        if self.trace.is_some() {
+            self.trace_spawn(id, name, Location::caller(), &waker); // chapter 12
+        }
+        let cell: Pin<Box<dyn Erased>> = Box::pin(TaskCell::new(future, Waker::from(waker), id));
         table.slab.insert(TaskSlot {
             id,
             cell: Some(cell),
@@ -167,15 +207,23 @@ impl Core {
     /// finished, or a slot now held by another task) is ignored.
     pub(crate) fn wake_local(&self, key: usize, id: TaskId) {
         self.tasks.borrow_mut().stats.local_wakes += 1;
-        self.schedule(key, id);
+        self.schedule_from(key, id, false);
+    }
+
+    /// A remote wake the loop took out of the inbox: the same move.
+    pub(crate) fn schedule(&self, key: usize, id: TaskId) {
+        self.schedule_from(key, id, true);
     }
 
     /// Move a task to the ready queue if it is waiting (see [`Core::wake_local`]); shared by
     /// local wakes and by the remote wakes the loop takes out of the inbox.
-    pub(crate) fn schedule(&self, key: usize, id: TaskId) {
+    fn schedule_from(&self, key: usize, id: TaskId, remote: bool) {
         if key == MAIN_KEY {
             self.main_woken.set(true);
             return;
+        }
+        if self.trace.is_some() {
+            self.trace_wake(key, id, remote); // for the timeline (chapter 12)
         }
         let mut guard = self.tasks.borrow_mut();
         let table = &mut *guard;
@@ -197,10 +245,44 @@ impl Core {
     }
     // ANCHOR_END: wake_local
 
-    /// Record what the running task is about to wait for (called by leaf futures).
+    /// Record a wake of a live task in the trace. Out of line and marked cold, so that the
+    /// untraced path pays only for the `is_some` test.
+    #[cold]
+    #[inline(never)]
+    fn trace_wake(&self, key: usize, id: TaskId, remote: bool) {
+        let alive = self
+            .tasks
+            .borrow()
+            .slab
+            .get(key)
+            .is_some_and(|s| s.id == id && s.state != State::Finished);
+        if let (true, Some(trace)) = (alive, &self.trace) {
+            trace.woken(id, remote);
+        }
+    }
+
+    /// Tell the trace about a new task (cold, like [`Core::trace_wake`]).
+    #[cold]
+    #[inline(never)]
+    fn trace_spawn(
+        &self,
+        id: TaskId,
+        name: Option<Cow<'static, str>>,
+        location: &'static Location<'static>,
+        waker: &Arc<TaskWaker>,
+    ) {
+        if let Some(trace) = &self.trace {
+            trace.spawned(id, name, location, waker);
+        }
+    }
+
+    /// Record what the running task is about to wait for (called by leaf futures). The first
+    /// leaf that parks during a poll names the wait: inside `timeout(d, read)` the read is polled
+    /// first, so the task shows as waiting for its socket rather than for the deadline.
     pub(crate) fn note_wait(&self, reason: WaitReason) {
         if let Some(key) = self.current.get()
             && let Some(slot) = self.tasks.borrow_mut().slab.get_mut(key)
+            && slot.wait == WaitReason::Other
         {
             slot.wait = reason;
         }
@@ -228,6 +310,9 @@ impl Core {
             table.stats.tasks_finished += 1;
             slot.cell.take()
         };
+        if let Some(trace) = &self.trace {
+            trace.done(id, Outcome::Cancelled);
+        }
         // The stale ready-queue entry (if it was queued) is skipped when popped.
         self.finish(key, id, cell.map(cancel_cell));
     }
@@ -367,6 +452,26 @@ impl Core {
     /// Drop every task's future and every timer, until no destructor spawns anything new.
     fn shutdown(self: &Rc<Self>) {
         let _enter = context::enter_for_shutdown(self.clone());
+        if let Some(trace) = &self.trace {
+            // The "pending at shutdown" warning: every task not finished, by name.
+            let alive: Vec<_> = {
+                let table = self.tasks.borrow();
+                table
+                    .slab
+                    .iter()
+                    .filter(|(_, s)| s.state != State::Finished)
+                    .map(|(_, s)| {
+                        let waiting = (s.state == State::Waiting).then(|| s.wait.clone());
+                        (s.id, waiting)
+                    })
+                    .collect()
+            };
+            let mut alive = alive;
+            alive.sort_by_key(|(id, _)| *id);
+            for warning in trace.pending_at_shutdown(alive) {
+                trace.warn(&warning);
+            }
+        }
         loop {
             let (cells, join_wakers): (Vec<_>, Vec<_>) = {
                 let mut table = self.tasks.borrow_mut();
@@ -474,11 +579,36 @@ impl Runtime {
     // ANCHOR_END: block_on
 
     /// Spawn a task on this runtime from outside it (it runs at the next `block_on`).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
         self.core.spawn(future)
+    }
+
+    /// The state, for `task::Builder::spawn_on`.
+    pub(crate) fn core(&self) -> &Rc<Core> {
+        &self.core
+    }
+
+    /// A copy of the trace so far, to draw ([`Timeline::render_ascii`]) or export
+    /// ([`Timeline::write_chrome_trace`]). Empty (and saying why when drawn) if the runtime was
+    /// built without [`Builder::trace`].
+    pub fn timeline(&self) -> Timeline {
+        match &self.core.trace {
+            Some(trace) => trace.timeline(),
+            None => Timeline::untraced(),
+        }
+    }
+
+    /// Per-task totals so far: polls, busy, scheduled and idle time, wakes, longest poll.
+    /// Empty (and saying why when printed) if the runtime was built without [`Builder::trace`].
+    pub fn task_stats(&self) -> TaskStats {
+        match &self.core.trace {
+            Some(trace) => trace.task_stats(),
+            None => TaskStats::new(Vec::new(), false),
+        }
     }
 
     /// The counters so far.
@@ -527,6 +657,8 @@ impl Builder {
             config: Config {
                 event_interval: DEFAULT_EVENT_INTERVAL,
                 events_capacity: 1024,
+                trace: false,
+                trace_config: TraceConfig::default(),
             },
         }
     }
@@ -554,6 +686,49 @@ impl Builder {
         self.config.events_capacity = capacity;
         self
     }
+
+    // ANCHOR: builder_trace
+    /// Record a trace (default: off): every spawn, poll, wake and completion, with a timestamp,
+    /// for [`Runtime::timeline`] and [`Runtime::task_stats`], and check for the three
+    /// [`Warning`]s (slow poll, lost waker, pending at shutdown). This is asyncio's debug mode
+    /// (`asyncio.run(main(), debug=True)`).
+    ///
+    /// Off, it costs one branch at each place that would record: no clock read, no allocation.
+    /// On, every event reads the clock, and polls and wakes cost a few times more.
+    pub fn trace(mut self, on: bool) -> Builder {
+        self.config.trace = on;
+        self
+    }
+
+    /// How many events the trace keeps (default [`crate::trace::DEFAULT_TRACE_CAPACITY`], about
+    /// 64 bytes each). The *first* `events` are kept; later ones are only counted
+    /// ([`Timeline::dropped`]). Per-task stats and warnings stay exact after the buffer is full.
+    pub fn trace_capacity(mut self, events: usize) -> Builder {
+        self.config.trace_config.capacity = events;
+        self
+    }
+
+    /// A poll longer than `threshold` raises a slow-poll warning (default 10 ms; asyncio's
+    /// `slow_callback_duration` is 100 ms). Only checked while tracing.
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.config.trace_config.slow_poll = threshold;
+        self
+    }
+
+    /// Send warnings to `sink` instead of printing them to stderr.
+    pub fn on_warning(mut self, sink: impl Fn(&Warning) + 'static) -> Builder {
+        self.config.trace_config.on_warning = Some(Rc::new(sink));
+        self
+    }
+
+    /// Read the trace's timestamps from `clock` (time since the runtime was built) instead of
+    /// the real clock: a test can then make every time, and so every drawing, exact. The clock is
+    /// read once per event (twice per poll), and times slow polls too.
+    pub fn trace_clock(mut self, clock: impl Fn() -> Duration + 'static) -> Builder {
+        self.config.trace_config.clock = Some(Rc::new(clock));
+        self
+    }
+    // ANCHOR_END: builder_trace
 
     /// Create the runtime.
     ///

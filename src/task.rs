@@ -5,16 +5,18 @@
 //! in one slot of a [`slab::Slab`], so its key stays stable while it runs, and a [`TaskId`] that is
 //! never reused tells a live task apart from an old one that happened to have the same key.
 //!
-//! The future and its output are stored together in one boxed [`TaskCell`], type-erased behind the
-//! small [`Erased`] trait, so the runtime can poll any kind of future and the [`JoinHandle`] can
-//! later move the typed output out. Deliberately left out: task-local storage, cooperative budgets
-//! (tokio's "coop"), and priorities.
+//! The future and its output are stored together in one boxed `TaskCell`, type-erased behind the
+//! small `Erased` trait, so the runtime can poll any kind of future and the [`JoinHandle`] can
+//! later move the typed output out. A [`Builder`] spawns a task with a name, for the trace
+//! (chapter 12). Deliberately left out: task-local storage, cooperative budgets (tokio's "coop"),
+//! and priorities.
 //!
 //! *Honest toy marker:* tokio and async-task allocate a task as one block (header, future, output,
 //! waker vtable) built with `unsafe` code. We forbid `unsafe`, so a task costs two allocations: the
 //! boxed cell and the `Arc` behind its waker.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -100,6 +102,8 @@ pub(crate) trait Erased {
     /// Move the output into `out`, which must be an `Option<Result<T, JoinError>>` of the
     /// future's output type `T` (the JoinHandle knows `T`; the runtime does not).
     fn take_output(self: Pin<&mut Self>, out: &mut dyn Any);
+    /// True if the task finished by panicking (for the trace).
+    fn panicked(self: Pin<&mut Self>) -> bool;
 }
 
 pin_project! {
@@ -182,6 +186,13 @@ impl<F: Future + 'static> Erased for TaskCell<F> {
         }
     }
 
+    fn panicked(self: Pin<&mut Self>) -> bool {
+        matches!(
+            self.project().stage.project(),
+            StageProj::Finished { output: Some(Err(e)) } if e.is_panic()
+        )
+    }
+
     fn take_output(self: Pin<&mut Self>, out: &mut dyn Any) {
         if let (StageProj::Finished { output }, Some(out)) = (
             self.project().stage.project(),
@@ -191,6 +202,67 @@ impl<F: Future + 'static> Erased for TaskCell<F> {
         }
     }
 }
+
+// ANCHOR: builder
+/// Spawn a task with options: for now, a name.
+///
+/// ```
+/// let rt = taketurns::Runtime::builder().trace(true).build()?;
+/// rt.block_on(async {
+///     let chicken = taketurns::task::Builder::new()
+///         .name("chicken")
+///         .spawn(async { "roasted" });
+///     assert_eq!(chicken.await.unwrap(), "roasted");
+/// });
+/// assert_eq!(rt.task_stats().rows()[0].name, "chicken");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// The name shows in the timeline, the per-task stats and the warnings of a runtime built with
+/// tracing on; without tracing it is dropped unread. A task spawned without a name (by
+/// `taketurns::spawn` or this builder) is known by where it was spawned, `src/main.rs:12:9`,
+/// found through `#[track_caller]`. tokio has the same builder (`tokio::task::Builder`, unstable);
+/// asyncio takes `asyncio.create_task(coro, name="chicken")`.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    /// The name to give, if any. `Cow` so that a literal name costs no allocation.
+    name: Option<Cow<'static, str>>,
+}
+
+impl Builder {
+    /// No options: an unnamed task.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Name the task.
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawn the task on the current runtime (as [`crate::spawn`] does).
+    ///
+    /// # Panics
+    /// Outside a runtime; use [`Builder::spawn_on`] there.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        crate::context::current("taketurns::task::Builder::spawn").spawn_named(future, self.name)
+    }
+
+    /// Spawn the task on `runtime` from outside it (it runs at the next `block_on`).
+    #[track_caller]
+    pub fn spawn_on<F>(self, future: F, runtime: &crate::Runtime) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        runtime.core().spawn_named(future, self.name)
+    }
+}
+// ANCHOR_END: builder
 
 /// Awaits a spawned task's output, like tokio's `JoinHandle` or an awaited `asyncio.Task`.
 ///

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::Core;
 use crate::task::State;
+use crate::trace::{Outcome, PollResult, WakeSource};
 use crate::waiting::WaitReason;
 
 impl Core {
@@ -66,6 +67,9 @@ impl Core {
     // ANCHOR: run_task
     /// Poll the task in slot `key` once, if the entry is still valid. Returns whether it ran.
     fn run_task(&self, key: usize, id: crate::task::TaskId) -> bool {
+        if self.trace.is_some() {
+            return self.run_task_traced(key, id); // chapter 12
+        }
         let mut cell = {
             let mut table = self.tasks.borrow_mut();
             let Some(slot) = table.slab.get_mut(key) else {
@@ -113,6 +117,93 @@ impl Core {
     }
     // ANCHOR_END: run_task
 
+    // ANCHOR: run_task_traced
+    /// `run_task` with tracing on: the same steps, with the clock read around the poll, the
+    /// outcome recorded, and the slow-poll and lost-waker checks. Kept apart so that the
+    /// untraced path above stays exactly as it was (tracing off costs one branch).
+    #[cold]
+    #[inline(never)]
+    fn run_task_traced(&self, key: usize, id: crate::task::TaskId) -> bool {
+        let trace = self.trace.as_deref().expect("called only when tracing");
+        let mut cell = {
+            let mut table = self.tasks.borrow_mut();
+            let Some(slot) = table.slab.get_mut(key) else {
+                return false;
+            };
+            if slot.id != id || slot.state != State::Queued {
+                return false;
+            }
+            slot.state = State::Running { rewoken: false };
+            slot.wait = WaitReason::Other;
+            let cell = slot.cell.take().expect("a queued task has its future");
+            table.stats.polls += 1;
+            cell
+        };
+        // Wakes made from here on (by the poll, or by this task finishing) come from this task.
+        let previous = trace.set_source(WakeSource::ThisThread(Some(id)));
+        let started = trace.poll_start(id);
+        self.current.set(Some(key));
+        let poll = cell.as_mut().poll_task();
+        self.current.set(None);
+
+        let mut guard = self.tasks.borrow_mut();
+        let table = &mut *guard;
+        let slot = &mut table.slab[key];
+        let State::Running { rewoken } = slot.state else {
+            unreachable!("only the loop changes a running task's state")
+        };
+        let mut warnings = Vec::new();
+        if poll.is_ready() || slot.abort_requested {
+            slot.state = State::Finished;
+            table.stats.tasks_finished += 1;
+            drop(guard);
+            let outcome = if poll.is_pending() {
+                cell.as_mut().cancel();
+                Outcome::Cancelled
+            } else if cell.as_mut().panicked() {
+                Outcome::Panicked
+            } else {
+                Outcome::Completed
+            };
+            warnings.extend(trace.poll_end(id, started, PollResult::Ready));
+            trace.done(id, outcome);
+            self.finish(key, id, Some(cell));
+        } else if rewoken {
+            slot.cell = Some(cell);
+            slot.state = State::Queued;
+            table.ready.push(key, id);
+            drop(guard);
+            warnings.extend(trace.poll_end(id, started, PollResult::Yielded));
+        } else {
+            slot.cell = Some(cell);
+            slot.state = State::Waiting;
+            let why = slot.wait.clone();
+            table.waiting.push_back(&mut table.slab, key);
+            drop(guard);
+            warnings.extend(trace.poll_end(id, started, PollResult::Waiting(why)));
+            if trace.waker_lost(id) {
+                // Another thread may have woken the task and dropped its clone already: its
+                // wake is then in the inbox. Take it first, and warn only if the task still waits.
+                self.drain_inbox();
+                let still_waiting = self
+                    .tasks
+                    .borrow()
+                    .slab
+                    .get(key)
+                    .is_some_and(|s| s.id == id && s.state == State::Waiting);
+                if still_waiting {
+                    warnings.extend(trace.lost_waker_warning(id));
+                }
+            }
+        }
+        trace.restore_source(previous);
+        for warning in &warnings {
+            trace.warn(warning);
+        }
+        true
+    }
+    // ANCHOR_END: run_task_traced
+
     // ANCHOR: drain_inbox
     /// Move remote wakes (from other threads) into the ready queue.
     fn drain_inbox(&self) {
@@ -149,6 +240,8 @@ impl Core {
         // system call. (Remote wakes are found through the inbox flag, timers by the clock.)
         let blocking = timeout != Some(Duration::ZERO);
         if blocking || self.reactor.len() > 0 {
+            // Wakes made inside `poll` are socket wakes (recorded as such when tracing).
+            let _socket = self.wake_source(WakeSource::Socket);
             match self.reactor.poll(timeout) {
                 Ok(outcome) => {
                     if outcome.remote_wake {
@@ -176,9 +269,35 @@ impl Core {
             }
             timers.fire_due(Instant::now(), &mut due);
         }
+        let _timer = self.wake_source(WakeSource::Timer); // for the trace (chapter 12)
         for waker in due {
             waker.wake();
         }
     }
     // ANCHOR_END: fire_timers
+
+    /// While the returned guard lives, wakes are recorded as coming from `source` (when
+    /// tracing; otherwise nothing happens).
+    fn wake_source(&self, source: WakeSource) -> SourceGuard<'_> {
+        SourceGuard {
+            saved: self
+                .trace
+                .as_deref()
+                .map(|trace| (trace, trace.set_source(source))),
+        }
+    }
+}
+
+/// Puts the previous wake source back when dropped.
+struct SourceGuard<'a> {
+    /// The recorder and what its source was, if tracing.
+    saved: Option<(&'a crate::trace::Tracer, WakeSource)>,
+}
+
+impl Drop for SourceGuard<'_> {
+    fn drop(&mut self) {
+        if let Some((trace, previous)) = self.saved {
+            trace.restore_source(previous);
+        }
+    }
 }

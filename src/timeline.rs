@@ -1,0 +1,413 @@
+//! The timeline: the trace's events turned into "who was where, when", drawn as text or exported
+//! for Perfetto.
+//!
+//! Every task is in one of four states at every moment of its life: **running** (being polled),
+//! **ready** (in the ready queue), **waiting** (in the waiting list) or **done**. The events of
+//! the trace say exactly when each task moved, so a task's life is a row of [`Span`]s, and the
+//! rows of all tasks, one under the other, are the picture the seed articles draw by hand: bars of
+//! "task A / task B" taking turns on one thread.
+//!
+//! [`Timeline::render_ascii`] draws it in a terminal. [`Timeline::write_chrome_trace`] writes the
+//! Chrome Trace Event format (JSON), which Perfetto (`ui.perfetto.dev`) and `chrome://tracing`
+//! open: one track per task, a slice per poll, and a mark per wake. asyncio has nothing built in
+//! for this (people reach for `viztracer`); tokio's closest is tokio-console's per-task view, and
+//! `tracing-chrome` can write the same JSON from tokio's (unstable) `tracing` instrumentation.
+
+use std::fmt::Write as _;
+use std::io;
+use std::time::Duration;
+
+use crate::task::TaskId;
+use crate::trace::{Event, EventKind, Outcome, PollResult, TaskInfo, WakeSource};
+use crate::waiting::WaitReason;
+
+/// Where a task is during a [`Span`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaskState {
+    /// Finished (drawn `_`).
+    Done,
+    /// In the waiting list (drawn `.`).
+    Waiting,
+    /// In the ready queue, waiting for its turn (drawn `=`).
+    Ready,
+    /// Being polled: it has the thread (drawn `#`).
+    Running,
+}
+
+impl TaskState {
+    /// The character [`Timeline::render_ascii`] draws for this state.
+    pub fn symbol(self) -> char {
+        match self {
+            TaskState::Running => '#',
+            TaskState::Ready => '=',
+            TaskState::Waiting => '.',
+            TaskState::Done => '_',
+        }
+    }
+}
+
+/// A stretch of time during which a task stayed in one state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Start, as time since the runtime was built.
+    pub start: Duration,
+    /// End (equal to the timeline's end for the last span of a task).
+    pub end: Duration,
+    /// The state.
+    pub state: TaskState,
+    /// For a waiting span, what the task waited for.
+    pub waiting_for: Option<WaitReason>,
+}
+
+/// The legend printed under every drawing.
+pub const LEGEND: &str = "legend: # running (polled)   = ready (in the queue)   . waiting   _ done   (blank) not spawned";
+
+/// A copy of a runtime's trace: its tasks and events. Made by [`crate::Runtime::timeline`].
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    /// Every traced task, in spawn order.
+    tasks: Vec<TaskInfo>,
+    /// The events kept, oldest first.
+    events: Vec<Event>,
+    /// Events the buffer had no room for.
+    dropped: u64,
+    /// False if the runtime was built without tracing (the timeline is then empty).
+    traced: bool,
+}
+
+impl Timeline {
+    /// A timeline of `tasks` (in spawn order) and `events` (oldest first). Also useful to draw
+    /// events made by hand.
+    pub fn new(tasks: Vec<TaskInfo>, events: Vec<Event>, dropped: u64) -> Timeline {
+        Timeline {
+            tasks,
+            events,
+            dropped,
+            traced: true,
+        }
+    }
+
+    /// The timeline of a runtime built without tracing.
+    pub(crate) fn untraced() -> Timeline {
+        Timeline::default()
+    }
+
+    /// The traced tasks, in spawn order.
+    pub fn tasks(&self) -> &[TaskInfo] {
+        &self.tasks
+    }
+
+    /// The events, oldest first.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// How many events did not fit in the buffer (see `Builder::trace_capacity`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The time of the first and of the last event.
+    pub fn bounds(&self) -> (Duration, Duration) {
+        let start = self.events.first().map_or(Duration::ZERO, |e| e.at);
+        let end = self.events.last().map_or(Duration::ZERO, |e| e.at);
+        (start, end)
+    }
+
+    /// The life of task `id` as spans, from its spawn to the end of the timeline.
+    pub fn spans(&self, id: TaskId) -> Vec<Span> {
+        let (_, end) = self.bounds();
+        let mut spans: Vec<Span> = Vec::new();
+        let mut open: Option<Span> = None;
+        let mut switch = |open: &mut Option<Span>, at: Duration, state, why| {
+            if let Some(mut span) = open.take() {
+                span.end = at;
+                spans.push(span);
+            }
+            *open = Some(Span {
+                start: at,
+                end: at,
+                state,
+                waiting_for: why,
+            });
+        };
+        for event in self.events.iter().filter(|e| e.task == id) {
+            let current = open.as_ref().map(|s| s.state);
+            match &event.kind {
+                EventKind::Spawn => switch(&mut open, event.at, TaskState::Ready, None),
+                EventKind::PollStart => switch(&mut open, event.at, TaskState::Running, None),
+                EventKind::PollEnd(PollResult::Ready) => {
+                    switch(&mut open, event.at, TaskState::Done, None)
+                }
+                EventKind::PollEnd(PollResult::Yielded) => {
+                    switch(&mut open, event.at, TaskState::Ready, None)
+                }
+                EventKind::PollEnd(PollResult::Waiting(why)) => {
+                    switch(&mut open, event.at, TaskState::Waiting, Some(why.clone()))
+                }
+                EventKind::Wake(_) if current == Some(TaskState::Waiting) => {
+                    switch(&mut open, event.at, TaskState::Ready, None)
+                }
+                EventKind::Wake(_) => {}
+                EventKind::Done(_) if current != Some(TaskState::Done) => {
+                    switch(&mut open, event.at, TaskState::Done, None)
+                }
+                EventKind::Done(_) => {}
+            }
+        }
+        if let Some(mut span) = open {
+            span.end = end.max(span.start);
+            spans.push(span);
+        }
+        spans
+    }
+
+    // ANCHOR: render_ascii
+    /// Draw the timeline: one row per task in spawn order, time left to right in `width`
+    /// columns (at least 10), one symbol per state and a legend.
+    ///
+    /// A column covers `(end − start) / width` of time. It shows the busiest state the task was
+    /// in at any moment of that slice (running over ready over waiting over done), so every poll
+    /// shows, however short: a `#` means "was polled at some point in this column".
+    pub fn render_ascii(&self, width: usize) -> String {
+        if !self.traced {
+            return "no timeline: this runtime was built without tracing; build it with \
+                    Runtime::builder().trace(true).build()\n"
+                .to_string();
+        }
+        if self.tasks.is_empty() {
+            return "no timeline: no task was spawned while tracing\n".to_string();
+        }
+        let width = width.max(10);
+        let (start, end) = self.bounds();
+        let total = end.saturating_sub(start).as_nanos().max(1);
+        // Column `c` covers [edge(c), edge(c + 1)); the last one also takes the end instant.
+        let edge = |c: usize| start + nanos(total * c as u128 / width as u128);
+        let labels: Vec<String> = self
+            .tasks
+            .iter()
+            .map(|t| truncate(&format!("{} {}", t.id, t.name), 28))
+            .collect();
+        let pad = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+
+        let mut out = String::new();
+        let first = ascii_duration(start);
+        let last = ascii_duration(end);
+        let gap = (width + 2).saturating_sub(first.len() + last.len()).max(1);
+        let _ = writeln!(out, "{:pad$} {first}{:gap$}{last}", "", "");
+        for (task, label) in self.tasks.iter().zip(&labels) {
+            let spans = self.spans(task.id);
+            let row: String = (0..width)
+                .map(|c| {
+                    let (a, b) = (edge(c), edge(c + 1));
+                    let last_column = c + 1 == width;
+                    spans
+                        .iter()
+                        .filter(|s| {
+                            let starts_before_b = s.start < b || (last_column && s.start <= b);
+                            let instant_inside = s.start == s.end && s.start >= a;
+                            starts_before_b && (s.end > a || instant_inside)
+                        })
+                        .map(|s| s.state)
+                        .max()
+                        .map_or(' ', TaskState::symbol)
+                })
+                .collect();
+            let _ = writeln!(out, "{label:pad$} |{row}|");
+        }
+        let per_column = nanos(total / width as u128);
+        let _ = writeln!(
+            out,
+            "{:pad$} one column = {}",
+            "",
+            ascii_duration(per_column)
+        );
+        if self.dropped > 0 {
+            let _ = writeln!(
+                out,
+                "({} events after these were dropped: the trace buffer was full)",
+                self.dropped
+            );
+        }
+        out.push_str(LEGEND);
+        out.push('\n');
+        out
+    }
+    // ANCHOR_END: render_ascii
+
+    // ANCHOR: chrome_trace
+    /// Write the timeline in the Chrome Trace Event format (JSON), for Perfetto
+    /// (`ui.perfetto.dev`, "Open trace file") or `chrome://tracing`.
+    ///
+    /// One process ("taketurns runtime") with one track per task, named `#id name` and sorted
+    /// in spawn order. On each track: a complete event (`"ph":"X"`) named `poll` for every poll,
+    /// with what the poll returned in its arguments; complete events `ready` and `waiting: …`
+    /// for the time between polls; and instant events (`"ph":"i"`) for the spawn, each wake
+    /// (named after who woke it) and the end. Times are in microseconds since the runtime was
+    /// built, with nanosecond decimals.
+    ///
+    /// # Errors
+    /// Whatever `writer` returns.
+    pub fn write_chrome_trace(&self, mut writer: impl io::Write) -> io::Result<()> {
+        let mut records: Vec<String> = Vec::new();
+        records.push(
+            r#"{"ph":"M","pid":1,"tid":0,"name":"process_name","args":{"name":"taketurns runtime"}}"#
+                .to_string(),
+        );
+        for task in &self.tasks {
+            let tid = task.id.as_u64();
+            let track = json_string(&format!("{} {}", task.id, task.name));
+            records.push(format!(
+                r#"{{"ph":"M","pid":1,"tid":{tid},"name":"thread_name","args":{{"name":{track}}}}}"#
+            ));
+            records.push(format!(
+                r#"{{"ph":"M","pid":1,"tid":{tid},"name":"thread_sort_index","args":{{"sort_index":{tid}}}}}"#
+            ));
+            for span in self.spans(task.id) {
+                let name = match (&span.state, &span.waiting_for) {
+                    (TaskState::Running, _) => continue, // polls are written from the events
+                    (TaskState::Done, _) => continue,
+                    (TaskState::Ready, _) => "ready".to_string(),
+                    (TaskState::Waiting, Some(why)) => format!("waiting: {}", wait_name(why)),
+                    (TaskState::Waiting, None) => "waiting".to_string(),
+                };
+                records.push(format!(
+                    r#"{{"ph":"X","pid":1,"tid":{tid},"cat":"state","name":{},"ts":{},"dur":{}}}"#,
+                    json_string(&name),
+                    micros(span.start),
+                    micros(span.end.saturating_sub(span.start)),
+                ));
+            }
+        }
+        let mut poll_started: Vec<(TaskId, Duration)> = Vec::new();
+        for event in &self.events {
+            let tid = event.task.as_u64();
+            let ts = micros(event.at);
+            let instant = |name: &str, cat: &str| {
+                format!(
+                    r#"{{"ph":"i","s":"t","pid":1,"tid":{tid},"cat":"{cat}","name":{},"ts":{ts}}}"#,
+                    json_string(name)
+                )
+            };
+            match &event.kind {
+                EventKind::Spawn => records.push(instant("spawn", "task")),
+                EventKind::PollStart => poll_started.push((event.task, event.at)),
+                EventKind::PollEnd(result) => {
+                    let Some(i) = poll_started.iter().position(|(t, _)| *t == event.task) else {
+                        continue;
+                    };
+                    let (_, started) = poll_started.swap_remove(i);
+                    let then = match result {
+                        PollResult::Ready => "ready: finished".to_string(),
+                        PollResult::Yielded => "pending, woken during the poll: ready".to_string(),
+                        PollResult::Waiting(why) => {
+                            format!("pending: waiting for {}", wait_name(why))
+                        }
+                    };
+                    records.push(format!(
+                        r#"{{"ph":"X","pid":1,"tid":{tid},"cat":"poll","name":"poll","ts":{},"dur":{},"args":{{"returned":{}}}}}"#,
+                        micros(started),
+                        micros(event.at.saturating_sub(started)),
+                        json_string(&then)
+                    ));
+                }
+                EventKind::Wake(source) => {
+                    records.push(instant(&format!("wake: {}", source_name(*source)), "wake"))
+                }
+                EventKind::Done(outcome) => {
+                    let what = match outcome {
+                        Outcome::Completed => "done: completed",
+                        Outcome::Panicked => "done: panicked",
+                        Outcome::Cancelled => "done: cancelled",
+                    };
+                    records.push(instant(what, "task"));
+                }
+            }
+        }
+        writeln!(writer, "{{\"displayTimeUnit\":\"ms\",")?;
+        writeln!(
+            writer,
+            "\"otherData\":{{\"generator\":\"taketurns\",\"dropped_events\":{}}},",
+            self.dropped
+        )?;
+        writeln!(writer, "\"traceEvents\":[")?;
+        for (i, record) in records.iter().enumerate() {
+            let comma = if i + 1 < records.len() { "," } else { "" };
+            writeln!(writer, "{record}{comma}")?;
+        }
+        writeln!(writer, "]}}")?;
+        writer.flush()
+    }
+    // ANCHOR_END: chrome_trace
+}
+
+/// A duration from nanoseconds.
+fn nanos(n: u128) -> Duration {
+    Duration::from_nanos(n.min(u64::MAX as u128) as u64)
+}
+
+/// Microseconds with three decimals, as the trace format wants.
+fn micros(d: Duration) -> String {
+    let ns = d.as_nanos();
+    format!("{}.{:03}", ns / 1000, ns % 1000)
+}
+
+/// A duration in plain ASCII (`us`, not `µs`), rounded for a ruler.
+fn ascii_duration(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} us", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// `s` cut to `max` characters, with `..` at the end when cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut cut: String = s.chars().take(max - 2).collect();
+    cut.push_str("..");
+    cut
+}
+
+/// What a task waited for, in a few words that stay true after the fact.
+fn wait_name(why: &WaitReason) -> String {
+    match why {
+        WaitReason::Socket { direction, .. } => format!("socket ({direction})"),
+        WaitReason::Timer { .. } => "timer".to_string(),
+        WaitReason::Task(id) => format!("task {id}"),
+        WaitReason::Other => "a wake (channel or other)".to_string(),
+    }
+}
+
+/// Who woke a task, for event names.
+fn source_name(source: WakeSource) -> String {
+    source.to_string()
+}
+
+/// `s` as a JSON string literal.
+pub(crate) fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

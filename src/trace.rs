@@ -1,0 +1,478 @@
+//! The trace: what the loop did, event by event, with a timestamp on each.
+//!
+//! With `Runtime::builder().trace(true)` the loop tells a recorder (the crate-private `Tracer`)
+//! every time a task is spawned, starts and ends a poll, is woken (and by what: itself, another
+//! task, another thread, a socket, a timer) and finishes. The events go into a bounded buffer,
+//! which [`crate::Runtime::timeline`] copies into a [`crate::Timeline`] to draw or export. From the
+//! same calls the recorder keeps running totals per task ([`crate::TaskStats`]) and checks for the
+//! three [`crate::Warning`]s. asyncio's nearest counterpart is its debug mode
+//! (`PYTHONASYNCIODEBUG=1`: slow callbacks, never-retrieved exceptions, tasks destroyed while
+//! pending); tokio's are `tokio-console` (fed by `tracing` events the runtime emits when built
+//! with `--cfg tokio_unstable`) and the unstable task hooks (`on_task_spawn`, `on_before_task_poll`…).
+//!
+//! **Off costs a branch.** With tracing off the runtime's `trace` field is `None`, and each place
+//! that would record tests it and moves on: no clock read, no allocation, no extra atomic.
+//!
+//! **The buffer is bounded.** It keeps the *first* [`DEFAULT_TRACE_CAPACITY`] events (change it
+//! with `Builder::trace_capacity`); later events are counted in [`crate::Timeline::dropped`] and
+//! not stored, so a long-running program's trace cannot eat its memory. The per-task totals and
+//! the warnings do not use the buffer and stay exact after it fills. The recorder also keeps one
+//! small record per task ever spawned (name, spawn location, totals), which is not bounded.
+//!
+//! **The clock can be replaced.** Every timestamp is a `Duration` since the runtime was built, read
+//! from a clock that `Builder::trace_clock` can replace, so a test can make the times (and so the
+//! drawing) exact. Left out: the `block_on` future, which is not a task, gets no row; a remote
+//! wake is stamped when the loop takes it out of the inbox, not when the other thread called it.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::panic::Location;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::stats::{TaskStats, TaskStatsRow};
+use crate::task::TaskId;
+use crate::timeline::{TaskState, Timeline};
+use crate::waiting::WaitReason;
+use crate::waker::TaskWaker;
+use crate::warnings::{Warning, WarningKind};
+
+/// How many events a trace keeps by default (about 6 MiB at 64 bytes an event).
+pub const DEFAULT_TRACE_CAPACITY: usize = 100_000;
+
+/// Polls longer than this are reported as slow by default (asyncio's `slow_callback_duration`
+/// is 100 ms; we are stricter because a Rust poll should take microseconds).
+pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(10);
+
+/// One thing that happened to one task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// When, as time since the runtime was built (read from the trace clock).
+    pub at: Duration,
+    /// Which task.
+    pub task: TaskId,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The kinds of [`Event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// The task was created and put at the back of the ready queue.
+    Spawn,
+    /// The loop took the task off the ready queue and called `poll`.
+    PollStart,
+    /// `poll` returned.
+    PollEnd(PollResult),
+    /// A waker of the task was called while the task was alive.
+    Wake(WakeSource),
+    /// The task will never run again.
+    Done(Outcome),
+}
+
+/// How a poll ended, and so where the task went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollResult {
+    /// `Ready`: the future finished (a `Done` event follows).
+    Ready,
+    /// `Pending`, and the task was woken during the poll (`yield_now`): back of the ready queue.
+    Yielded,
+    /// `Pending`: the task went to the waiting list, waiting for this.
+    Waiting(WaitReason),
+}
+
+/// Who called the waker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WakeSource {
+    /// The task itself, during its own poll (`yield_now` does this).
+    Itself,
+    /// Code on the loop's thread: another task (its id), or `None` for the `block_on` future.
+    ThisThread(Option<TaskId>),
+    /// Another thread, through the inbox and the eventfd (chapter 6).
+    OtherThread,
+    /// The reactor: a socket the task waits on became ready (chapter 7).
+    Socket,
+    /// The timer list: the task's deadline passed (chapter 8).
+    Timer,
+}
+
+impl fmt::Display for WakeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WakeSource::Itself => f.write_str("itself"),
+            WakeSource::ThisThread(Some(id)) => write!(f, "task {id}"),
+            WakeSource::ThisThread(None) => f.write_str("the block_on future"),
+            WakeSource::OtherThread => f.write_str("another thread"),
+            WakeSource::Socket => f.write_str("a socket"),
+            WakeSource::Timer => f.write_str("a timer"),
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its future returned `Ready`.
+    Completed,
+    /// Its future panicked (the panic is in its `JoinError`).
+    Panicked,
+    /// It was aborted.
+    Cancelled,
+}
+
+/// A task as the trace knows it: its id, its name, and where it was spawned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// The task's id.
+    pub id: TaskId,
+    /// The name given with `task::Builder::name`, or the spawn location if none was given.
+    pub name: String,
+    /// Where `spawn` was called (through `#[track_caller]`).
+    pub spawned_at: &'static Location<'static>,
+}
+
+/// The clock the trace reads: time since the runtime was built.
+pub(crate) type Clock = Rc<dyn Fn() -> Duration>;
+
+/// The function warnings go to.
+pub(crate) type WarningSink = Rc<dyn Fn(&Warning)>;
+
+/// The tracing settings a `Builder` carries.
+#[derive(Clone)]
+pub(crate) struct TraceConfig {
+    /// How many events the buffer keeps.
+    pub(crate) capacity: usize,
+    /// Polls longer than this raise a slow-poll warning.
+    pub(crate) slow_poll: Duration,
+    /// Replaces the real clock (tests).
+    pub(crate) clock: Option<Clock>,
+    /// Replaces printing to stderr.
+    pub(crate) on_warning: Option<WarningSink>,
+}
+
+impl Default for TraceConfig {
+    fn default() -> Self {
+        TraceConfig {
+            capacity: DEFAULT_TRACE_CAPACITY,
+            slow_poll: DEFAULT_SLOW_POLL,
+            clock: None,
+            on_warning: None,
+        }
+    }
+}
+
+impl fmt::Debug for TraceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceConfig")
+            .field("capacity", &self.capacity)
+            .field("slow_poll", &self.slow_poll)
+            .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("on_warning", &self.on_warning.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// What the recorder keeps about one task (one per task ever spawned).
+struct TaskRecord {
+    /// Id, name, spawn location.
+    info: TaskInfo,
+    /// A reference to the task's waker state: after a `Pending` poll, a strong count of 2 (this
+    /// one and the task cell's `Waker`) means nobody else holds a clone. Dropped when it ends.
+    waker: Option<Arc<TaskWaker>>,
+    /// Where the task is now.
+    phase: TaskState,
+    /// When it entered `phase`.
+    since: Duration,
+    /// Totals so far.
+    totals: TaskStatsRow,
+}
+
+/// The recorder's mutable part.
+struct TraceState {
+    /// The events kept, oldest first, at most `capacity`.
+    events: Vec<Event>,
+    /// Events not kept because the buffer was full.
+    dropped: u64,
+    /// One record per task, indexed by `id - 1` (ids are handed out 1, 2, 3… per runtime).
+    tasks: Vec<TaskRecord>,
+}
+
+/// The recorder. Owned by the runtime's core (`Core::trace`), present only when tracing is on.
+pub(crate) struct Tracer {
+    /// Settings from the builder.
+    config: TraceConfig,
+    /// The clock every event reads.
+    clock: Clock,
+    /// Who is calling wakers right now, set by the loop around the code that wakes (a poll, the
+    /// reactor, the timer list). Read by each wake to say where it came from.
+    source: Cell<WakeSource>,
+    /// Events, totals and records. Never borrowed while user code runs.
+    state: RefCell<TraceState>,
+}
+
+impl Tracer {
+    /// A recorder with `config`; the real clock starts now.
+    pub(crate) fn new(config: TraceConfig) -> Tracer {
+        let clock = config.clock.clone().unwrap_or_else(|| {
+            let start = Instant::now();
+            Rc::new(move || start.elapsed())
+        });
+        Tracer {
+            config,
+            clock,
+            source: Cell::new(WakeSource::ThisThread(None)),
+            state: RefCell::new(TraceState {
+                events: Vec::new(),
+                dropped: 0,
+                tasks: Vec::new(),
+            }),
+        }
+    }
+
+    /// Read the clock.
+    pub(crate) fn now(&self) -> Duration {
+        (self.clock)()
+    }
+
+    /// Set who is calling wakers; returns what it was, for [`Tracer::restore_source`].
+    pub(crate) fn set_source(&self, source: WakeSource) -> WakeSource {
+        self.source.replace(source)
+    }
+
+    /// Put back the source saved by [`Tracer::set_source`].
+    pub(crate) fn restore_source(&self, previous: WakeSource) {
+        self.source.set(previous);
+    }
+
+    /// A task was spawned.
+    pub(crate) fn spawned(
+        &self,
+        id: TaskId,
+        name: Option<Cow<'static, str>>,
+        location: &'static Location<'static>,
+        waker: &Arc<TaskWaker>,
+    ) {
+        let at = self.now();
+        let name = match name {
+            Some(name) => name.into_owned(),
+            None => location.to_string(),
+        };
+        let mut state = self.state.borrow_mut();
+        state.tasks.push(TaskRecord {
+            info: TaskInfo {
+                id,
+                name,
+                spawned_at: location,
+            },
+            waker: Some(waker.clone()),
+            phase: TaskState::Ready,
+            since: at,
+            // The row's name is filled in by `task_stats`: one copy of the name per task.
+            totals: TaskStatsRow::new(id, String::new(), location),
+        });
+        self.push(&mut state, at, id, EventKind::Spawn);
+    }
+
+    /// A poll is about to start; returns its start time.
+    pub(crate) fn poll_start(&self, id: TaskId) -> Duration {
+        let at = self.now();
+        let mut state = self.state.borrow_mut();
+        if let Some(task) = record(&mut state.tasks, id) {
+            task.totals.scheduled += at.saturating_sub(task.since);
+            task.totals.polls += 1;
+            task.phase = TaskState::Running;
+            task.since = at;
+        }
+        self.push(&mut state, at, id, EventKind::PollStart);
+        at
+    }
+
+    /// A poll that started at `started` returned `result`. Returns a slow-poll warning if it was
+    /// slow, and notes whether the waker looks lost (see [`Tracer::waker_lost`]).
+    pub(crate) fn poll_end(
+        &self,
+        id: TaskId,
+        started: Duration,
+        result: PollResult,
+    ) -> Option<Warning> {
+        let at = self.now();
+        let took = at.saturating_sub(started);
+        let mut state = self.state.borrow_mut();
+        let mut warning = None;
+        if let Some(task) = record(&mut state.tasks, id) {
+            task.totals.busy += took;
+            task.totals.longest_poll = task.totals.longest_poll.max(took);
+            task.phase = match result {
+                PollResult::Ready => TaskState::Done,
+                PollResult::Yielded => TaskState::Ready,
+                PollResult::Waiting(_) => TaskState::Waiting,
+            };
+            task.since = at;
+            if took > self.config.slow_poll {
+                warning = Some(Warning {
+                    task: task.info.clone(),
+                    kind: WarningKind::SlowPoll {
+                        took,
+                        threshold: self.config.slow_poll,
+                    },
+                });
+            }
+        }
+        self.push(&mut state, at, id, EventKind::PollEnd(result));
+        warning
+    }
+
+    /// True if the task's waker has no clone outside the task itself: nothing can wake it.
+    pub(crate) fn waker_lost(&self, id: TaskId) -> bool {
+        let state = self.state.borrow();
+        let Some(waker) = state
+            .tasks
+            .get((id.0 as usize).wrapping_sub(1))
+            .and_then(|t| t.waker.as_ref())
+        else {
+            return false;
+        };
+        // Ours and the one in the task cell. (Acquire: a clone dropped by another thread after it
+        // pushed a wake into the inbox is seen together with that push.)
+        let alone = Arc::strong_count(waker) <= 2;
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        alone
+    }
+
+    /// The lost-waker warning for `id`.
+    pub(crate) fn lost_waker_warning(&self, id: TaskId) -> Option<Warning> {
+        let state = self.state.borrow();
+        let task = state.tasks.get((id.0 as usize).wrapping_sub(1))?;
+        Some(Warning {
+            task: task.info.clone(),
+            kind: WarningKind::LostWaker,
+        })
+    }
+
+    /// A waker of task `id` was called while the task was alive; `remote` if the wake came
+    /// through the inbox from another thread.
+    pub(crate) fn woken(&self, id: TaskId, remote: bool) {
+        let at = self.now();
+        let source = if remote {
+            WakeSource::OtherThread
+        } else {
+            match self.source.get() {
+                WakeSource::ThisThread(Some(by)) if by == id => WakeSource::Itself,
+                other => other,
+            }
+        };
+        let mut state = self.state.borrow_mut();
+        if let Some(task) = record(&mut state.tasks, id) {
+            task.totals.wakes += 1;
+            if source == WakeSource::Itself {
+                task.totals.self_wakes += 1;
+            }
+            if task.phase == TaskState::Waiting {
+                task.totals.idle += at.saturating_sub(task.since);
+                task.phase = TaskState::Ready;
+                task.since = at;
+            }
+        }
+        self.push(&mut state, at, id, EventKind::Wake(source));
+    }
+
+    /// The task finished (after its last poll, or aborted).
+    pub(crate) fn done(&self, id: TaskId, outcome: Outcome) {
+        let at = self.now();
+        let mut state = self.state.borrow_mut();
+        let waker = record(&mut state.tasks, id).and_then(|task| {
+            match task.phase {
+                TaskState::Ready => task.totals.scheduled += at.saturating_sub(task.since),
+                TaskState::Waiting => task.totals.idle += at.saturating_sub(task.since),
+                TaskState::Running | TaskState::Done => {}
+            }
+            task.phase = TaskState::Done;
+            task.since = at;
+            task.totals.outcome = Some(outcome);
+            task.waker.take()
+        });
+        self.push(&mut state, at, id, EventKind::Done(outcome));
+        drop(state);
+        drop(waker);
+    }
+
+    /// Warnings for the tasks still alive at shutdown; `alive` gives each one's wait (`None`:
+    /// it was in the ready queue).
+    pub(crate) fn pending_at_shutdown(
+        &self,
+        alive: Vec<(TaskId, Option<WaitReason>)>,
+    ) -> Vec<Warning> {
+        let state = self.state.borrow();
+        alive
+            .into_iter()
+            .filter_map(|(id, waiting_for)| {
+                let task = state.tasks.get((id.0 as usize).wrapping_sub(1))?;
+                Some(Warning {
+                    task: task.info.clone(),
+                    kind: WarningKind::PendingAtShutdown { waiting_for },
+                })
+            })
+            .collect()
+    }
+
+    /// Send a warning to the callback, or to stderr. Call with no borrow held.
+    pub(crate) fn warn(&self, warning: &Warning) {
+        match &self.config.on_warning {
+            Some(sink) => sink(warning),
+            None => eprintln!("{warning}"),
+        }
+    }
+
+    /// A copy of the events and tasks so far.
+    pub(crate) fn timeline(&self) -> Timeline {
+        let state = self.state.borrow();
+        Timeline::new(
+            state.tasks.iter().map(|t| t.info.clone()).collect(),
+            state.events.clone(),
+            state.dropped,
+        )
+    }
+
+    /// The totals so far, each task's current phase counted up to now.
+    pub(crate) fn task_stats(&self) -> TaskStats {
+        let now = self.now();
+        let state = self.state.borrow();
+        let rows = state
+            .tasks
+            .iter()
+            .map(|task| {
+                let mut row = task.totals.clone();
+                row.name.clone_from(&task.info.name);
+                let open = now.saturating_sub(task.since);
+                match task.phase {
+                    TaskState::Ready => row.scheduled += open,
+                    TaskState::Running => row.busy += open,
+                    TaskState::Waiting => row.idle += open,
+                    TaskState::Done => {}
+                }
+                row.state = task.phase;
+                row
+            })
+            .collect();
+        TaskStats::new(rows, true)
+    }
+
+    /// Keep an event if there is room, else count it.
+    fn push(&self, state: &mut TraceState, at: Duration, task: TaskId, kind: EventKind) {
+        if state.events.len() < self.config.capacity {
+            state.events.push(Event { at, task, kind });
+        } else {
+            state.dropped += 1;
+        }
+    }
+}
+
+/// The record of task `id`.
+fn record(tasks: &mut [TaskRecord], id: TaskId) -> Option<&mut TaskRecord> {
+    tasks.get_mut((id.0 as usize).wrapping_sub(1))
+}

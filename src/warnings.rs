@@ -1,0 +1,113 @@
+//! Warnings: three mistakes the loop can see for itself, and says out loud.
+//!
+//! - **Slow poll.** A poll that keeps the thread longer than a threshold (10 ms by default,
+//!   `Builder::slow_poll_threshold`): for that long, no other task, socket or timer was served.
+//!   asyncio's debug mode logs "Executing <Task …> took 0.250 seconds" past its
+//!   `slow_callback_duration` (100 ms).
+//! - **Lost waker.** A task returned `Pending` and no clone of its waker is alive anywhere: no
+//!   socket, timer, channel or thread can ever wake it. (A hand-written future that returns
+//!   `Pending` without storing `cx.waker()` is the usual cause.) Neither asyncio nor tokio checks
+//!   this; tokio-console shows such a task as idle for ever, and asyncio cannot lose a wake-up in
+//!   the same way because a coroutine can only suspend on a future that holds its callback.
+//! - **Pending at shutdown.** The runtime was dropped while tasks were still waiting or ready:
+//!   their futures are dropped unfinished. asyncio logs "Task was destroyed but it is pending!".
+//!
+//! Warnings are checked while tracing is on (`Builder::trace(true)`), which is what times the
+//! polls and keeps a reference to each waker. Each goes to `Builder::on_warning`'s callback, or is
+//! printed to stderr. The check is exact in one direction only: a waker clone that the task keeps
+//! inside its own future is counted as alive, though nobody else can use it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::trace::TaskInfo;
+use crate::waiting::WaitReason;
+
+/// Something the loop noticed about one task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The task: id, name, where it was spawned.
+    pub task: TaskInfo,
+    /// What the loop noticed.
+    pub kind: WarningKind,
+}
+
+/// The three warnings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// One poll kept the thread for `took`, longer than `threshold`.
+    SlowPoll {
+        /// How long the poll took.
+        took: Duration,
+        /// The configured threshold.
+        threshold: Duration,
+    },
+    /// The task returned `Pending` and no clone of its waker is alive.
+    LostWaker,
+    /// The runtime was dropped while the task had not finished.
+    PendingAtShutdown {
+        /// What it was waiting for, or `None` if it was in the ready queue.
+        waiting_for: Option<WaitReason>,
+    },
+}
+
+impl Warning {
+    /// A short name for the kind: `"slow poll"`, `"lost waker"` or `"pending at shutdown"`.
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            WarningKind::SlowPoll { .. } => "slow poll",
+            WarningKind::LostWaker => "lost waker",
+            WarningKind::PendingAtShutdown { .. } => "pending at shutdown",
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let TaskInfo {
+            id,
+            name,
+            spawned_at,
+        } = &self.task;
+        write!(
+            f,
+            "taketurns warning: {}: task {id} \"{name}\" (spawned at {spawned_at}) ",
+            self.name()
+        )?;
+        match &self.kind {
+            WarningKind::SlowPoll { took, threshold } => write!(
+                f,
+                "kept the thread for {took:.1?} in one poll (threshold {threshold:?}); nothing \
+                 else ran meanwhile. Move blocking or CPU-heavy work to a thread, or yield."
+            ),
+            WarningKind::LostWaker => write!(
+                f,
+                "returned Pending and no clone of its waker is alive: nothing can ever wake it \
+                 again. A future that returns Pending must first store cx.waker() where the \
+                 event it waits for will call it."
+            ),
+            WarningKind::PendingAtShutdown { waiting_for } => match waiting_for {
+                Some(WaitReason::Timer { deadline }) => write!(
+                    f,
+                    "was still waiting for a timer (due in {:.1} s) when the runtime was \
+                     dropped; its future is dropped unfinished. Await its JoinHandle (or abort \
+                     it) before the end.",
+                    deadline
+                        .saturating_duration_since(std::time::Instant::now())
+                        .as_secs_f64()
+                ),
+                Some(why) => write!(
+                    f,
+                    "was still waiting for {why} when the runtime was dropped; its future is \
+                     dropped unfinished. Await its JoinHandle (or abort it) before the end."
+                ),
+                None => write!(
+                    f,
+                    "was still in the ready queue when the runtime was dropped; its future is \
+                     dropped unfinished. Await its JoinHandle (or abort it) before the end."
+                ),
+            },
+        }
+    }
+}
