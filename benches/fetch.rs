@@ -282,6 +282,7 @@ async fn tokio_fetch(
     }
 }
 
+// ANCHOR: tokio_exchange
 async fn tokio_exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchError> {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
@@ -306,6 +307,7 @@ async fn tokio_exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchEr
         }
     }
 }
+// ANCHOR_END: tokio_exchange
 
 /// Every fetch of `plan` as a tokio task, all spawned at once, then joined in order.
 fn run_tokio(rt: &tokio::runtime::Runtime, plan: &FetchPlan, request: &Arc<[u8]>) -> Tally {
@@ -416,6 +418,7 @@ impl Conn {
 /// `Poll` lives for one run, so no token is reused while an event for its old owner could be in
 /// flight (a loop that connects as it goes would need a generation in the token, as taketurns'
 /// reactor has).
+// ANCHOR: raw_mio_loop
 fn run_raw_mio(plan: &FetchPlan, request: &[u8]) -> io::Result<Tally> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
@@ -473,6 +476,7 @@ fn run_raw_mio(plan: &FetchPlan, request: &[u8]) -> io::Result<Tally> {
     }
     Ok(tally)
 }
+// ANCHOR_END: raw_mio_loop
 
 // ---------------------------------------------------------------------------------------------
 // At scale: each client alone in a child process, CPU and memory from getrusage
