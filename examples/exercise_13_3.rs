@@ -38,12 +38,11 @@ fn time_batches(batches: usize, batch_size: u32) -> Vec<f64> {
         let mut per_task = Vec::with_capacity(batches);
         for batch in 0..=batches {
             let start = Instant::now();
-            let mut sum = 0u64;
-            for i in 0..batch_size {
-                sum += taketurns::spawn(async move { u64::from(i) }).await.unwrap();
+            for i in 0..u64::from(batch_size) {
+                let out = taketurns::spawn(async move { std::hint::black_box(i) }).await;
+                std::hint::black_box(out.expect("task completes"));
             }
             let elapsed = start.elapsed();
-            assert_eq!(sum, u64::from(batch_size) * u64::from(batch_size - 1) / 2);
             if batch > 0 {
                 per_task.push(elapsed.as_nanos() as f64 / f64::from(batch_size));
             }
