@@ -528,7 +528,7 @@ fn run_client_child(member: &str) {
     };
     let wall = start.elapsed();
     let after = usage().expect("getrusage");
-    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() as i64 * 1_000_000 + t.tv_usec() as i64;
+    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000 + t.tv_usec();
     let user = micros(after.user_time()) - micros(before.user_time());
     let sys = micros(after.system_time()) - micros(before.system_time());
     let rss_growth = after.max_rss() - before.max_rss();

@@ -189,7 +189,11 @@ fn fire_all<T: TimerList + Default>(n: usize, scrambled: bool) -> f64 {
     let base = Instant::now();
     // A fixed permutation of 0..n: i * 7919 mod n visits each value once when n is not a
     // multiple of the prime 7919.
-    let step = if !scrambled || n % 7919 == 0 { 1 } else { 7919 };
+    let step = if !scrambled || n.is_multiple_of(7919) {
+        1
+    } else {
+        7919
+    };
     let start = Instant::now();
     for i in 0..n {
         let order = (i * step) % n;
