@@ -73,6 +73,7 @@
 //! time and peak-RSS growth per fetch, and per round the two ratios the targets name:
 //! taketurns' CPU ÷ raw mio's, and taketurns' wall time ÷ tokio's. The same child mode serves
 //! `strace -f -c` and `valgrind --tool=callgrind` on one client (see the book's chapter 13).
+//! `--only taketurns,raw_mio` runs a subset of the members, for more rounds of one ratio.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -649,7 +650,7 @@ fn median(mut values: Vec<f64>) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// `--at-scale N [--runs R] [--delay-ms D]`: see the module docs.
+/// `--at-scale N [--runs R] [--delay-ms D] [--only A,B]`: see the module docs.
 fn at_scale(args: &[String]) {
     let value = |flag: &str, default: u64| -> u64 {
         match args.iter().position(|a| a == flag) {
@@ -665,6 +666,25 @@ fn at_scale(args: &[String]) {
     };
     let count = value("--at-scale", 10_000) as usize;
     let runs = value("--runs", 3).max(1) as usize;
+    // `--only taketurns,raw_mio`: a subset of the members, e.g. for more rounds of one ratio.
+    let members: Vec<&str> = match args.iter().position(|a| a == "--only") {
+        None => AT_SCALE_MEMBERS.to_vec(),
+        Some(i) => {
+            let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
+            let chosen: Vec<&str> = AT_SCALE_MEMBERS
+                .into_iter()
+                .filter(|m| wanted.split(',').any(|w| w == *m))
+                .collect();
+            if chosen.is_empty() {
+                eprintln!(
+                    "fetch bench: --only needs member names separated by commas, from \
+                     {AT_SCALE_MEMBERS:?}"
+                );
+                std::process::exit(2);
+            }
+            chosen
+        }
+    };
     let delay_ms = value("--delay-ms", 50);
     if let Err(e) = raise_fd_limit(count as u64 + 256) {
         eprintln!("fetch bench: {e}");
@@ -681,8 +701,8 @@ fn at_scale(args: &[String]) {
     );
     let mut all: Vec<(usize, ChildRun)> = Vec::new();
     for round in 0..runs {
-        for k in 0..AT_SCALE_MEMBERS.len() {
-            let member = AT_SCALE_MEMBERS[(round + k) % AT_SCALE_MEMBERS.len()];
+        for k in 0..members.len() {
+            let member = members[(round + k) % members.len()];
             // Each run starts once the machine has been 85% idle for a second (or after 30 s
             // of waiting): on a shared machine, other work is the biggest source of noise.
             let idle = wait_for_quiet(0.85, Duration::from_secs(30));
@@ -709,7 +729,7 @@ fn at_scale(args: &[String]) {
     }
     drop(server);
     println!("\nmedians over {runs} rounds:");
-    for member in AT_SCALE_MEMBERS {
+    for &member in &members {
         let mine: Vec<&ChildRun> = all
             .iter()
             .filter(|(_, r)| r.member == member)
@@ -751,16 +771,20 @@ fn at_scale(args: &[String]) {
             .join(", ")
     };
     println!("\nper round, same run:");
-    println!(
-        "  CPU per fetch, taketurns ÷ raw_mio:        {} (median {:.2}; target ≤ 1.10)",
-        show(&cpu),
-        median(cpu.clone())
-    );
-    println!(
-        "  wall time, taketurns ÷ tokio_current_thread: {} (median {:.2}; target ≤ 1.00)",
-        show(&wall),
-        median(wall.clone())
-    );
+    if !cpu.is_empty() {
+        println!(
+            "  CPU per fetch, taketurns ÷ raw_mio:        {} (median {:.2}; target ≤ 1.10)",
+            show(&cpu),
+            median(cpu.clone())
+        );
+    }
+    if !wall.is_empty() {
+        println!(
+            "  wall time, taketurns ÷ tokio_current_thread: {} (median {:.2}; target ≤ 1.00)",
+            show(&wall),
+            median(wall.clone())
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
