@@ -61,6 +61,19 @@
 //! server in another process): taketurns' CPU per fetch ≤ 1.10 × `raw_mio`'s, its wall time
 //! ≤ `tokio_current_thread`'s, ≤ 8 system calls per fetch, ≤ 1 KiB peak memory per fetch in
 //! flight. The groups here show the same comparison at the sizes criterion can repeat.
+//!
+//! # At scale: `cargo bench --bench fetch -- --at-scale 10000`
+//!
+//! The targets' own measurement, outside criterion: the same server child, then each of
+//! `taketurns`, `tokio_current_thread`, `raw_mio` and `thread_per_task` in a **child process of
+//! its own** (this binary again, with [`CLIENT_ENV`] set), one run of `N` fetches with a 50 ms
+//! delay (`--delay-ms`), the order rotated from round to round, `--runs` rounds (3 by default).
+//! Each child reads `getrusage(RUSAGE_SELF)` and the clock around its run and prints one line;
+//! the parent prints every run, then per member the median CPU per fetch (user + system), wall
+//! time and peak-RSS growth per fetch, and per round the two ratios the targets name:
+//! taketurns' CPU ÷ raw mio's, and taketurns' wall time ÷ tokio's. The same child mode serves
+//! `strace -f -c` and `valgrind --tool=callgrind` on one client (see the book's chapter 13).
+//! `--only taketurns,raw_mio` runs a subset of the members, for more rounds of one ratio.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -89,6 +102,22 @@ const POOL_THREADS: usize = 64;
 const FILES: u64 = 4096;
 /// Set in the environment of the child process that runs the server.
 const SERVER_ENV: &str = "TAKETURNS_FETCH_BENCH_SERVER";
+/// Set (to a member's name) in the environment of a child that runs one client at scale; the
+/// child also reads [`ADDR_ENV`], [`COUNT_ENV`] and [`DELAY_ENV`].
+const CLIENT_ENV: &str = "TAKETURNS_FETCH_BENCH_CLIENT";
+/// The server's address, for a client child.
+const ADDR_ENV: &str = "TAKETURNS_FETCH_BENCH_ADDR";
+/// Fetches, for a client child.
+const COUNT_ENV: &str = "TAKETURNS_FETCH_BENCH_COUNT";
+/// Server delay in milliseconds, for a client child.
+const DELAY_ENV: &str = "TAKETURNS_FETCH_BENCH_DELAY_MS";
+/// The members measured at scale, in the order of the first round.
+const AT_SCALE_MEMBERS: [&str; 4] = [
+    "taketurns",
+    "tokio_current_thread",
+    "raw_mio",
+    "thread_per_task",
+];
 /// Read buffer of the tokio and raw mio clients: the same page the workload's clients use.
 const READ_BUF: usize = 4096;
 /// The largest response head accepted, as in the workload.
@@ -254,6 +283,7 @@ async fn tokio_fetch(
     }
 }
 
+// ANCHOR: tokio_exchange
 async fn tokio_exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchError> {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
@@ -278,6 +308,7 @@ async fn tokio_exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchEr
         }
     }
 }
+// ANCHOR_END: tokio_exchange
 
 /// Every fetch of `plan` as a tokio task, all spawned at once, then joined in order.
 fn run_tokio(rt: &tokio::runtime::Runtime, plan: &FetchPlan, request: &Arc<[u8]>) -> Tally {
@@ -388,6 +419,7 @@ impl Conn {
 /// `Poll` lives for one run, so no token is reused while an event for its old owner could be in
 /// flight (a loop that connects as it goes would need a generation in the token, as taketurns'
 /// reactor has).
+// ANCHOR: raw_mio_loop
 fn run_raw_mio(plan: &FetchPlan, request: &[u8]) -> io::Result<Tally> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
@@ -444,6 +476,315 @@ fn run_raw_mio(plan: &FetchPlan, request: &[u8]) -> io::Result<Tally> {
         }
     }
     Ok(tally)
+}
+// ANCHOR_END: raw_mio_loop
+
+// ---------------------------------------------------------------------------------------------
+// At scale: each client alone in a child process, CPU and memory from getrusage
+
+// ANCHOR: at_scale_child
+/// What one client child measured: its run's outcome, wall time, CPU and peak-RSS growth.
+struct ChildRun {
+    /// Which member ran.
+    member: String,
+    /// Fetches that succeeded.
+    ok: u64,
+    /// Fetches attempted.
+    count: u64,
+    /// Wall time of the run.
+    wall: Duration,
+    /// User CPU time of the whole process during the run (every thread).
+    user: Duration,
+    /// System CPU time of the whole process during the run.
+    sys: Duration,
+    /// How much the process's peak resident set (`ru_maxrss`) grew during the run, in KiB.
+    rss_growth_kib: u64,
+}
+
+/// The child's side: run `member` once on the plan in the environment, print one line.
+fn run_client_child(member: &str) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set for the client child"))
+    };
+    let addr: SocketAddr = var(ADDR_ENV).parse().expect("a socket address");
+    let count: usize = var(COUNT_ENV).parse().expect("a fetch count");
+    let delay = Duration::from_millis(var(DELAY_ENV).parse().expect("a delay in ms"));
+    let plan = FetchPlan::delay_server(addr, count, delay, BODY_BYTES);
+    let request: Arc<[u8]> = plan.request().expect("a valid plan").into();
+    let usage = || nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF);
+    let before = usage().expect("getrusage");
+    let start = Instant::now();
+    let tally = match member {
+        "taketurns" => Client::EventLoop.run(&plan).expect("the event loop ran"),
+        "thread_per_task" => Client::ThreadPerTask.run(&plan).expect("the threads ran"),
+        "tokio_current_thread" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("create a tokio runtime");
+            run_tokio(&rt, &plan, &request)
+        }
+        "raw_mio" => run_raw_mio(&plan, &request).expect("the raw mio loop ran"),
+        other => panic!("no member named {other:?}; try one of {AT_SCALE_MEMBERS:?}"),
+    };
+    let wall = start.elapsed();
+    let after = usage().expect("getrusage");
+    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000 + t.tv_usec();
+    let user = micros(after.user_time()) - micros(before.user_time());
+    let sys = micros(after.system_time()) - micros(before.system_time());
+    let rss_growth = after.max_rss() - before.max_rss();
+    if tally.errors.total() > 0 {
+        eprintln!(
+            "{member}: {} of {count} fetches failed; first: {}",
+            tally.errors.total(),
+            tally
+                .first_error
+                .map_or_else(String::new, |e| e.to_string())
+        );
+    }
+    println!(
+        "{member} {} {count} {} {user} {sys} {rss_growth}",
+        tally.ok,
+        wall.as_micros()
+    );
+}
+// ANCHOR_END: at_scale_child
+
+impl ChildRun {
+    /// Parse the child's line (see [`run_client_child`]).
+    fn parse(line: &str) -> Option<ChildRun> {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [member, ok, count, wall, user, sys, rss] = f.as_slice() else {
+            return None;
+        };
+        let micros = |s: &str| s.parse::<u64>().ok().map(Duration::from_micros);
+        Some(ChildRun {
+            member: member.to_string(),
+            ok: ok.parse().ok()?,
+            count: count.parse().ok()?,
+            wall: micros(wall)?,
+            user: micros(user)?,
+            sys: micros(sys)?,
+            rss_growth_kib: rss.parse().ok()?,
+        })
+    }
+
+    /// CPU (user + system) per fetch, in microseconds.
+    fn cpu_per_fetch_us(&self) -> f64 {
+        (self.user + self.sys).as_secs_f64() * 1e6 / self.count as f64
+    }
+
+    /// Peak-RSS growth per fetch, in KiB.
+    fn kib_per_fetch(&self) -> f64 {
+        self.rss_growth_kib as f64 / self.count as f64
+    }
+}
+
+/// Start this binary as a client child for `member` and read its line.
+fn run_child(
+    member: &str,
+    addr: SocketAddr,
+    count: usize,
+    delay_ms: u64,
+) -> Result<ChildRun, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("find the bench executable: {e}"))?;
+    let out = Command::new(exe)
+        .env(CLIENT_ENV, member)
+        .env(ADDR_ENV, addr.to_string())
+        .env(COUNT_ENV, count.to_string())
+        .env(DELAY_ENV, delay_ms.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("start the {member} child: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.lines().last().and_then(ChildRun::parse) {
+        Some(run) if out.status.success() => Ok(run),
+        _ => Err(format!(
+            "the {member} child failed ({}), printed {text:?}",
+            out.status
+        )),
+    }
+}
+
+/// The machine's idle share over the next `window`, from the first line of `/proc/stat`
+/// (`None` where there is no such file).
+fn idle_share(window: Duration) -> Option<f64> {
+    let read = || -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal …: idle and iowait are idle.
+        let idle = fields.get(3)? + fields.get(4).unwrap_or(&0);
+        Some((idle, fields.iter().sum()))
+    };
+    let (idle0, total0) = read()?;
+    std::thread::sleep(window);
+    let (idle1, total1) = read()?;
+    Some((idle1 - idle0) as f64 / (total1 - total0).max(1) as f64)
+}
+
+/// Wait (up to `patience`) until the machine has been at least `wanted` idle for one second,
+/// so that a round does not start while other work holds the cores. Returns the idle share seen
+/// last, which the table prints.
+fn wait_for_quiet(wanted: f64, patience: Duration) -> Option<f64> {
+    let start = Instant::now();
+    loop {
+        let idle = idle_share(Duration::from_secs(1))?;
+        if idle >= wanted || start.elapsed() >= patience {
+            return Some(idle);
+        }
+    }
+}
+
+/// The median of `values` (the lower middle one for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values
+        .get((values.len().max(1) - 1) / 2)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// `--at-scale N [--runs R] [--delay-ms D] [--only A,B]`: see the module docs.
+fn at_scale(args: &[String]) {
+    let value = |flag: &str, default: u64| -> u64 {
+        match args.iter().position(|a| a == flag) {
+            None => default,
+            Some(i) => args
+                .get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| {
+                    eprintln!("fetch bench: {flag} needs a whole number after it");
+                    std::process::exit(2)
+                }),
+        }
+    };
+    let count = value("--at-scale", 10_000) as usize;
+    let runs = value("--runs", 3).max(1) as usize;
+    // `--only taketurns,raw_mio`: a subset of the members, e.g. for more rounds of one ratio.
+    let members: Vec<&str> = match args.iter().position(|a| a == "--only") {
+        None => AT_SCALE_MEMBERS.to_vec(),
+        Some(i) => {
+            let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
+            let chosen: Vec<&str> = AT_SCALE_MEMBERS
+                .into_iter()
+                .filter(|m| wanted.split(',').any(|w| w == *m))
+                .collect();
+            if chosen.is_empty() {
+                eprintln!(
+                    "fetch bench: --only needs member names separated by commas, from \
+                     {AT_SCALE_MEMBERS:?}"
+                );
+                std::process::exit(2);
+            }
+            chosen
+        }
+    };
+    let delay_ms = value("--delay-ms", 50);
+    if let Err(e) = raise_fd_limit(count as u64 + 256) {
+        eprintln!("fetch bench: {e}");
+        std::process::exit(1);
+    }
+    let server = ServerProcess::start();
+    eprintln!(
+        "fetch bench at scale: {count} fetches, {delay_ms} ms delay, {runs} rounds, each client \
+         in its own process; {}",
+        taketurns::workload::machine::describe()
+    );
+    println!(
+        "round  idle  member                    ok      wall   CPU/fetch  user/fetch  sys/fetch  RSS/fetch"
+    );
+    let mut all: Vec<(usize, ChildRun)> = Vec::new();
+    for round in 0..runs {
+        for k in 0..members.len() {
+            let member = members[(round + k) % members.len()];
+            // Each run starts once the machine has been 85% idle for a second (or after 30 s
+            // of waiting): on a shared machine, other work is the biggest source of noise.
+            let idle = wait_for_quiet(0.85, Duration::from_secs(30));
+            let idle = idle.map_or_else(|| "?".to_string(), |i| format!("{:.0}%", i * 100.0));
+            match run_child(member, server.addr, count, delay_ms) {
+                Ok(run) => {
+                    println!(
+                        "{:>5}  {idle:>4}  {:<22} {:>5}/{:<5} {:>6.0} ms {:>8.1} µs {:>8.1} µs {:>7.1} µs {:>6.2} KiB",
+                        round + 1,
+                        run.member,
+                        run.ok,
+                        run.count,
+                        run.wall.as_secs_f64() * 1e3,
+                        run.cpu_per_fetch_us(),
+                        run.user.as_secs_f64() * 1e6 / run.count as f64,
+                        run.sys.as_secs_f64() * 1e6 / run.count as f64,
+                        run.kib_per_fetch()
+                    );
+                    all.push((round, run));
+                }
+                Err(e) => eprintln!("round {}: {e}", round + 1),
+            }
+        }
+    }
+    drop(server);
+    println!("\nmedians over {runs} rounds:");
+    for &member in &members {
+        let mine: Vec<&ChildRun> = all
+            .iter()
+            .filter(|(_, r)| r.member == member)
+            .map(|(_, r)| r)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        println!(
+            "  {member:<22} CPU/fetch {:>6.1} µs  wall {:>6.0} ms  RSS/fetch {:.2} KiB  all ok: {}",
+            median(mine.iter().map(|r| r.cpu_per_fetch_us()).collect()),
+            median(mine.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect()),
+            median(mine.iter().map(|r| r.kib_per_fetch()).collect()),
+            mine.iter().all(|r| r.ok == r.count)
+        );
+    }
+    let ratio = |round: usize, a: &str, b: &str, f: fn(&ChildRun) -> f64| {
+        let get = |m: &str| {
+            all.iter()
+                .find(|(r, run)| *r == round && run.member == m)
+                .map(|(_, run)| f(run))
+        };
+        Some(get(a)? / get(b)?)
+    };
+    let cpu: Vec<f64> = (0..runs)
+        .filter_map(|r| ratio(r, "taketurns", "raw_mio", ChildRun::cpu_per_fetch_us))
+        .collect();
+    let wall: Vec<f64> = (0..runs)
+        .filter_map(|r| {
+            ratio(r, "taketurns", "tokio_current_thread", |run| {
+                run.wall.as_secs_f64()
+            })
+        })
+        .collect();
+    let show = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("\nper round, same run:");
+    if !cpu.is_empty() {
+        println!(
+            "  CPU per fetch, taketurns ÷ raw_mio:        {} (median {:.2}; target ≤ 1.10)",
+            show(&cpu),
+            median(cpu.clone())
+        );
+    }
+    if !wall.is_empty() {
+        println!(
+            "  wall time, taketurns ÷ tokio_current_thread: {} (median {:.2}; target ≤ 1.00)",
+            show(&wall),
+            median(wall.clone())
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,6 +870,15 @@ fn config() -> Criterion {
 fn main() {
     if std::env::var_os(SERVER_ENV).is_some() {
         serve_until_stdin_closes();
+        return;
+    }
+    if let Ok(member) = std::env::var(CLIENT_ENV) {
+        run_client_child(&member);
+        return;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--at-scale") {
+        at_scale(&args);
         return;
     }
     if let Err(e) = raise_fd_limit(FILES) {

@@ -129,6 +129,7 @@ fn spawn_one(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
 
     let rt = taketurns_rt();
+    // ANCHOR: spawn_one
     group.bench_function("taketurns", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -141,6 +142,7 @@ fn spawn_one(c: &mut Criterion) {
             })
         })
     });
+    // ANCHOR_END: spawn_one
 
     for (name, rt) in tokio_rts() {
         group.bench_function(name, |b| {
@@ -309,6 +311,7 @@ fn yield_now(c: &mut Criterion) {
     group.throughput(Throughput::Elements(2 * YIELDS_PER_TASK));
 
     let rt = taketurns_rt();
+    // ANCHOR: yield_now
     group.bench_function("taketurns", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -328,6 +331,7 @@ fn yield_now(c: &mut Criterion) {
             })
         })
     });
+    // ANCHOR_END: yield_now
 
     for (name, rt) in tokio_rts() {
         group.bench_function(name, |b| {
@@ -555,6 +559,7 @@ fn timers(c: &mut Criterion) {
 
     let rt = taketurns_rt();
     check_timer_order(&rt);
+    // ANCHOR: timers
     group.bench_function("taketurns", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -574,6 +579,7 @@ fn timers(c: &mut Criterion) {
             })
         })
     });
+    // ANCHOR_END: timers
 
     // Only the time driver: the timer wheel, parked on a condvar with a timeout (no epoll).
     let rt = tokio::runtime::Builder::new_current_thread()

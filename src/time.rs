@@ -22,7 +22,7 @@ use pin_project_lite::pin_project;
 
 use crate::context;
 use crate::runtime::Core;
-use crate::timers::TimerKey;
+use crate::timers::{Refresh, TimerKey};
 use crate::waiting::WaitReason;
 
 /// Wait until `duration` has passed.
@@ -100,31 +100,37 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        // Registered already: one lookup says whether the loop has fired our entry, and keeps
+        // the waker of the latest poll (the task may now be polled through a combinator with
+        // another waker). No clock read: while the entry is in the list, the loop will fire it.
+        if let Some((core, key)) = &this.entry
+            && let Some(core) = core.upgrade()
+        {
+            let refresh = core.timers.borrow_mut().refresh(*key, cx.waker());
+            match refresh {
+                Refresh::Pending(old_waker) => {
+                    drop(old_waker);
+                    core.note_wait(WaitReason::Timer {
+                        deadline: this.deadline,
+                    });
+                    return Poll::Pending;
+                }
+                // Fired, so the deadline has passed; the clock check below confirms it (and
+                // re-registers if the entry went for another reason, such as shutdown).
+                Refresh::Gone => this.entry = None,
+            }
+        }
         if Instant::now() >= this.deadline {
             this.unregister();
             return Poll::Ready(());
         }
-        // Already registered: keep the waker of the latest poll (the task may now be polled
-        // through a combinator with another waker).
-        let registered = this.entry.as_ref().and_then(|(core, key)| {
-            let core = core.upgrade()?;
-            let old = core.timers.borrow_mut().update_waker(*key, cx.waker());
-            drop(old);
-            let pending = core.timers.borrow().contains(*key);
-            pending.then_some(core)
-        });
-        let core = match registered {
-            Some(core) => core,
-            None => {
-                let core = context::current("time::sleep (its first poll)");
-                let key = core
-                    .timers
-                    .borrow_mut()
-                    .insert(this.deadline, cx.waker().clone());
-                this.entry = Some((Rc::downgrade(&core), key));
-                core
-            }
-        };
+        // First poll (or our runtime is gone): put an entry in this runtime's timer list.
+        let core = context::current("time::sleep (its first poll)");
+        let key = core
+            .timers
+            .borrow_mut()
+            .insert(this.deadline, cx.waker().clone());
+        this.entry = Some((Rc::downgrade(&core), key));
         core.note_wait(WaitReason::Timer {
             deadline: this.deadline,
         });

@@ -33,6 +33,15 @@ pub(crate) struct TimerKey {
 }
 // ANCHOR_END: timer_key
 
+/// What [`Timers::refresh`] found for a registered sleep.
+pub(crate) enum Refresh {
+    /// Still in the list. Holds the waker it replaced, if the task's waker changed, for the
+    /// caller to drop outside any borrow.
+    Pending(Option<Waker>),
+    /// No longer in the list: it fired (or the runtime is shutting down and dropped it).
+    Gone,
+}
+
 // ANCHOR: timers
 /// Every pending timer of one runtime. Owned by the runtime's core; `Sleep` futures insert and
 /// remove their own entries, the loop fires the due ones.
@@ -59,21 +68,20 @@ impl Timers {
         key
     }
 
-    /// Keep the waker of the latest poll (a task may be polled with a different waker than the
-    /// one it registered with, e.g. inside `join` or `select` combinators). Returns the old
-    /// waker so the caller can drop it outside any borrow. False-y (`None`) if the timer fired.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
-        let slot = self.entries.get_mut(&key)?;
+    // ANCHOR: refresh
+    /// A registered sleep's poll: one lookup that both answers "still pending?" and keeps the
+    /// waker of the latest poll (a task may be polled with a different waker than the one it
+    /// registered with, e.g. inside `join` or `select` combinators).
+    pub(crate) fn refresh(&mut self, key: TimerKey, waker: &Waker) -> Refresh {
+        let Some(slot) = self.entries.get_mut(&key) else {
+            return Refresh::Gone;
+        };
         if slot.will_wake(waker) {
-            return None;
+            return Refresh::Pending(None);
         }
-        Some(std::mem::replace(slot, waker.clone()))
+        Refresh::Pending(Some(std::mem::replace(slot, waker.clone())))
     }
-
-    /// True if the timer is still pending (not fired, not removed).
-    pub(crate) fn contains(&self, key: TimerKey) -> bool {
-        self.entries.contains_key(&key)
-    }
+    // ANCHOR_END: refresh
 
     /// Remove a timer (cancelled, or its future saw the deadline itself). Returns its waker so
     /// the caller can drop it outside any borrow.

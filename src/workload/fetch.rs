@@ -207,7 +207,7 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchError> {
     wire::write_all(&stream, request)
         .await
         .map_err(FetchError::from_io)?;
-    // No buffer is held while we wait: `read_until` reads into the stack during each poll.
+    // No buffer is held while we wait: `read_until` borrows the thread's buffer for each poll.
     let mut response = ResponseReader::new();
     wire::read_until(&stream, |chunk| response.step(chunk))
         .await
