@@ -102,7 +102,11 @@ impl Future for Sleep {
         let this = self.get_mut();
         // Registered already: one lookup says whether the loop has fired our entry, and keeps
         // the waker of the latest poll (the task may now be polled through a combinator with
-        // another waker). No clock read: while the entry is in the list, the loop will fire it.
+        // another waker). If the entry is still there but the deadline has passed, we are ready
+        // anyway: a task that never gives the loop a turn (a `select` that keeps finding its
+        // other branch ready) would otherwise never see its deadline, because only the loop fires
+        // timers. (tokio does not read the clock here; its coop budget forces such a task to
+        // yield, and then the driver fires the timer.) One clock read, about 25 ns.
         if let Some((core, key)) = &this.entry
             && let Some(core) = core.upgrade()
         {
@@ -110,6 +114,11 @@ impl Future for Sleep {
             match refresh {
                 Refresh::Pending(old_waker) => {
                     drop(old_waker);
+                    if Instant::now() >= this.deadline {
+                        drop(core);
+                        this.unregister();
+                        return Poll::Ready(());
+                    }
                     core.note_wait(WaitReason::Timer {
                         deadline: this.deadline,
                     });
