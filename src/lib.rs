@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod blocking;
 #[cfg(doctest)]
 mod book;
 mod context;
@@ -54,6 +55,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+pub use blocking::spawn_blocking;
 pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
 pub use stats::{Snapshot, Stats};
 pub use task::{JoinError, JoinHandle, TaskId};

@@ -93,6 +93,9 @@ pub(crate) struct Core {
     /// Reused buffer that the inbox is swapped into each time the loop takes remote wakes, so
     /// neither side allocates again (the waking thread would otherwise allocate under the lock).
     pub(crate) inbox_buffer: RefCell<Vec<(usize, TaskId)>>,
+    /// The helper threads of `spawn_blocking`, started on first use. Dropped with the core, which
+    /// tells them to exit (see the `blocking` module).
+    pub(crate) blocking: crate::blocking::BlockingPool,
 }
 
 impl Core {
@@ -117,6 +120,7 @@ impl Core {
             polls_since_io: Cell::new(0),
             current: Cell::new(None),
             inbox_buffer: RefCell::new(Vec::new()),
+            blocking: Default::default(),
         }))
     }
 
