@@ -156,6 +156,9 @@ fn processes(n: u64, workers: u64) -> u64 {
 }
 // ANCHOR_END: modes
 
+/// One way to run the job: `(n, workers) -> sum`.
+type Mode = fn(u64, u64) -> u64;
+
 /// CPU time (user + system) used so far by this process and by its waited-for children.
 fn cpu_time() -> Duration {
     let mut total = Duration::ZERO;
@@ -192,7 +195,7 @@ impl Measured {
     }
 }
 
-fn measure(mode: fn(u64, u64) -> u64, n: u64, workers: u64, runs: u64) -> (Measured, usize) {
+fn measure(mode: Mode, n: u64, workers: u64, runs: u64) -> (Measured, usize) {
     let mut sums = Vec::new();
     let mut samples = Vec::new();
     for _ in 0..runs {
@@ -243,7 +246,7 @@ fn main() {
         "{:<28}{:>12}{:>12}{:>10}{:>13}   sum",
         "mode", "best", "median", "speed-up", "cores busy"
     );
-    let modes: [(&str, fn(u64, u64) -> u64); 5] = [
+    let modes: [(&str, Mode); 5] = [
         ("sequential (1 thread)", sequential),
         ("threads", threads),
         ("event loop (tasks)", event_loop),

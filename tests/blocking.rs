@@ -246,5 +246,5 @@ fn a_queued_closure_whose_wait_was_aborted_never_runs() {
     expected = "taketurns::spawn_blocking must be called from inside a taketurns runtime"
 )]
 fn outside_a_runtime_it_says_what_to_do() {
-    let _ = spawn_blocking(|| 1);
+    drop(spawn_blocking(|| 1));
 }
