@@ -43,7 +43,8 @@ struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
     workers: Option<u64>,
 
-    /// Times to run each mode; the table shows the fastest run and the median.
+    /// Rounds to run; each round runs every mode once. The table shows each mode's fastest run
+    /// and its median.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: u64,
 }
@@ -173,48 +174,31 @@ fn cpu_time() -> Duration {
 }
 
 /// Several runs of one mode.
+#[derive(Default)]
 struct Measured {
-    /// The sum every run returned (they must agree).
-    sum: u64,
-    /// Wall time of each run, sorted.
-    walls: Vec<Duration>,
-    /// CPU time of each run, in the same order as the runs were made.
-    cpus: Vec<Duration>,
+    /// The sum of each run (they must all agree).
+    sums: Vec<u64>,
+    /// (wall time, CPU time) of each run, in the order they were made.
+    samples: Vec<(Duration, Duration)>,
 }
 
 impl Measured {
-    fn best(&self) -> Duration {
-        self.walls[0]
-    }
-    fn median(&self) -> Duration {
-        self.walls[self.walls.len() / 2]
-    }
-    /// CPU time over wall time for the fastest run: how many cores were busy on average.
-    fn cores_busy(&self, best_index: usize) -> f64 {
-        self.cpus[best_index].as_secs_f64() / self.walls[0].as_secs_f64().max(1e-9)
-    }
-}
-
-fn measure(mode: Mode, n: u64, workers: u64, runs: u64) -> (Measured, usize) {
-    let mut sums = Vec::new();
-    let mut samples = Vec::new();
-    for _ in 0..runs {
+    /// Run `mode` once more and record it.
+    fn run(&mut self, mode: Mode, n: u64, workers: u64) {
         let (cpu0, t0) = (cpu_time(), Instant::now());
-        sums.push(mode(n, workers));
-        samples.push((t0.elapsed(), cpu_time() - cpu0));
+        self.sums.push(mode(n, workers));
+        self.samples.push((t0.elapsed(), cpu_time() - cpu0));
     }
-    let sum = sums[0];
-    assert!(
-        sums.iter().all(|&s| s == sum),
-        "one mode gave different sums: {sums:?}"
-    );
-    let best_index = (0..samples.len())
-        .min_by_key(|&i| samples[i].0)
-        .unwrap_or(0);
-    let mut walls: Vec<Duration> = samples.iter().map(|s| s.0).collect();
-    walls.sort();
-    let cpus = samples.iter().map(|s| s.1).collect();
-    (Measured { sum, walls, cpus }, best_index)
+    /// The fastest run: (wall, CPU).
+    fn best(&self) -> (Duration, Duration) {
+        self.samples.iter().copied().min().unwrap_or_default()
+    }
+    /// The median wall time.
+    fn median(&self) -> Duration {
+        let mut walls: Vec<Duration> = self.samples.iter().map(|s| s.0).collect();
+        walls.sort();
+        walls[walls.len() / 2]
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -234,7 +218,7 @@ fn main() {
     let cpus = taketurns::workload::machine::cpus();
     let workers = cli.workers.unwrap_or(cpus.max(1) as u64);
     println!(
-        "cpu_bound: sum of i*i % 1000003 for i in 0..{}, split {workers} ways, best and median of {} runs",
+        "cpu_bound: sum of i*i % 1000003 for i in 0..{}, split {workers} ways, best and median of {} rounds (each round runs every mode once)",
         cli.n, cli.runs
     );
     println!(
@@ -253,29 +237,38 @@ fn main() {
         ("spawn_blocking", blocking_pool),
         ("processes", processes),
     ];
-    let mut baseline = None;
+    // ANCHOR: rounds
+    // Round-robin: each round runs every mode once, so that a burst of load from other programs
+    // falls on all modes alike instead of on whichever mode happened to be running.
+    let mut measured: Vec<Measured> = modes.iter().map(|_| Measured::default()).collect();
+    for _ in 0..cli.runs {
+        for ((_, mode), m) in modes.iter().zip(&mut measured) {
+            m.run(*mode, cli.n, workers);
+        }
+    }
+    // ANCHOR_END: rounds
+    let base = measured[0].best().0;
     let mut sums = Vec::new();
-    for (name, mode) in modes {
-        let (m, best_index) = measure(mode, cli.n, workers, cli.runs);
-        let base = *baseline.get_or_insert(m.best());
+    for ((name, _), m) in modes.iter().zip(&measured) {
         let label = if name.starts_with("sequential") {
             name.to_string()
         } else {
             format!("{name} × {workers}")
         };
+        let (wall, cpu) = m.best();
         println!(
             "{label:<28}{:>12}{:>12}{:>9.2}×{:>13.2}   {}",
-            ms(m.best()),
+            ms(wall),
             ms(m.median()),
-            base.as_secs_f64() / m.best().as_secs_f64().max(1e-9),
-            m.cores_busy(best_index),
-            m.sum
+            base.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            m.sums[0]
         );
-        sums.push(m.sum);
+        sums.extend(m.sums.iter().copied());
     }
     println!();
     if sums.iter().all(|&s| s == sums[0]) {
-        println!("results: all five modes gave the same sum");
+        println!("results: every run of all five modes gave the same sum");
     } else {
         println!("results: the modes DISAGREE: {sums:?}");
         std::process::exit(1);

@@ -71,7 +71,7 @@ fn every_mode_gives_the_same_correct_sum() {
         );
     }
     assert!(
-        stdout.contains("results: all five modes gave the same sum"),
+        stdout.contains("results: every run of all five modes gave the same sum"),
         "{stdout}"
     );
 }
