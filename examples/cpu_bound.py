@@ -66,24 +66,26 @@ def main():
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else (os.cpu_count() or 1)
     runs = 3
     print(f"cpu_bound.py: Python {sys.version.split()[0]}, n={n}, {workers} workers, "
-          f"os.cpu_count()={os.cpu_count()}, best and median of {runs} runs")
+          f"os.cpu_count()={os.cpu_count()}, best and median of {runs} rounds")
     print(f"{'mode':<28}{'best':>10}{'median':>10}{'speed-up':>10}   sum")
-    base = None
-    for name, mode in [("sequential (1 thread)", sequential),
-                       (f"threads x {workers}", threads),
-                       (f"asyncio tasks x {workers}", event_loop),
-                       (f"asyncio.to_thread x {workers}", to_thread),
-                       (f"processes x {workers}", processes)]:
-        walls, sums = [], set()
-        for _ in range(runs):
+    modes = [("sequential (1 thread)", sequential),
+             (f"threads x {workers}", threads),
+             (f"asyncio tasks x {workers}", event_loop),
+             (f"asyncio.to_thread x {workers}", to_thread),
+             (f"processes x {workers}", processes)]
+    # Rounds: every mode once per round, so that load from other programs falls on all alike.
+    walls = {name: [] for name, _ in modes}
+    sums = {name: set() for name, _ in modes}
+    for _ in range(runs):
+        for name, mode in modes:
             t0 = time.perf_counter()
-            sums.add(mode(n, workers))
-            walls.append(time.perf_counter() - t0)
-        best = min(walls)
-        base = base or best
-        print(f"{name:<28}{best:>9.2f}s{statistics.median(walls):>9.2f}s{base / best:>9.2f}x   "
-              f"{','.join(map(str, sums))}")
-
+            sums[name].add(mode(n, workers))
+            walls[name].append(time.perf_counter() - t0)
+    base = min(walls[modes[0][0]])
+    for name, _ in modes:
+        best = min(walls[name])
+        print(f"{name:<28}{best:>9.2f}s{statistics.median(walls[name]):>9.2f}s{base / best:>9.2f}x   "
+              f"{','.join(map(str, sums[name]))}")
 
 if __name__ == "__main__":
     main()
