@@ -58,6 +58,7 @@ enum Mode {
 // ANCHOR: heavy
 /// The CPU-heavy job: a sum of squares modulo a prime, over `0..n`. The modulo keeps the compiler
 /// from replacing the loop with a formula; `black_box` keeps it from skipping it.
+#[inline(never)] // one copy of the machine code for every caller, so timings compare
 fn heavy(n: u64) -> u64 {
     (0..black_box(n)).map(|i| i * i % 1_000_003).sum()
 }
