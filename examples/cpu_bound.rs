@@ -45,7 +45,7 @@ struct Cli {
 
     /// Rounds to run; each round runs every mode once. The table shows each mode's fastest run
     /// and its median.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: u64,
 }
 
