@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod blocking;
 #[cfg(doctest)]
 mod book;
 mod context;
@@ -64,6 +65,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+pub use blocking::spawn_blocking;
 pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
 pub use stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
 pub use task::{JoinError, JoinHandle, TaskId};

@@ -105,6 +105,9 @@ pub(crate) struct Core {
     pub(crate) inbox_buffer: RefCell<Vec<(usize, TaskId)>>,
     /// The recorder, when tracing is on; `None` costs one branch at each place that records.
     pub(crate) trace: Option<Box<Tracer>>,
+    /// The helper threads of `spawn_blocking`, started on first use. Dropped with the core, which
+    /// tells them to exit (see the `blocking` module).
+    pub(crate) blocking: crate::blocking::BlockingPool,
 }
 
 impl Core {
@@ -133,6 +136,7 @@ impl Core {
             current: Cell::new(None),
             inbox_buffer: RefCell::new(Vec::new()),
             trace,
+            blocking: Default::default(),
         }))
     }
 

@@ -1,0 +1,456 @@
+//! Blocking work off the loop: [`spawn_blocking`] runs a closure on a helper thread and hands its
+//! result back to a task.
+//!
+//! The event loop has one thread. A task that computes for 200 ms, or calls a blocking function
+//! (a file read, a DNS lookup, a C library), holds that thread for 200 ms, and no other task,
+//! socket or timer is served meanwhile. `spawn_blocking(f)` moves `f` to a small pool of helper
+//! threads. The loop gets a [`JoinHandle`] at once and goes on running tasks; when `f` returns,
+//! the helper thread stores the result and wakes the waiting task through the runtime's *remote*
+//! waker path (the inbox and the eventfd of the `waker` module), so a sleeping loop wakes at once.
+//! asyncio's counterpart is `await loop.run_in_executor(None, f)` or `await asyncio.to_thread(f)`
+//! (the loop's default `ThreadPoolExecutor`); tokio's is `tokio::task::spawn_blocking(f)`.
+//!
+//! How the result gets back. `spawn_blocking` does two things: it queues a job for the pool, and it
+//! spawns an ordinary local task whose future, `WaitBlocking`, waits on a one-shot
+//! `Completion` (a mutex around "the result, or the waker of whoever waits for it"). The pool
+//! thread fills the completion and wakes that waker. The local task then finishes like any task,
+//! so the `JoinHandle` is the crate's usual one: `.await` gives `Ok(value)`, a panic in `f` comes
+//! back as a [`crate::JoinError`] with `is_panic()`, and `abort()` cancels the wait.
+//!
+//! The pool, and why it looks like this:
+//! - **Lazily started**: no thread exists until the first `spawn_blocking` on a runtime.
+//! - **Bounded**: at most [`MAX_BLOCKING_THREADS`] (16) threads per runtime; further jobs wait in a
+//!   FIFO queue. tokio allows 512 (`max_blocking_threads`), asyncio `min(32, os.cpu_count() + 4)`.
+//!   We pick a small cap because chapter 2 measured what each thread costs, and because the pool
+//!   exists for a handful of blocking calls at a time, not for one per connection.
+//! - **Idle threads exit** after [`BLOCKING_KEEP_ALIVE`] (10 s, tokio's `thread_keep_alive`
+//!   default) without a job, and all of them exit when the runtime is dropped: idle ones at once,
+//!   busy ones as soon as their closure returns. Dropping the runtime does **not** wait for a
+//!   running closure (tokio's `Runtime` drop does wait, unless you call `shutdown_background` or
+//!   `shutdown_timeout`); a closure that never returns keeps its thread, and that is the caller's
+//!   bug to fix.
+//!
+//! Cancellation. A closure that has started cannot be stopped: Rust has no way to interrupt a
+//! thread from outside, and neither has tokio (its docs say the same of `spawn_blocking`). So
+//! `abort()` on the handle, or dropping the runtime, cancels the *waiting task*; the closure runs
+//! on to the end and its result is dropped. A closure still in the queue when its wait is
+//! cancelled is skipped and never runs, as in tokio. Python's `Future.cancel()` has the same
+//! rule: it succeeds only for a call that has not started.
+//!
+//! *Honest toy markers.* tokio's blocking pool is shared by all of a runtime's workers, names and
+//! sizes its threads from the builder, and can hand a worker's *core* to another thread
+//! (`block_in_place`) instead of moving the closure. Ours is configured by constants, takes one
+//! mutex per job, and has no `block_in_place`. Left out: a per-call stack size, thread names
+//! per job, and metrics beyond the runtime's wake counters.
+
+use std::cell::OnceCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::task::JoinHandle;
+
+/// The most helper threads one runtime's blocking pool runs at once. Jobs beyond it wait in the
+/// pool's queue, oldest first. (tokio: 512; asyncio's default executor: `min(32, cpus + 4)`.)
+pub const MAX_BLOCKING_THREADS: usize = 16;
+
+/// How long a helper thread waits for a new job before it exits (tokio's default, 10 s).
+pub const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The name every helper thread gets (Linux shows its first 15 bytes, `taketurns-block`, in
+/// `/proc/self/task/*/comm`, `top -H` and debuggers).
+pub const BLOCKING_THREAD_NAME: &str = "taketurns-blocking";
+
+// ANCHOR: spawn_blocking
+/// Run `f` on a helper thread and return a handle that the loop can `.await` without blocking.
+///
+/// The loop keeps running other tasks while `f` runs. When `f` returns, the helper thread wakes
+/// the waiting task from its own thread (a remote wake: `Stats::remote_wakes` counts it).
+/// `f` must be `Send` because it moves to another thread, and so must its result.
+///
+/// ```
+/// let sum = taketurns::block_on(async {
+///     let handle = taketurns::spawn_blocking(|| (1..=1_000_000u64).sum::<u64>());
+///     // The loop is free here: other tasks run while the helper thread adds.
+///     handle.await.unwrap()
+/// });
+/// assert_eq!(sum, 500_000_500_000);
+/// ```
+///
+/// A panic in `f` does not reach the loop or the helper thread: awaiting the handle gives a
+/// [`crate::JoinError`] for which `is_panic()` is true, with the original payload.
+/// `abort()` cancels the wait, not the closure (see the [module docs](crate::blocking)).
+///
+/// # Panics
+/// Outside a runtime: call it from inside [`crate::block_on`] or `Runtime::block_on`, like
+/// [`crate::spawn`].
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let core = context::current("taketurns::spawn_blocking");
+    let completion = Arc::new(Completion::new());
+    let job = {
+        let completion = Arc::clone(&completion);
+        Box::new(move || completion.run(f)) as Job
+    };
+    if let Err(error) = core.blocking.pool().submit(job) {
+        // No helper thread exists and the kernel refused to start one: the task fails with a
+        // message instead of waiting forever.
+        completion.fill(Err(Box::new(format!(
+            "taketurns::spawn_blocking: could not start a helper thread ({error}); \
+             the process is at a thread or memory limit (see `ulimit -u`)"
+        ))));
+    }
+    core.spawn(WaitBlocking { completion })
+}
+// ANCHOR_END: spawn_blocking
+
+// ANCHOR: completion
+/// A one-shot slot that a helper thread fills and a task awaits: the result, or who to wake.
+struct Completion<T> {
+    /// Written once by the helper thread (or by `spawn_blocking` if no thread could start), read
+    /// once by [`WaitBlocking`]. The waker is the waiting task's, stored by its latest poll.
+    state: Mutex<Slot<T>>,
+    /// Set when the waiting task is gone (aborted, or dropped with its runtime). A closure that
+    /// has not started by then is skipped; one that has started runs on, and its result is dropped.
+    abandoned: AtomicBool,
+}
+
+/// What the completion holds.
+struct Slot<T> {
+    /// `Ok(value)`, or the closure's panic payload; `None` until the closure has returned.
+    result: Option<thread::Result<T>>,
+    /// The waker of the task awaiting the result; taken by the helper thread when it fills
+    /// `result`.
+    waker: Option<Waker>,
+}
+
+impl<T> Completion<T> {
+    fn new() -> Self {
+        Completion {
+            state: Mutex::new(Slot {
+                result: None,
+                waker: None,
+            }),
+            abandoned: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot<T>> {
+        // No user code runs under this lock, so it cannot be poisoned; recover anyway.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// On the helper thread: run the closure (unless nobody waits any more), then deliver.
+    fn run(&self, f: impl FnOnce() -> T) {
+        if self.abandoned.load(Ordering::Acquire) {
+            return; // cancelled before it started: never run it
+        }
+        let result = catch_unwind(AssertUnwindSafe(f));
+        self.fill(result);
+    }
+
+    /// Store the result and wake the waiting task. Called from the helper thread, so the wake
+    /// takes the runtime's remote path: inbox, then eventfd.
+    fn fill(&self, result: thread::Result<T>) {
+        let waker = {
+            let mut slot = self.lock();
+            slot.result = Some(result);
+            slot.waker.take()
+        };
+        // Wake outside the lock: the waker may take the runtime's inbox lock.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+// ANCHOR_END: completion
+
+// ANCHOR: wait_blocking
+/// The future of the local task that `spawn_blocking` spawns: ready when the helper thread has
+/// filled the completion.
+struct WaitBlocking<T> {
+    /// Shared with the job on the helper thread.
+    completion: Arc<Completion<T>>,
+}
+
+impl<T> Future for WaitBlocking<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut slot = self.completion.lock();
+        match slot.result.take() {
+            Some(Ok(value)) => Poll::Ready(value),
+            // Re-raise the closure's panic inside this task: the task's own `catch_unwind` turns
+            // it into `JoinError::panic` with the same payload. (`resume_unwind` does not call
+            // the panic hook again: the message was printed once, on the helper thread.)
+            Some(Err(payload)) => {
+                drop(slot);
+                resume_unwind(payload)
+            }
+            None => {
+                // Keep the waker from the latest poll (a stale one would wake the wrong task).
+                match &slot.waker {
+                    Some(old) if old.will_wake(cx.waker()) => {}
+                    _ => slot.waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for WaitBlocking<T> {
+    fn drop(&mut self) {
+        // Finished or not, nobody will read the result now.
+        self.completion.abandoned.store(true, Ordering::Release);
+    }
+}
+// ANCHOR_END: wait_blocking
+
+/// A job for the pool: the closure wrapped with its completion, type-erased.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The runtime's blocking pool, created on first use. Owned by the runtime's `Core`; dropping it
+/// (with the runtime) tells every helper thread to exit.
+#[derive(Default)]
+pub(crate) struct BlockingPool {
+    /// The pool's shared state, once the first `spawn_blocking` has asked for it.
+    pool: OnceCell<Arc<Pool>>,
+}
+
+impl BlockingPool {
+    /// The pool, created (without threads yet) on first use.
+    fn pool(&self) -> &Arc<Pool> {
+        self.pool
+            .get_or_init(|| Arc::new(Pool::new(MAX_BLOCKING_THREADS, BLOCKING_KEEP_ALIVE)))
+    }
+}
+
+impl Drop for BlockingPool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.get() {
+            pool.shutdown();
+        }
+    }
+}
+
+impl fmt::Debug for BlockingPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingPool")
+            .field("started", &self.pool.get().is_some())
+            .finish()
+    }
+}
+
+// ANCHOR: pool
+/// The helper threads' shared state.
+struct Pool {
+    /// The queue and the thread counts, under one lock.
+    state: Mutex<PoolState>,
+    /// Idle threads sleep here; `submit` wakes one, shutdown wakes all.
+    job_ready: Condvar,
+    /// The most threads this pool runs at once.
+    max_threads: usize,
+    /// How long an idle thread waits for a job before it exits.
+    keep_alive: Duration,
+}
+
+/// What the pool's lock protects.
+struct PoolState {
+    /// Jobs not yet taken by a thread, oldest first. Pushed by `submit` on the loop's thread,
+    /// popped by helper threads.
+    queue: VecDeque<Job>,
+    /// Helper threads alive (running a job, or idle).
+    threads: usize,
+    /// Helper threads asleep on `job_ready`. Each one will take one queued job when woken, so
+    /// `submit` starts a new thread only when the queue is longer than this.
+    idle: usize,
+    /// The runtime is gone: threads exit instead of waiting, and no job is queued any more.
+    shutdown: bool,
+}
+// ANCHOR_END: pool
+
+impl Pool {
+    fn new(max_threads: usize, keep_alive: Duration) -> Pool {
+        Pool {
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                shutdown: false,
+            }),
+            job_ready: Condvar::new(),
+            max_threads,
+            keep_alive,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // Jobs run outside the lock and catch their own panics, so poisoning cannot happen.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ANCHOR: submit
+    /// Queue `job`, and wake an idle thread or start a new one if every thread is busy.
+    ///
+    /// # Errors
+    /// Only when no thread exists and the kernel refuses to start one. If some thread exists, a
+    /// refused spawn just leaves the job in the queue for that thread (tokio does the same).
+    fn submit(self: &Arc<Self>, job: Job) -> std::io::Result<()> {
+        let mut state = self.lock();
+        state.queue.push_back(job);
+        if state.queue.len() <= state.idle {
+            // Enough sleeping threads for every queued job: wake one.
+            self.job_ready.notify_one();
+            return Ok(());
+        }
+        if state.threads >= self.max_threads {
+            return Ok(()); // the cap: the job waits for a thread to finish its current one
+        }
+        state.threads += 1;
+        drop(state);
+        let pool = Arc::clone(self);
+        let spawned = thread::Builder::new()
+            .name(BLOCKING_THREAD_NAME.into())
+            .spawn(move || pool.work());
+        match spawned {
+            Ok(_detached) => Ok(()),
+            Err(error) => {
+                let mut state = self.lock();
+                state.threads -= 1;
+                if state.threads > 0 {
+                    return Ok(());
+                }
+                // Nobody will ever run the job: take it back (it is the newest one).
+                drop(state.queue.pop_back());
+                Err(error)
+            }
+        }
+    }
+    // ANCHOR_END: submit
+
+    // ANCHOR: work
+    /// A helper thread's life: take jobs until the pool shuts down or no job comes for
+    /// `keep_alive`.
+    fn work(&self) {
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                job(); // catches its own panic (see `Completion::run`)
+                state = self.lock();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            // Idle: sleep until a job comes, the pool shuts down, or keep_alive passes.
+            let deadline = Instant::now() + self.keep_alive;
+            state.idle += 1;
+            let timed_out = loop {
+                let now = Instant::now();
+                if now >= deadline {
+                    break true;
+                }
+                let (guard, _) = self
+                    .job_ready
+                    .wait_timeout(state, deadline - now)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state = guard;
+                if !state.queue.is_empty() || state.shutdown {
+                    break false;
+                }
+                // A spurious wake-up, or another thread took the job: sleep again.
+            };
+            state.idle -= 1;
+            if timed_out && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+    }
+    // ANCHOR_END: work
+
+    /// The runtime is gone: drop the jobs nobody started and wake every idle thread so it exits.
+    fn shutdown(&self) {
+        let dropped = {
+            let mut state = self.lock();
+            state.shutdown = true;
+            std::mem::take(&mut state.queue)
+        };
+        self.job_ready.notify_all();
+        // The jobs' closures are dropped here, outside the lock.
+        drop(dropped);
+    }
+
+    #[cfg(test)]
+    fn threads(&self) -> usize {
+        self.lock().threads
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn idle_threads_exit_after_keep_alive() {
+        let pool = Arc::new(Pool::new(4, Duration::from_millis(30)));
+        let (tx, rx) = mpsc::channel();
+        for i in 0..3 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(i).unwrap())).unwrap();
+        }
+        let mut got: Vec<i32> = rx.iter().take(3).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 2]);
+        assert!(pool.threads() >= 1);
+        wait_until("idle threads to exit", || pool.threads() == 0);
+    }
+
+    #[test]
+    fn the_cap_holds_and_queued_jobs_still_run() {
+        let pool = Arc::new(Pool::new(2, Duration::from_secs(5)));
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        for i in 0..6 {
+            let (release_rx, done_tx) = (Arc::clone(&release_rx), done_tx.clone());
+            pool.submit(Box::new(move || {
+                release_rx.lock().unwrap().recv().unwrap();
+                done_tx.send(i).unwrap();
+            }))
+            .unwrap();
+        }
+        assert_eq!(pool.threads(), 2, "six jobs, a cap of two threads");
+        for _ in 0..6 {
+            release_tx.send(()).unwrap();
+        }
+        let mut got: Vec<i32> = done_rx.iter().take(6).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 2, 3, 4, 5]);
+        pool.shutdown();
+        wait_until("threads to exit after shutdown", || pool.threads() == 0);
+    }
+}
