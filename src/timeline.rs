@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::task::TaskId;
 use crate::trace::{Event, EventKind, Outcome, PollResult, TaskInfo, WakeSource};
 use crate::waiting::WaitReason;
+use crate::workload::json::string as json_string;
 
 /// Where a task is during a [`Span`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -389,25 +390,4 @@ fn wait_name(why: &WaitReason) -> String {
 /// Who woke a task, for event names.
 fn source_name(source: WakeSource) -> String {
     source.to_string()
-}
-
-/// `s` as a JSON string literal.
-pub(crate) fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -26,21 +26,18 @@
 //! and a cap on connections (hyper and nginx have `max_connections`-style limits; our event-loop
 //! server only backs off when `accept` runs out of descriptors).
 
-use std::future::{Future, poll_fn};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
-use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::http::{self, Reject};
-use super::server::{ShutdownSignal, bind, is_out_of_resources};
+use super::server::{ShutdownSignal, bind, is_out_of_resources, serve_until_signal};
 use super::wire;
 use crate::net::{TcpListener, TcpStream};
-use crate::{Runtime, time};
+use crate::time;
 
 /// Headers one request may have; more gets `431`.
 const MAX_HEADERS: usize = 32;
@@ -677,30 +674,8 @@ impl HttpServer {
                     serve_threads(listener, options, thread_stats, thread_live)
                 }
                 Flavor::EventLoop => {
-                    let rt = match Runtime::new() {
-                        Ok(rt) => rt,
-                        Err(e) => {
-                            let _ = started_tx.send(Err(e));
-                            return Ok(());
-                        }
-                    };
-                    rt.block_on(async {
-                        let listener = match TcpListener::from_std(listener) {
-                            Ok(listener) => listener,
-                            Err(e) => {
-                                let _ = started_tx.send(Err(e));
-                                return Ok(());
-                            }
-                        };
-                        let _ = started_tx.send(Ok(()));
-                        let mut serving = pin!(serve_event_loop(listener, options, thread_stats));
-                        poll_fn(|cx| {
-                            if thread_signal.poll_fired(cx).is_ready() {
-                                return Poll::Ready(Ok(()));
-                            }
-                            serving.as_mut().poll(cx)
-                        })
-                        .await
+                    serve_until_signal(listener, &started_tx, &thread_signal, |listener| {
+                        serve_event_loop(listener, options, thread_stats)
                     })
                 }
             })?;

@@ -333,34 +333,9 @@ pub fn spawn_server_thread_with(
     let thread = thread::Builder::new()
         .name("delay-server".to_string())
         .spawn(move || -> io::Result<()> {
-            let rt = match Runtime::new() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = started_tx.send(Err(e));
-                    return Ok(());
-                }
-            };
-            rt.block_on(async {
-                let listener = match TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
-                    Err(e) => {
-                        let _ = started_tx.send(Err(e));
-                        return Ok(());
-                    }
-                };
-                let _ = started_tx.send(Ok(()));
-                let mut serving = pin!(serve_counting(listener, options, thread_counters));
-                // Serve until the signal fires; whichever finishes first ends the race.
-                poll_fn(|cx| {
-                    if thread_signal.poll_fired(cx).is_ready() {
-                        return Poll::Ready(Ok(()));
-                    }
-                    serving.as_mut().poll(cx)
-                })
-                .await
+            serve_until_signal(listener, &started_tx, &thread_signal, |listener| {
+                serve_counting(listener, options, thread_counters)
             })
-            // Dropping `rt` here drops every connection task: their sockets close, then the
-            // listener (already dropped with `serving`) and the epoll instance.
         })?;
     let mut handle = ShutdownHandle {
         signal,
@@ -383,6 +358,50 @@ pub fn spawn_server_thread_with(
     }
 }
 // ANCHOR_END: spawn_server_thread
+
+/// The body of a server thread on its own event loop: make a runtime, wrap `listener`, report on
+/// `started` whether that worked (a one-time handshake, not polling), then run `serve` until it
+/// ends or `signal` fires, whichever comes first. Shared by the delay server and
+/// [`super::http_server`].
+pub(crate) fn serve_until_signal<F, Fut>(
+    listener: std::net::TcpListener,
+    started: &mpsc::SyncSender<io::Result<()>>,
+    signal: &ShutdownSignal,
+    serve: F,
+) -> io::Result<()>
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: Future<Output = io::Result<()>>,
+{
+    let rt = match Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = started.send(Err(e));
+            return Ok(());
+        }
+    };
+    rt.block_on(async {
+        let listener = match TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(e) => {
+                let _ = started.send(Err(e));
+                return Ok(());
+            }
+        };
+        let _ = started.send(Ok(()));
+        let mut serving = pin!(serve(listener));
+        // Serve until the signal fires; whichever finishes first ends the race.
+        poll_fn(|cx| {
+            if signal.poll_fired(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            serving.as_mut().poll(cx)
+        })
+        .await
+    })
+    // Dropping `rt` here drops every connection task: their sockets close, then the listener
+    // (already dropped with `serving`) and the epoll instance.
+}
 
 /// A listening socket with [`LISTEN_BACKLOG`] (std's own `bind` uses 128, which thousands of
 /// simultaneous connects overflow).
