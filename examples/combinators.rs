@@ -17,7 +17,7 @@
 //!
 //! asyncio's counterparts are `asyncio.gather`, `asyncio.wait(..., return_when=FIRST_COMPLETED)`
 //! and `asyncio.timeout`; tokio's are `tokio::join!`, `tokio::select!` and `tokio::time::timeout`.
-//! Left out: `select!` in a loop (exercise 3 of chapter 9 shows what it can lose), and fairness
+//! Left out: `select!` in a loop (exercise 2 of chapter 9 shows what it can lose), and fairness
 //! between branches (`futures::select!` picks a random ready branch; `Join2` polls `a` first).
 
 use std::cell::Cell;

@@ -5,8 +5,9 @@
 //! A solution file cannot patch the library, so this one **models** the two clients' fetches
 //! with the buffer size as a parameter: a blocking fetch (connect, write the request, read into
 //! a `[u8; N]` on the thread's stack until the server closes) run on one thread per fetch, and
-//! an async fetch on taketurns whose `[u8; N]` lives, like `wire::read_until`'s, on the loop's
-//! stack during one poll, never in the future. Both make the same request to the chapter's delay
+//! an async fetch on taketurns whose `[u8; N]` lives on the loop's stack during one poll, never
+//! in the future, as `wire::read_until`'s did before chapter 13 gave it one buffer per thread
+//! (either way, a waiting fetch holds no buffer). Both make the same request to the chapter's delay
 //! server (in a child process), and each (client, size) runs in a fresh child process. The model
 //! leaves out what the workload's fetch adds (HTTP parsing, per-fetch deadlines inside the
 //! exchange), so its absolute numbers are not `fetch_many`'s; the difference between two sizes
