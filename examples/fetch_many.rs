@@ -612,7 +612,12 @@ fn parent(cli: &Cli) -> i32 {
         .iter()
         .map(|r| r.errors.get(FetchErrorKind::Timeout))
         .sum();
-    if cli.target.is_some() && timeouts > 0 {
+    if let Some(target) = &cli.target
+        && timeouts > 0
+    {
+        // The port the reader's server listens on, for the one-liner below.
+        let host_port = target.split('/').next().unwrap_or(target);
+        let port = host_port.rsplit(':').next().unwrap_or("8000");
         notes.push(format!(
             "{timeouts} fetches timed out. A server with a small listen backlog drops bursts of \
              connections, and the dropped clients wait 1, 3, 7, 15 s… for the kernel to retry: \
@@ -620,7 +625,7 @@ fn parent(cli: &Cli) -> i32 {
              Fetch fewer at once (--count, --runner thread-pool), or give it a bigger backlog: \
              python3 -c \"import http.server as h; h.ThreadingHTTPServer.request_queue_size = 4096; \
              h.test(HandlerClass=h.SimpleHTTPRequestHandler, ServerClass=h.ThreadingHTTPServer, \
-             port=8000)\""
+             port={port})\""
         ));
     }
     let outcome = Outcome {
