@@ -5,29 +5,16 @@
 //! during the work. In `spawn_blocking` the loop is free: the heartbeat wakes during the work, and
 //! the result comes back through one remote wake.
 
+mod run_example;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The example's binary, built with the same cargo and profile if `cargo test` has not built it.
+/// The example's binary, built on first use with this test's cargo and profile.
 fn example_binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let test_binary = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = test_binary
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test binary lives in target/<profile>/deps");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", "blocking_the_loop"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().expect("could not run cargo").success());
-        profile_dir.join("examples").join("blocking_the_loop")
-    })
+    BINARY.get_or_init(|| run_example::binary("blocking_the_loop"))
 }
 
 fn run(args: &[&str]) -> String {

@@ -6,37 +6,17 @@
 //! timers, sockets) and on one timing claim with a wide margin: three sleeps joined take about
 //! the longest of them, not the sum, so the joined run must beat the sequential one.
 
+mod run_example;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The example's binary, built on first use with the same profile as this test.
+/// The example's binary, built on first use with this test's cargo and profile.
 fn example_binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let test_binary = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = test_binary
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test binary lives in target/<profile>/deps");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", "combinators"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("could not run cargo");
-        assert!(status.success(), "cargo build --example combinators failed");
-        let binary = profile_dir.join("examples").join("combinators");
-        assert!(
-            binary.is_file(),
-            "no example binary at {}",
-            binary.display()
-        );
-        binary
-    })
+    BINARY.get_or_init(|| run_example::binary("combinators"))
 }
 
 /// Run the example with `args`; its exit code, standard output and standard error.

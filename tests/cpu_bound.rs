@@ -2,29 +2,16 @@
 //! spawn_blocking, child processes) must give the same sum, and the right one. Never speed: the
 //! speed-ups depend on the machine's cores and load, and belong in the book, measured.
 
+mod run_example;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The example's binary, built with the same cargo and profile if `cargo test` has not built it.
+/// The example's binary, built on first use with this test's cargo and profile.
 fn example_binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let test_binary = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = test_binary
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test binary lives in target/<profile>/deps");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", "cpu_bound"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().expect("could not run cargo").success());
-        profile_dir.join("examples").join("cpu_bound")
-    })
+    BINARY.get_or_init(|| run_example::binary("cpu_bound"))
 }
 
 /// The job computed here, independently: a plain loop in u128.

@@ -1,28 +1,14 @@
 //! The solutions to the exercises of chapters 1 and 11, run small. Each test checks what holds on
 //! any machine: lower bounds that follow from how the work is scheduled, never speed.
 
+mod run_example;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// An example's binary, built with the same cargo and profile if `cargo test` has not built it.
 fn example(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let binary = profile_dir.join("examples").join(name);
-    if !binary.is_file() {
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().expect("could not run cargo").success());
-    }
-    binary
+    run_example::binary(name)
 }
 
 fn run(name: &str, args: &[&str]) -> Output {

@@ -5,41 +5,21 @@
 //! runs it with small parameters and reads its table. The checks are on counts (polls, messages,
 //! turns), never on speed, except where a count is the claim itself.
 
+mod run_example;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-/// An example's binary, built on first use with the same cargo and profile as this test.
+/// An example's binary, built once per test binary with this test's cargo and profile.
 fn example_binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
-    if let Some(path) = built.get(name) {
-        return path.clone();
-    }
-    let test_binary = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps")
-        .to_path_buf();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--quiet", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    let status = build.status().expect("could not run cargo");
-    assert!(status.success(), "cargo build --example {name} failed");
-    let binary = profile_dir.join("examples").join(name);
-    assert!(
-        binary.is_file(),
-        "no example binary at {}",
-        binary.display()
-    );
-    built.insert(name.to_string(), binary.clone());
-    binary
+    built
+        .entry(name.to_string())
+        .or_insert_with(|| run_example::binary(name))
+        .clone()
 }
 
 /// Run example `name` with `args`, check it exited with 0, and return its standard output.

@@ -7,38 +7,27 @@
 //! correctness of the results. None of them asserts a speed; the only durations checked are lower
 //! bounds that `sleep` guarantees.
 
+mod run_example;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
-/// The directory of the example binaries, `target/<profile>/examples`, after making sure that
-/// `example` is built. `cargo test` builds the examples before it runs the tests; `cargo test
-/// --test exercises_written_chapters` alone does not, so each example is built (with the same
-/// cargo and profile) the first time a test asks for it: a no-op when it is up to date.
+/// The binary of `example`, built (with the same cargo and profile) the first time a test asks
+/// for it: `cargo test` builds the examples first, `cargo test --test exercises_written_chapters`
+/// alone does not.
 fn built(example: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let test_binary = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !built.iter().any(|e| e == example) {
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", example])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("could not run cargo");
-        assert!(status.success(), "cargo build --example {example} failed");
-        built.push(example.to_string());
+    if let Some((_, path)) = built.iter().find(|(name, _)| name == example) {
+        return path.clone();
     }
-    profile_dir.join("examples").join(example)
+    let path = run_example::binary(example);
+    built.push((example.to_string(), path.clone()));
+    path
 }
 
 /// Runs `example` with `args`, checks it exited with 0, and returns its standard output.

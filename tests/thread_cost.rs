@@ -6,40 +6,16 @@
 //! stack's size, a task costs less than a thread, the impossible stack is refused with an
 //! error), and no timing at all: speed depends on the machine.
 
+mod run_example;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The example's binary, next to this test's binary: `target/<profile>/examples/thread_cost`.
-/// `cargo test` builds the examples before it runs the tests; `cargo test --test thread_cost`
-/// alone does not, so the first test to ask builds it, with the same cargo and profile (a no-op
-/// when it is up to date).
+/// The example's binary, built on first use with this test's cargo and profile.
 fn example_binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let test_binary = std::env::current_exe().expect("the test knows its own path");
-        // target/<profile>/deps/thread_cost-<hash> -> target/<profile>
-        let profile_dir = test_binary
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test binary lives in target/<profile>/deps");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", "thread_cost"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("could not run cargo");
-        assert!(status.success(), "cargo build --example thread_cost failed");
-        let binary = profile_dir.join("examples").join("thread_cost");
-        assert!(
-            binary.is_file(),
-            "no example binary at {}",
-            binary.display()
-        );
-        binary
-    })
+    BINARY.get_or_init(|| run_example::binary("thread_cost"))
 }
 
 /// Runs the example with `args` and returns its standard output, checking it exited with 0.

@@ -2,8 +2,9 @@
 //! the test), run it with arguments, and hand back its exit status and output.
 //!
 //! An integration test cannot import an example's functions, so the tests of
-//! `examples/race_condition.rs`, `poll_by_hand.rs`, `scan_loop.rs` and the chapter 3 and 4
-//! exercise solutions run the binaries with small parameters and read what they print.
+//! the examples and of the exercise solutions run the binaries with small parameters and read what they print.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -59,7 +60,6 @@ pub fn run_ok(name: &str, args: &[&str]) -> String {
 
 /// The whitespace-separated cells of the first line of `stdout` that starts with `label`
 /// (after leading spaces), without the label itself.
-#[allow(dead_code)] // not every test reads a table
 pub fn row<'a>(stdout: &'a str, label: &str) -> Vec<&'a str> {
     let line = stdout
         .lines()
