@@ -273,28 +273,38 @@ fn parse(buf: &[u8], options: &HttpOptions) -> Result<Option<(Request, usize)>, 
 /// `pending` bytes. `None`: read more. `Some(Ok)`: a request, and `pending` now holds only the
 /// bytes after its head (a pipelined next request, usually nothing). `Some(Err)`: answer the
 /// rejection and close.
-///
-/// In the usual case the whole head arrives in one read and `pending` stays empty: a waiting
-/// connection holds no buffer. Only a head split across reads is copied into `pending`.
 fn take_request(
     pending: &mut Vec<u8>,
     chunk: &[u8],
     options: &HttpOptions,
 ) -> Option<Result<Request, Reject>> {
+    take_head(pending, chunk, |bytes| parse(bytes, options))
+}
+
+/// The bookkeeping under [`take_request`], for any head parser (the delay server uses it too):
+/// `parse` answers `Ok(Some((head, head_len)))`, `Ok(None)` for "incomplete", or an error.
+///
+/// In the usual case the whole head arrives in one read and `pending` stays empty: a waiting
+/// connection holds no buffer. Only a head split across reads is copied into `pending`.
+pub(crate) fn take_head<T, E>(
+    pending: &mut Vec<u8>,
+    chunk: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<Option<(T, usize)>, E>,
+) -> Option<Result<T, E>> {
     let parsed = if pending.is_empty() {
-        parse(chunk, options)
+        parse(chunk)
     } else {
         pending.extend_from_slice(chunk);
-        parse(pending, options)
+        parse(pending)
     };
     match parsed {
-        Ok(Some((request, head_len))) => {
+        Ok(Some((head, head_len))) => {
             if pending.is_empty() {
                 pending.extend_from_slice(&chunk[head_len..]);
             } else {
                 pending.drain(..head_len);
             }
-            Some(Ok(request))
+            Some(Ok(head))
         }
         Ok(None) => {
             if pending.is_empty() {

@@ -37,7 +37,7 @@ use nix::errno::Errno;
 use socket2::{Domain, Socket, Type};
 
 use super::http::{self, OK_HEAD_MAX, Reject};
-use super::http_server::{Framing, framing};
+use super::http_server::{Framing, framing, take_head};
 use super::wire;
 use crate::net::{LISTEN_BACKLOG, TcpListener, TcpStream};
 use crate::{Runtime, time};
@@ -235,29 +235,8 @@ async fn read_request(
         if chunk.is_empty() {
             return Some(Err(Refusal::Gone));
         }
-        let parsed = if pending.is_empty() {
-            parse_kept(chunk, options)
-        } else {
-            pending.extend_from_slice(chunk);
-            parse_kept(pending, options)
-        };
-        match parsed {
-            Ok(Some((ask, head_len))) => {
-                if pending.is_empty() {
-                    pending.extend_from_slice(&chunk[head_len..]);
-                } else {
-                    pending.drain(..head_len);
-                }
-                Some(Ok(ask))
-            }
-            Ok(None) => {
-                if pending.is_empty() {
-                    pending.extend_from_slice(chunk);
-                }
-                None
-            }
-            Err(reject) => Some(Err(Refusal::Answer(reject))),
-        }
+        take_head(pending, chunk, |bytes| parse_kept(bytes, options))
+            .map(|taken| taken.map_err(Refusal::Answer))
     })
     .await;
     outcome.unwrap_or(Err(Refusal::Gone))
