@@ -44,12 +44,14 @@ pub mod blocking;
 #[cfg(doctest)]
 mod book;
 mod context;
+mod inbox;
 pub mod net;
 mod reactor;
 mod ready;
 mod runtime;
 mod stats;
 pub mod task;
+mod task_table;
 pub mod threaded;
 mod tick;
 pub mod time;
@@ -71,7 +73,7 @@ pub use stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
 pub use task::{JoinError, JoinHandle, TaskId};
 pub use timeline::Timeline;
 pub use waiting::WaitReason;
-pub use warnings::{Warning, WarningKind};
+pub use warnings::{Dropped, Warning, WarningKind};
 
 /// Run `future` to completion on a new runtime with the default settings, then drop the runtime
 /// (and with it any task still pending).

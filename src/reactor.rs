@@ -10,7 +10,7 @@
 //!
 //! Registrations live in a [`Slab`]; a socket's `mio::Token` is its slab key **plus a generation**.
 //! Each registration remembers, per direction (read, write), whether the socket is known to be
-//! ready and which task waits on it.
+//! ready and which tasks wait on it (all of them: several tasks may share a listener).
 //!
 //! **Edge-triggered rules.** mio registers sockets edge-triggered: epoll reports a socket when it
 //! *becomes* ready, not while it *is* ready. So: a ready bit, once set by an event, stays set while
@@ -84,11 +84,53 @@ pub(crate) struct IoSlot {
     /// "closed" (set by hang-ups and errors, never cleared). Starts at 0: epoll reports the
     /// current state of a socket when it is added, so nothing is missed.
     ready: u8,
-    /// The waker of the task waiting to read, taken when a read event arrives.
-    reader: Option<Waker>,
-    /// The waker of the task waiting to write, taken when a write event arrives.
-    writer: Option<Waker>,
+    /// The tasks waiting to read (or accept), all woken when a read event arrives.
+    readers: Waiters,
+    /// The tasks waiting to write (or for the connection), all woken when a write event arrives.
+    writers: Waiters,
 }
+
+// ANCHOR: waiters
+/// The wakers of every task waiting on one direction of one socket.
+///
+/// Several tasks may wait on the same direction: tasks sharing a `&TcpListener`, each parked in
+/// `accept`. Keeping only the latest waker would strand the others, so every distinct waker is
+/// kept (two wakers that `will_wake` the same task count once) and the next event wakes them
+/// all; each task then retries, and those that find nothing park again. A waker whose future was
+/// dropped in the meantime (a `timeout` gave up) stays until that event and costs its task one
+/// spurious poll. tokio and async-io instead give each waiting future its own entry and remove
+/// it when the future is dropped; that needs an intrusive list (or a slab key held by the
+/// future), more than this teaching runtime wants. The common case, one waiter, allocates
+/// nothing.
+#[derive(Default)]
+struct Waiters {
+    /// The first waiter.
+    first: Option<Waker>,
+    /// Any others, in the order they parked.
+    others: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Remember `waker`, unless a waker that wakes the same task is here already.
+    fn add(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(first) if first.will_wake(waker) => {}
+            Some(_) => {
+                if !self.others.iter().any(|w| w.will_wake(waker)) {
+                    self.others.push(waker.clone());
+                }
+            }
+        }
+    }
+
+    /// Move every waker into `out`.
+    fn take_all(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.first.take());
+        out.append(&mut self.others);
+    }
+}
+// ANCHOR_END: waiters
 // ANCHOR_END: io_slot
 
 /// The I/O half of the loop: the `mio::Poll` and what every registered socket waits for.
@@ -189,11 +231,11 @@ impl Reactor {
                 }
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     slot.ready |= Direction::Read as u8;
-                    to_wake.extend(slot.reader.take());
+                    slot.readers.take_all(&mut to_wake);
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
                     slot.ready |= Direction::Write as u8;
-                    to_wake.extend(slot.writer.take());
+                    slot.writers.take_all(&mut to_wake);
                 }
             }
             self.counters.set(counters);
@@ -243,8 +285,8 @@ impl Registration {
         let key = reactor.sources.borrow_mut().insert(IoSlot {
             generation,
             ready: 0,
-            reader: None,
-            writer: None,
+            readers: Waiters::default(),
+            writers: Waiters::default(),
         });
         let token = make_token(key, generation);
         let registered = reactor.poll.borrow().registry().register(
@@ -270,30 +312,24 @@ impl Registration {
     }
 
     // ANCHOR: poll_ready
-    /// `Ready` if the socket is known to be ready in `dir`; otherwise remember the task's waker
-    /// and return `Pending`.
+    /// `Ready` if the socket is known to be ready in `dir`; otherwise add the task's waker to the
+    /// direction's waiters and return `Pending`.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
         let Some(core) = self.core.upgrade() else {
             return Poll::Ready(Err(runtime_gone()));
         };
-        let old_waker = {
+        {
             let mut sources = core.reactor.sources.borrow_mut();
             let slot = &mut sources[self.key];
             if slot.ready & (dir as u8 | dir.closed_bit()) != 0 {
                 return Poll::Ready(Ok(()));
             }
-            let waiter = match dir {
-                Direction::Read => &mut slot.reader,
-                Direction::Write => &mut slot.writer,
+            let waiters = match dir {
+                Direction::Read => &mut slot.readers,
+                Direction::Write => &mut slot.writers,
             };
-            // Keep the waker of the latest poll: the task may have moved into a combinator that
-            // polls it with another waker since it last parked here.
-            match waiter {
-                Some(w) if w.will_wake(cx.waker()) => None,
-                _ => waiter.replace(cx.waker().clone()),
-            }
-        };
-        drop(old_waker);
+            waiters.add(cx.waker());
+        }
         core.note_wait(WaitReason::Socket {
             token: self.token(),
             direction: dir.name(),

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,19 +27,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use slab::Slab;
-
 use crate::context;
+use crate::inbox::AtomicBool;
 use crate::reactor::Reactor;
-use crate::ready::ReadyQueue;
 use crate::stats::{Snapshot, Stats, TaskStats};
-use crate::task::{Erased, JoinHandle, State, TaskCell, TaskId, TaskSlot};
+use crate::task::{JoinHandle, PanicPayload, State, TaskCell, TaskId, TaskSlot};
+use crate::task_table::{JoinPoll, Released, TaskBox, TaskTable};
 use crate::timeline::Timeline;
 use crate::timers::Timers;
-use crate::trace::{Outcome, TraceConfig, Tracer};
-use crate::waiting::{WaitReason, WaitingList};
+use crate::trace::{Outcome, TaskInfo, TraceConfig, Tracer};
+use crate::waiting::WaitReason;
 use crate::waker::{MAIN_KEY, Shared, TaskWaker};
-use crate::warnings::Warning;
+use crate::warnings::{Dropped, Warning, WarningKind};
 
 /// Gives every runtime a distinct number, so a waker knows whether the runtime running on its
 /// thread is its own.
@@ -50,22 +49,6 @@ static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 /// The same number as tokio's `event_interval` (which took it from Go's scheduler): a prime, so it
 /// does not fall into step with a program that runs tasks in rounds of a round number.
 pub const DEFAULT_EVENT_INTERVAL: u32 = 61;
-
-// ANCHOR: task_table
-/// The task table and the two lists, borrowed together because every change touches them together.
-pub(crate) struct TaskTable {
-    /// Every task that has not been joined or detached-and-finished, by slot key.
-    pub(crate) slab: Slab<TaskSlot>,
-    /// The ready queue: tasks that can run, oldest first.
-    pub(crate) ready: ReadyQueue,
-    /// The waiting list: tasks parked until a wake, threaded through `slab`.
-    pub(crate) waiting: WaitingList,
-    /// The id the next spawned task gets.
-    next_id: u64,
-    /// Counters owned by the loop's thread (remote wakes and I/O are counted elsewhere).
-    pub(crate) stats: Stats,
-}
-// ANCHOR_END: task_table
 
 /// Settings fixed when the runtime is built.
 #[derive(Clone, Debug)]
@@ -84,7 +67,8 @@ pub(crate) struct Config {
 pub(crate) struct Core {
     /// This runtime's number, compared by wakers (see [`crate::waker`]).
     pub(crate) id: u64,
-    /// Tasks, ready queue, waiting list, counters.
+    /// Tasks, ready queue, waiting list, counters. Borrowed only between two pieces of user code
+    /// (see the borrowing rule in the module doc).
     pub(crate) tasks: RefCell<TaskTable>,
     /// Pending timers. `Sleep` futures insert and remove; the loop fires.
     pub(crate) timers: RefCell<Timers>,
@@ -102,7 +86,7 @@ pub(crate) struct Core {
     pub(crate) current: Cell<Option<usize>>,
     /// Reused buffer that the inbox is swapped into each time the loop takes remote wakes, so
     /// neither side allocates again (the waking thread would otherwise allocate under the lock).
-    pub(crate) inbox_buffer: RefCell<Vec<(usize, TaskId)>>,
+    pub(crate) inbox_buffer: RefCell<Vec<Arc<TaskWaker>>>,
     /// The recorder, when tracing is on; `None` costs one branch at each place that records.
     pub(crate) trace: Option<Box<Tracer>>,
     /// The helper threads of `spawn_blocking`, started on first use. Dropped with the core, which
@@ -120,13 +104,7 @@ impl Core {
             .then(|| Box::new(Tracer::new(config.trace_config.clone())));
         Ok(Rc::new(Core {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
-            tasks: RefCell::new(TaskTable {
-                slab: Slab::new(),
-                ready: ReadyQueue::default(),
-                waiting: WaitingList::default(),
-                next_id: 1,
-                stats: Stats::default(),
-            }),
+            tasks: RefCell::new(TaskTable::default()),
             timers: RefCell::new(Timers::default()),
             reactor,
             shared: Arc::new(Shared::new(waker)),
@@ -140,6 +118,12 @@ impl Core {
         }))
     }
 
+    /// True when no part of the runtime's state is borrowed: the moment user code (a poll, a
+    /// destructor, a waker) may run. Checked by `debug_assert!` before each such call.
+    pub(crate) fn unborrowed(&self) -> bool {
+        self.tasks.try_borrow_mut().is_ok() && self.timers.try_borrow_mut().is_ok()
+    }
+
     // ANCHOR: waker_for
     /// A waker for the task in slot `key`.
     fn waker_for(&self, key: usize, id: TaskId) -> Waker {
@@ -147,12 +131,13 @@ impl Core {
     }
 
     /// The shared state behind that waker (a tracing runtime keeps one reference to it, to count
-    /// the waker's clones: chapter 12).
+    /// the waker's clones).
     fn task_waker(&self, key: usize, id: TaskId) -> Arc<TaskWaker> {
         Arc::new(TaskWaker {
             runtime_id: self.id,
             key,
             id,
+            queued: AtomicBool::new(false),
             shared: self.shared.clone(),
         })
     }
@@ -168,8 +153,8 @@ impl Core {
         self.spawn_named(future, None)
     }
 
-    /// Create a task and put it at the back of the ready queue. The name and the caller's
-    /// location are only read by the trace.
+    /// Create a task and put it at the back of the ready queue. The name is only read by the
+    /// trace; the caller's location also names the task in warnings.
     #[track_caller]
     pub(crate) fn spawn_named<F>(
         self: &Rc<Self>,
@@ -179,87 +164,50 @@ impl Core {
     where
         F: Future + 'static,
     {
+        let location = Location::caller();
+        // The trace's clock may be the user's: read it before borrowing the table.
+        let stamp = self.trace.as_deref().map(Tracer::now);
         let mut table = self.tasks.borrow_mut();
-        let id = TaskId(table.next_id);
-        table.next_id += 1;
-        let key = table.slab.vacant_entry().key();
+        let (key, id) = table.reserve();
         let waker = self.task_waker(key, id);
-        if self.trace.is_some() {
-            self.trace_spawn(id, name, Location::caller(), &waker); // chapter 12
+        if let Some(at) = stamp {
+            self.trace_spawn(at, id, name, location, &waker);
         }
-        let cell: Pin<Box<dyn Erased>> = Box::pin(TaskCell::new(future, Waker::from(waker), id));
-        table.slab.insert(TaskSlot {
-            id,
-            cell: Some(cell),
-            state: State::Queued,
-            wait: WaitReason::Other,
-            join_waker: None,
-            detached: false,
-            abort_requested: false,
-            links: Default::default(),
-        });
-        table.ready.push(key, id);
-        table.stats.tasks_spawned += 1;
+        let task: TaskBox = Box::pin(TaskCell::new(future, Waker::from(waker), id));
+        table.insert(key, id, task, location);
         drop(table);
         JoinHandle::new(self, key, id)
     }
     // ANCHOR_END: spawn
 
-    // ANCHOR: wake_local
-    /// A wake on the loop's own thread. Moves a waiting task to the ready queue; a task woken
-    /// while it runs is queued again once its poll returns; anything else (already queued,
-    /// finished, or a slot now held by another task) is ignored.
-    pub(crate) fn wake_local(&self, key: usize, id: TaskId) {
+    // ANCHOR: schedule
+    /// A wake on the loop's own thread: [`Core::schedule`], counted as local.
+    pub(crate) fn schedule_local(&self, key: usize, id: TaskId) {
         self.tasks.borrow_mut().stats.local_wakes += 1;
-        self.schedule_from(key, id, false);
+        self.schedule(key, id, false);
     }
 
-    /// A remote wake the loop took out of the inbox: the same move.
-    pub(crate) fn schedule(&self, key: usize, id: TaskId) {
-        self.schedule_from(key, id, true);
-    }
-
-    /// Move a task to the ready queue if it is waiting (see [`Core::wake_local`]); shared by
-    /// local wakes and by the remote wakes the loop takes out of the inbox.
-    fn schedule_from(&self, key: usize, id: TaskId, remote: bool) {
+    /// Move a task to the ready queue if it is waiting; a task woken while it runs is queued
+    /// again once its poll returns; anything else (already queued, finished, or a slot now held
+    /// by another task) is ignored. `remote`: the wake came through the inbox.
+    pub(crate) fn schedule(&self, key: usize, id: TaskId, remote: bool) {
         if key == MAIN_KEY {
             self.main_woken.set(true);
             return;
         }
         if self.trace.is_some() {
-            self.trace_wake(key, id, remote); // for the timeline (chapter 12)
+            self.trace_wake(key, id, remote);
         }
-        let mut guard = self.tasks.borrow_mut();
-        let table = &mut *guard;
-        let Some(slot) = table.slab.get_mut(key) else {
-            return;
-        };
-        if slot.id != id {
-            return;
-        }
-        match slot.state {
-            State::Waiting => {
-                slot.state = State::Queued;
-                table.waiting.remove(&mut table.slab, key);
-                table.ready.push(key, id);
-            }
-            State::Running { .. } => slot.state = State::Running { rewoken: true },
-            State::Queued | State::Finished => {}
-        }
+        self.tasks.borrow_mut().schedule(key, id);
     }
-    // ANCHOR_END: wake_local
+    // ANCHOR_END: schedule
 
     /// Record a wake of a live task in the trace. Out of line and marked cold, so that the
     /// untraced path pays only for the `is_some` test.
     #[cold]
     #[inline(never)]
     fn trace_wake(&self, key: usize, id: TaskId, remote: bool) {
-        let alive = self
-            .tasks
-            .borrow()
-            .slab
-            .get(key)
-            .is_some_and(|s| s.id == id && s.state != State::Finished);
+        let alive = self.tasks.borrow().is_alive(key, id);
         if let (true, Some(trace)) = (alive, &self.trace) {
             trace.woken(id, remote);
         }
@@ -270,13 +218,14 @@ impl Core {
     #[inline(never)]
     fn trace_spawn(
         &self,
+        at: Duration,
         id: TaskId,
         name: Option<Cow<'static, str>>,
         location: &'static Location<'static>,
         waker: &Arc<TaskWaker>,
     ) {
         if let Some(trace) = &self.trace {
-            trace.spawned(id, name, location, waker);
+            trace.spawned(at, id, name, location, waker);
         }
     }
 
@@ -284,83 +233,77 @@ impl Core {
     /// leaf that parks during a poll names the wait: inside `timeout(d, read)` the read is polled
     /// first, so the task shows as waiting for its socket rather than for the deadline.
     pub(crate) fn note_wait(&self, reason: WaitReason) {
-        if let Some(key) = self.current.get()
-            && let Some(slot) = self.tasks.borrow_mut().slab.get_mut(key)
-            && slot.wait == WaitReason::Other
-        {
-            slot.wait = reason;
+        if let Some(key) = self.current.get() {
+            self.tasks.borrow_mut().note_wait(key, reason);
         }
     }
 
     /// Cancel a task (see [`JoinHandle::abort`]).
     pub(crate) fn abort(&self, key: usize, id: TaskId) {
-        let cell = {
-            let mut guard = self.tasks.borrow_mut();
-            let table = &mut *guard;
-            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
-                return;
-            };
-            match slot.state {
-                State::Finished => return,
-                State::Running { .. } => {
-                    slot.abort_requested = true;
-                    return;
-                }
-                State::Queued => {}
-                State::Waiting => table.waiting.remove(&mut table.slab, key),
-            }
-            let slot = &mut table.slab[key];
-            slot.state = State::Finished;
-            table.stats.tasks_finished += 1;
-            slot.cell.take()
+        let Some(task) = self.tasks.borrow_mut().abort(key, id) else {
+            return;
         };
         if let Some(trace) = &self.trace {
             trace.done(id, Outcome::Cancelled);
         }
         // The stale ready-queue entry (if it was queued) is skipped when popped.
-        self.finish(key, id, cell.map(cancel_cell));
+        self.cancel_and_finish(key, id, task);
     }
 
-    /// A task is done (its cell holds the output, or `None` if the cell was lost): keep the cell
-    /// for the JoinHandle, or free the slot if nobody will join; wake the joiner.
-    pub(crate) fn finish(&self, key: usize, id: TaskId, cell: Option<Pin<Box<dyn Erased>>>) {
-        let (join_waker, dropped) = {
-            let mut table = self.tasks.borrow_mut();
-            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
-                return;
-            };
-            let join_waker = slot.join_waker.take();
-            if slot.detached {
-                let slot = table.slab.remove(key);
-                (join_waker, (cell, Some(slot)))
-            } else {
-                slot.cell = cell;
-                (join_waker, (None, None))
-            }
-        };
-        // Outputs of detached tasks are dropped here, outside the borrow.
-        drop(dropped);
+    /// Drop an aborted task's future (outside any borrow), then finish the task.
+    pub(crate) fn cancel_and_finish(&self, key: usize, id: TaskId, mut task: TaskBox) {
+        debug_assert!(
+            self.unborrowed(),
+            "a future's destructor runs with no borrow held"
+        );
+        let spawned_at = self.tasks.borrow().spawned_at(key);
+        let panicked = task.as_mut().cancel();
+        let detached = self.finish(key, id, Some(task));
+        if let (Some(message), true) = (panicked, detached) {
+            // A JoinHandle would hold the panic; with no handle left, say it here.
+            self.warn_destructor(id, spawned_at, Dropped::Future, message);
+        }
+    }
+
+    /// A task is done (its box holds the output, or `None` if it was lost): keep the box for the
+    /// JoinHandle, or free the slot if nobody will join; wake the joiner. Returns whether the
+    /// slot was freed (the task was detached).
+    pub(crate) fn finish(&self, key: usize, id: TaskId, task: Option<TaskBox>) -> bool {
+        let spawned_at = self.tasks.borrow().spawned_at(key);
+        let released = self.tasks.borrow_mut().finish(key, id, task);
+        self.release(id, spawned_at, released)
+    }
+
+    /// Wake the joiner and drop a freed slot, outside the borrow, catching a panic of the
+    /// output's destructor. Returns whether a slot was freed.
+    fn release(
+        &self,
+        id: TaskId,
+        spawned_at: Option<&'static Location<'static>>,
+        released: Released,
+    ) -> bool {
+        debug_assert!(
+            self.unborrowed(),
+            "destructors and wakers run with no borrow held"
+        );
+        let Released { join_waker, freed } = released;
+        let was_freed = freed.is_some();
+        if let Some(slot) = freed
+            && let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(slot)))
+        {
+            self.warn_destructor(id, spawned_at, Dropped::Output, message_of(&payload));
+        }
         if let Some(waker) = join_waker {
             waker.wake();
         }
+        was_freed
     }
 
     /// The JoinHandle was dropped: free the slot if the task is finished, else mark it detached.
     pub(crate) fn detach(&self, key: usize, id: TaskId) {
-        let removed = {
-            let mut table = self.tasks.borrow_mut();
-            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
-                return;
-            };
-            if slot.state == State::Finished {
-                Some(table.slab.remove(key))
-            } else {
-                slot.detached = true;
-                slot.join_waker = None;
-                None
-            }
-        };
-        drop(removed);
+        let spawned_at = self.tasks.borrow().spawned_at(key);
+        let released = self.tasks.borrow_mut().detach(key, id);
+        self.release(id, spawned_at, released);
     }
 
     /// Poll a JoinHandle: move the output into `out` if the task is finished, else register
@@ -372,68 +315,31 @@ impl Core {
         waker: &Waker,
         out: &mut dyn std::any::Any,
     ) -> Poll<()> {
-        let removed = {
-            let mut table = self.tasks.borrow_mut();
-            let Some(slot) = table.slab.get_mut(key).filter(|s| s.id == id) else {
-                // Only reachable after shutdown emptied the table.
-                return Poll::Ready(());
-            };
-            if slot.state != State::Finished {
-                let old = match &slot.join_waker {
-                    Some(w) if w.will_wake(waker) => None,
-                    _ => slot.join_waker.replace(waker.clone()),
-                };
-                drop(table);
-                drop(old);
+        let polled = self.tasks.borrow_mut().poll_join(key, id, waker);
+        match polled {
+            JoinPoll::Pending(old_waker) => {
+                drop(old_waker);
                 self.note_wait(WaitReason::Task(id));
-                return Poll::Pending;
+                Poll::Pending
             }
-            table.slab.remove(key)
-        };
-        let mut removed = removed;
-        if let Some(cell) = removed.cell.as_mut() {
-            cell.as_mut().take_output(out);
+            JoinPoll::Ready(slot) => {
+                if let Some(cell) = slot.and_then(|mut slot| slot.cell.take()) {
+                    let mut cell = cell;
+                    cell.as_mut().take_output(out);
+                }
+                Poll::Ready(())
+            }
         }
-        Poll::Ready(())
     }
 
     /// Whether the task in `key` has finished.
     pub(crate) fn is_finished(&self, key: usize, id: TaskId) -> bool {
-        match self.tasks.borrow().slab.get(key).filter(|s| s.id == id) {
-            Some(slot) => slot.state == State::Finished,
-            None => true,
-        }
+        self.tasks.borrow().is_finished(key, id)
     }
 
     /// The two lists as they are now.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let table = self.tasks.borrow();
-        let running = self
-            .current
-            .get()
-            .and_then(|key| table.slab.get(key))
-            .map(|slot| slot.id);
-        let ready = table
-            .ready
-            .iter()
-            .filter(|&(key, id)| {
-                table
-                    .slab
-                    .get(key)
-                    .is_some_and(|s| s.id == id && s.state == State::Queued)
-            })
-            .map(|(_, id)| id)
-            .collect();
-        let waiting = table
-            .waiting
-            .iter(&table.slab)
-            .map(|key| (table.slab[key].id, table.slab[key].wait.clone()))
-            .collect();
-        Snapshot {
-            running,
-            ready,
-            waiting,
-        }
+        self.tasks.borrow().snapshot(self.current.get())
     }
 
     /// The counters, gathered from the three places that keep them.
@@ -442,7 +348,7 @@ impl Core {
         let io = self.reactor.counters.get();
         Stats {
             remote_wakes: self.shared.remote_wakes(),
-            max_ready_len: table.ready.max_len(),
+            max_ready_len: table.max_ready_len(),
             io_polls: io.polls,
             io_events: io.events,
             stale_events: io.stale_events,
@@ -453,69 +359,90 @@ impl Core {
         }
     }
 
-    /// Drop every task's future and every timer, until no destructor spawns anything new.
+    /// A destructor panicked after its task completed, or while a detached task's future or
+    /// output was dropped: nobody can be told through a JoinHandle, so warn. `message` is the
+    /// panic's message, if it had one.
+    pub(crate) fn warn_destructor(
+        &self,
+        id: TaskId,
+        spawned_at: Option<&'static Location<'static>>,
+        what: Dropped,
+        message: Option<String>,
+    ) {
+        let task = self
+            .trace
+            .as_deref()
+            .and_then(|trace| trace.info(id))
+            .unwrap_or_else(|| {
+                let spawned_at = spawned_at.unwrap_or(Location::caller());
+                TaskInfo {
+                    id,
+                    name: spawned_at.to_string(),
+                    spawned_at,
+                }
+            });
+        self.warn(&Warning {
+            task,
+            kind: WarningKind::DestructorPanicked { what, message },
+        });
+    }
+
+    /// Send a warning to the builder's callback, or to stderr. Call with no borrow held.
+    pub(crate) fn warn(&self, warning: &Warning) {
+        match &self.config.trace_config.on_warning {
+            Some(sink) => sink(warning),
+            None => eprintln!("{warning}"),
+        }
+    }
+
+    /// Drop every task's future and every timer, until no destructor spawns anything new. A
+    /// destructor that panics is caught and reported, and the rest are still dropped.
     fn shutdown(self: &Rc<Self>) {
         let _enter = context::enter_for_shutdown(self.clone());
         if let Some(trace) = &self.trace {
             // The "pending at shutdown" warning: every task not finished, by name.
-            let alive: Vec<_> = {
-                let table = self.tasks.borrow();
-                table
-                    .slab
-                    .iter()
-                    .filter(|(_, s)| s.state != State::Finished)
-                    .map(|(_, s)| {
-                        let waiting = (s.state == State::Waiting).then(|| s.wait.clone());
-                        (s.id, waiting)
-                    })
-                    .collect()
-            };
-            let mut alive = alive;
-            alive.sort_by_key(|(id, _)| *id);
+            let alive = self.tasks.borrow().unfinished();
             for warning in trace.pending_at_shutdown(alive) {
                 trace.warn(&warning);
             }
         }
         loop {
-            let (cells, join_wakers): (Vec<_>, Vec<_>) = {
-                let mut table = self.tasks.borrow_mut();
-                table.ready.clear();
-                table.waiting.clear();
-                let finished_now = table
-                    .slab
-                    .iter()
-                    .filter(|(_, s)| s.state != State::Finished)
-                    .count() as u64;
-                table.stats.tasks_finished += finished_now;
-                table
-                    .slab
-                    .drain()
-                    .map(|mut slot| (slot.cell.take(), slot.join_waker.take()))
-                    .unzip()
-            };
-            if cells.is_empty() {
+            let slots = self.tasks.borrow_mut().drain();
+            if slots.is_empty() {
                 break;
             }
-            // Futures (and outputs nobody joined) are dropped here, outside the borrow: their
-            // destructors may close sockets, cancel timers, even spawn.
-            drop(cells);
-            // A JoinHandle awaited from elsewhere now sees the runtime gone: cancelled.
-            for waker in join_wakers.into_iter().flatten() {
-                waker.wake();
+            for slot in slots {
+                self.drop_at_shutdown(slot);
             }
         }
-        drop(self.timers.borrow_mut().clear());
-        self.shared.close();
+        let timers = self.timers.borrow_mut().clear();
+        drop(timers);
+        drop(self.shared.close());
+    }
+
+    /// Drop one slot's future or output (its destructors may close sockets, cancel timers, even
+    /// spawn), then tell a JoinHandle awaited from elsewhere that the task is gone: cancelled.
+    fn drop_at_shutdown(&self, mut slot: TaskSlot) {
+        debug_assert!(self.unborrowed(), "destructors run with no borrow held");
+        let (id, spawned_at) = (slot.id, slot.spawned_at);
+        let what = match slot.state {
+            State::Finished => Dropped::Output,
+            _ => Dropped::Future,
+        };
+        let cell = slot.cell.take();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(cell))) {
+            self.warn_destructor(id, Some(spawned_at), what, message_of(&payload));
+        }
+        if let Some(waker) = slot.join_waker.take() {
+            waker.wake();
+        }
     }
 }
 
-/// Drop a cancelled task's future, outside any borrow, and hand back the cell holding "cancelled".
-fn cancel_cell(mut cell: Pin<Box<dyn Erased>>) -> Pin<Box<dyn Erased>> {
-    cell.as_mut().cancel();
-    cell
+/// The message of a caught panic, if it had one.
+pub(crate) fn message_of(payload: &PanicPayload) -> Option<String> {
+    crate::task::panic_message(payload.as_ref()).map(str::to_owned)
 }
-
-use std::pin::Pin;
 
 /// A single-threaded async runtime: a ready queue, a waiting list, a reactor and timers.
 ///

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -87,18 +87,27 @@ pub(crate) struct TaskSlot {
     pub(crate) detached: bool,
     /// `abort()` was called while the task was being polled; the loop cancels it after the poll.
     pub(crate) abort_requested: bool,
+    /// Where `spawn` was called, to name the task in a warning when tracing is off.
+    pub(crate) spawned_at: &'static Location<'static>,
     /// This task's place in the waiting list (an intrusive list threaded through the slots).
     pub(crate) links: Links,
 }
 // ANCHOR_END: task_slot
 
+/// A panic's payload, as `catch_unwind` returns it.
+pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
+
 /// What the runtime needs from a task's cell, whatever the future's type.
 pub(crate) trait Erased {
     /// Poll the future once with the task's own waker. `Ready` means the cell now holds an output.
-    /// A panic inside the future is caught here and stored as the task's output.
-    fn poll_task(self: Pin<&mut Self>) -> Poll<()>;
-    /// Drop the future (running its destructors) and store "cancelled" as the output.
-    fn cancel(self: Pin<&mut Self>);
+    /// A panic inside the future is caught here and stored as the task's output. `Ready(Some(_))`:
+    /// the future completed, then panicked while it was dropped; the output is kept and the
+    /// payload handed back to be reported.
+    fn poll_task(self: Pin<&mut Self>) -> Poll<Option<PanicPayload>>;
+    /// Drop the future (running its destructors) and store "cancelled" as the output, or the
+    /// panic of a destructor that panicked. `Some(message)` if one did (the message, if the
+    /// panic had one).
+    fn cancel(self: Pin<&mut Self>) -> Option<Option<String>>;
     /// Move the output into `out`, which must be an `Option<Result<T, JoinError>>` of the
     /// future's output type `T` (the JoinHandle knows `T`; the runtime does not).
     fn take_output(self: Pin<&mut Self>, out: &mut dyn Any);
@@ -139,32 +148,33 @@ impl<F: Future> TaskCell<F> {
 }
 
 impl<F: Future + 'static> Erased for TaskCell<F> {
-    fn poll_task(self: Pin<&mut Self>) -> Poll<()> {
+    fn poll_task(self: Pin<&mut Self>) -> Poll<Option<PanicPayload>> {
         let mut this = self.project();
         let mut cx = Context::from_waker(this.waker);
         let result = match this.stage.as_mut().project() {
             StageProj::Running { future } => {
                 catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)))
             }
-            StageProj::Finished { .. } => return Poll::Ready(()),
+            StageProj::Finished { .. } => return Poll::Ready(None),
         };
         let output = match result {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(value)) => Ok(value),
             Err(payload) => Err(JoinError::panic(*this.id, payload)),
         };
-        // Replacing the stage drops the future. If a destructor panics in turn, we still record
-        // the first outcome: the loop must not unwind out of a task.
+        // Replacing the stage drops the future. If a destructor panics in turn, the first outcome
+        // stays the task's output (assignment stores the new value even when the old value's
+        // destructor panics), and the second panic goes back to be reported.
         let mut stage = this.stage;
-        let _ = catch_unwind(AssertUnwindSafe(move || {
+        let dropped = catch_unwind(AssertUnwindSafe(move || {
             stage.set(Stage::Finished {
                 output: Some(output),
             })
         }));
-        Poll::Ready(())
+        Poll::Ready(dropped.err())
     }
 
-    fn cancel(self: Pin<&mut Self>) {
+    fn cancel(self: Pin<&mut Self>) -> Option<Option<String>> {
         let mut this = self.project();
         if let StageProj::Running { .. } = this.stage.as_mut().project() {
             let id = *this.id;
@@ -179,11 +189,14 @@ impl<F: Future + 'static> Erased for TaskCell<F> {
                 })
             }));
             if let Err(payload) = dropped {
+                let message = panic_message(payload.as_ref()).map(str::to_owned);
                 stage.set(Stage::Finished {
                     output: Some(Err(JoinError::panic(id, payload))),
                 });
+                return Some(message);
             }
         }
+        None
     }
 
     fn panicked(self: Pin<&mut Self>) -> bool {

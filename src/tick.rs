@@ -23,30 +23,33 @@
 
 use std::time::{Duration, Instant};
 
-use crate::runtime::Core;
-use crate::task::State;
-use crate::trace::{Outcome, PollResult, WakeSource};
-use crate::waiting::WaitReason;
+use std::task::Poll;
+
+use crate::runtime::{Core, message_of};
+use crate::task::{PanicPayload, TaskId};
+use crate::task_table::{AfterPoll, TaskBox};
+use crate::trace::{Outcome, PollResult, Tracer, WakeSource};
+use crate::warnings::{Dropped, Warning};
 
 impl Core {
     // ANCHOR: tick
-    /// One turn of the loop: run what was ready, take remote wakes, sleep if idle.
+    /// One turn of the loop: run what was ready, take remote wakes, wait for events if idle.
     pub(crate) fn tick(&self) {
         let budget = {
             let mut table = self.tasks.borrow_mut();
             table.stats.ticks += 1;
-            table.ready.len()
+            table.ready_len()
         };
         for _ in 0..budget {
-            let next = self.tasks.borrow_mut().ready.pop();
+            let next = self.tasks.borrow_mut().pop_ready();
             let Some((key, id)) = next else { break };
             if self.run_task(key, id) {
                 self.count_poll();
             }
         }
         self.drain_inbox();
-        if self.tasks.borrow().ready.is_empty() && !self.main_woken.get() {
-            self.sleep();
+        if self.tasks.borrow().ready_is_empty() && !self.main_woken.get() {
+            self.wait_for_events();
         }
     }
     // ANCHOR_END: tick
@@ -59,166 +62,134 @@ impl Core {
         let polls = self.polls_since_io.get() + 1;
         self.polls_since_io.set(polls);
         if polls >= self.config.event_interval {
-            self.check_outside(Some(Duration::ZERO));
+            self.poll_events(Some(Duration::ZERO));
         }
     }
     // ANCHOR_END: count_poll
 
     // ANCHOR: run_task
     /// Poll the task in slot `key` once, if the entry is still valid. Returns whether it ran.
-    fn run_task(&self, key: usize, id: crate::task::TaskId) -> bool {
-        if self.trace.is_some() {
-            return self.run_task_traced(key, id); // chapter 12
-        }
-        let mut cell = {
-            let mut table = self.tasks.borrow_mut();
-            let Some(slot) = table.slab.get_mut(key) else {
-                return false;
-            };
+    fn run_task(&self, key: usize, id: TaskId) -> bool {
+        let Some(mut task) = self.tasks.borrow_mut().start_poll(key, id) else {
             // A stale entry: the task was aborted while queued, and maybe its slot reused.
-            if slot.id != id || slot.state != State::Queued {
-                return false;
-            }
-            slot.state = State::Running { rewoken: false };
-            slot.wait = WaitReason::Other;
-            let cell = slot.cell.take().expect("a queued task has its future");
-            table.stats.polls += 1;
-            cell
+            return false;
         };
+        let traced = self.trace.as_deref().map(|trace| poll_started(trace, id));
         self.current.set(Some(key));
-        let poll = cell.as_mut().poll_task();
+        debug_assert!(self.unborrowed(), "a task is polled with no borrow held");
+        let polled = task.as_mut().poll_task();
         self.current.set(None);
-
-        let mut guard = self.tasks.borrow_mut();
-        let table = &mut *guard;
-        let slot = &mut table.slab[key];
-        let State::Running { rewoken } = slot.state else {
-            unreachable!("only the loop changes a running task's state")
-        };
-        if poll.is_ready() || slot.abort_requested {
-            slot.state = State::Finished;
-            table.stats.tasks_finished += 1;
-            drop(guard);
-            if poll.is_pending() {
-                // Aborted during its own poll: drop the future now, outside the borrow.
-                cell.as_mut().cancel();
+        let ready = polled.is_ready();
+        let after = self.tasks.borrow_mut().end_poll(key, id, task, ready);
+        match after {
+            AfterPoll::Finished { task, aborted } => {
+                self.finish_polled(key, id, task, aborted, traced);
+                if let Poll::Ready(Some(payload)) = polled {
+                    self.warn_destructor_by_key(key, id, &payload);
+                }
             }
-            self.finish(key, id, Some(cell));
-        } else if rewoken {
-            slot.cell = Some(cell);
-            slot.state = State::Queued;
-            table.ready.push(key, id);
-        } else {
-            slot.cell = Some(cell);
-            slot.state = State::Waiting;
-            table.waiting.push_back(&mut table.slab, key);
+            AfterPoll::Queued | AfterPoll::Waiting => {
+                if let Some(started) = traced {
+                    self.poll_traced(key, id, started, None);
+                }
+            }
         }
         true
     }
     // ANCHOR_END: run_task
 
-    // ANCHOR: run_task_traced
-    /// `run_task` with tracing on: the same steps, with the clock read around the poll, the
-    /// outcome recorded, and the slow-poll and lost-waker checks. Kept apart so that the
-    /// untraced path above stays exactly as it was (tracing off costs one branch).
-    #[cold]
-    #[inline(never)]
-    fn run_task_traced(&self, key: usize, id: crate::task::TaskId) -> bool {
-        let trace = self.trace.as_deref().expect("called only when tracing");
-        let mut cell = {
-            let mut table = self.tasks.borrow_mut();
-            let Some(slot) = table.slab.get_mut(key) else {
-                return false;
-            };
-            if slot.id != id || slot.state != State::Queued {
-                return false;
-            }
-            slot.state = State::Running { rewoken: false };
-            slot.wait = WaitReason::Other;
-            let cell = slot.cell.take().expect("a queued task has its future");
-            table.stats.polls += 1;
-            cell
+    /// The poll finished the task: drop the future if it was aborted during the poll, tell the
+    /// trace how it ended, and finish the task (wake its joiner, or free its slot).
+    fn finish_polled(
+        &self,
+        key: usize,
+        id: TaskId,
+        mut task: TaskBox,
+        aborted: bool,
+        traced: Option<Started>,
+    ) {
+        let spawned_at = self.tasks.borrow().spawned_at(key);
+        debug_assert!(
+            self.unborrowed(),
+            "a future's destructor runs with no borrow held"
+        );
+        let cancel_panic = if aborted {
+            task.as_mut().cancel()
+        } else {
+            None
         };
-        // Wakes made from here on (by the poll, or by this task finishing) come from this task.
-        let previous = trace.set_source(WakeSource::ThisThread(Some(id)));
-        let started = trace.poll_start(id);
-        self.current.set(Some(key));
-        let poll = cell.as_mut().poll_task();
-        self.current.set(None);
-
-        let mut guard = self.tasks.borrow_mut();
-        let table = &mut *guard;
-        let slot = &mut table.slab[key];
-        let State::Running { rewoken } = slot.state else {
-            unreachable!("only the loop changes a running task's state")
-        };
-        let mut warnings = Vec::new();
-        if poll.is_ready() || slot.abort_requested {
-            slot.state = State::Finished;
-            table.stats.tasks_finished += 1;
-            drop(guard);
-            let outcome = if poll.is_pending() {
-                cell.as_mut().cancel();
+        if let Some(started) = traced {
+            let outcome = if aborted {
                 Outcome::Cancelled
-            } else if cell.as_mut().panicked() {
+            } else if task.as_mut().panicked() {
                 Outcome::Panicked
             } else {
                 Outcome::Completed
             };
-            warnings.extend(trace.poll_end(id, started, PollResult::Ready));
-            trace.done(id, outcome);
-            self.finish(key, id, Some(cell));
-        } else if rewoken {
-            slot.cell = Some(cell);
-            slot.state = State::Queued;
-            table.ready.push(key, id);
-            drop(guard);
-            warnings.extend(trace.poll_end(id, started, PollResult::Yielded));
-        } else {
-            slot.cell = Some(cell);
-            slot.state = State::Waiting;
-            let why = slot.wait.clone();
-            table.waiting.push_back(&mut table.slab, key);
-            drop(guard);
-            warnings.extend(trace.poll_end(id, started, PollResult::Waiting(why)));
-            if trace.waker_lost(id) {
-                // Another thread may have woken the task and dropped its clone already: its
-                // wake is then in the inbox. Take it first, and warn only if the task still waits.
-                self.drain_inbox();
-                let still_waiting = self
-                    .tasks
-                    .borrow()
-                    .slab
-                    .get(key)
-                    .is_some_and(|s| s.id == id && s.state == State::Waiting);
-                if still_waiting {
-                    warnings.extend(trace.lost_waker_warning(id));
-                }
-            }
+            self.poll_traced(key, id, started, Some(outcome));
         }
-        trace.restore_source(previous);
+        let detached = self.finish(key, id, Some(task));
+        if let (Some(message), true) = (cancel_panic, detached) {
+            self.warn_destructor(id, spawned_at, Dropped::Future, message);
+        }
+    }
+
+    /// The future completed, then panicked while it was dropped: the output is kept, and the
+    /// panic is reported as a warning.
+    #[cold]
+    #[inline(never)]
+    fn warn_destructor_by_key(&self, key: usize, id: TaskId, payload: &PanicPayload) {
+        let spawned_at = self.tasks.borrow().spawned_at(key);
+        self.warn_destructor(id, spawned_at, Dropped::Future, message_of(payload));
+    }
+
+    // ANCHOR: poll_traced
+    /// With tracing on: record the poll's outcome (`finished`: how the task ended, if it did),
+    /// and check for a slow poll and a lost waker.
+    #[cold]
+    #[inline(never)]
+    fn poll_traced(&self, key: usize, id: TaskId, started: Started, finished: Option<Outcome>) {
+        let trace = self.trace.as_deref().expect("called only when tracing");
+        let result = match finished {
+            Some(_) => PollResult::Ready,
+            None if self.tasks.borrow().is_waiting(key, id) => {
+                PollResult::Waiting(self.tasks.borrow().wait_reason(key))
+            }
+            None => PollResult::Yielded,
+        };
+        let waiting = matches!(result, PollResult::Waiting(_));
+        let mut warnings: Vec<Warning> =
+            trace.poll_end(id, started.at, result).into_iter().collect();
+        if let Some(outcome) = finished {
+            trace.done(id, outcome);
+        }
+        // A remote wake waiting in the inbox holds a clone of the waker, so it counts as alive:
+        // the check needs no look into the inbox, and the schedule is the same traced or not.
+        if waiting && trace.waker_lost(id) {
+            warnings.extend(trace.lost_waker_warning(id));
+        }
+        trace.restore_source(started.previous);
         for warning in &warnings {
             trace.warn(warning);
         }
-        true
     }
-    // ANCHOR_END: run_task_traced
+    // ANCHOR_END: poll_traced
 
     // ANCHOR: drain_inbox
     /// Move remote wakes (from other threads) into the ready queue.
     fn drain_inbox(&self) {
         let mut woken = std::mem::take(&mut *self.inbox_buffer.borrow_mut());
         self.shared.take_inbox(&mut woken);
-        for (key, id) in woken.drain(..) {
-            self.schedule(key, id);
+        for task in woken.drain(..) {
+            self.schedule(task.key, task.id, true);
         }
         *self.inbox_buffer.borrow_mut() = woken;
     }
     // ANCHOR_END: drain_inbox
 
-    // ANCHOR: sleep
+    // ANCHOR: wait_for_events
     /// Nothing is ready: block until a socket, a timer or another thread has something for us.
-    fn sleep(&self) {
+    fn wait_for_events(&self) {
         let timeout = self
             .timers
             .borrow()
@@ -227,14 +198,14 @@ impl Core {
         if timeout != Some(Duration::ZERO) {
             self.tasks.borrow_mut().stats.sleeps += 1;
         }
-        self.check_outside(timeout);
+        self.poll_events(timeout);
     }
-    // ANCHOR_END: sleep
+    // ANCHOR_END: wait_for_events
 
-    // ANCHOR: check_outside
+    // ANCHOR: poll_events
     /// Check sockets (blocking for at most `timeout`, `None` for "until something happens"),
     /// remote wakes and timers, moving every task that can now go on to the ready queue.
-    fn check_outside(&self, timeout: Option<Duration>) {
+    fn poll_events(&self, timeout: Option<Duration>) {
         self.polls_since_io.set(0);
         // With no socket registered and no need to block, epoll has nothing to tell us: skip the
         // system call. (Remote wakes are found through the inbox flag, timers by the clock.)
@@ -256,7 +227,7 @@ impl Core {
         self.drain_inbox();
         self.fire_timers();
     }
-    // ANCHOR_END: check_outside
+    // ANCHOR_END: poll_events
 
     // ANCHOR: fire_timers
     /// Wake the tasks of every timer that is due now.
@@ -269,7 +240,7 @@ impl Core {
             }
             timers.fire_due(Instant::now(), &mut due);
         }
-        let _timer = self.wake_source(WakeSource::Timer); // for the trace (chapter 12)
+        let _timer = self.wake_source(WakeSource::Timer);
         for waker in due {
             waker.wake();
         }
@@ -300,4 +271,22 @@ impl Drop for SourceGuard<'_> {
             trace.restore_source(previous);
         }
     }
+}
+
+/// What the trace needs to remember across a poll.
+struct Started {
+    /// When the poll started.
+    at: Duration,
+    /// The wake source before the poll, put back after it.
+    previous: WakeSource,
+}
+
+/// Mark the start of a poll in the trace: wakes made from here on (by the poll, or by this task
+/// finishing) come from this task.
+#[cold]
+#[inline(never)]
+fn poll_started(trace: &Tracer, id: TaskId) -> Started {
+    let previous = trace.set_source(WakeSource::ThisThread(Some(id)));
+    let at = trace.poll_start(id);
+    Started { at, previous }
 }

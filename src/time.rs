@@ -57,9 +57,19 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// When the sleep ends.
     deadline: Instant,
-    /// Our entry in the timer list, once the first poll has registered it: the runtime (weak, so
-    /// a sleeping task does not keep its runtime alive) and the entry's key.
-    entry: Option<(Weak<Core>, TimerKey)>,
+    /// Our entry in the timer list of the runtime that last polled us, once a poll has
+    /// registered it.
+    entry: Option<TimerEntry>,
+}
+
+/// Where a [`Sleep`]'s timer lives.
+struct TimerEntry {
+    /// The runtime holding the entry; weak, so a sleeping task does not keep its runtime alive.
+    core: Weak<Core>,
+    /// That runtime's number: a poll from another runtime moves the entry there.
+    runtime: u64,
+    /// The entry's key in that runtime's timer list.
+    key: TimerKey,
 }
 
 impl Sleep {
@@ -84,10 +94,10 @@ impl Sleep {
 
     /// Remove our timer entry, if any.
     fn unregister(&mut self) {
-        if let Some((core, key)) = self.entry.take()
-            && let Some(core) = core.upgrade()
+        if let Some(entry) = self.entry.take()
+            && let Some(core) = entry.core.upgrade()
         {
-            let waker = core.timers.borrow_mut().remove(key);
+            let waker = core.timers.borrow_mut().remove(entry.key);
             drop(waker);
         }
     }
@@ -100,46 +110,55 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        // Registered already: one lookup says whether the loop has fired our entry, and keeps
-        // the waker of the latest poll (the task may now be polled through a combinator with
-        // another waker). If the entry is still there but the deadline has passed, we are ready
-        // anyway: a task that never gives the loop a turn (a `select` that keeps finding its
-        // other branch ready) would otherwise never see its deadline, because only the loop fires
-        // timers. (tokio does not read the clock here; its coop budget forces such a task to
-        // yield, and then the driver fires the timer.) One clock read, about 25 ns.
-        if let Some((core, key)) = &this.entry
-            && let Some(core) = core.upgrade()
-        {
-            let refresh = core.timers.borrow_mut().refresh(*key, cx.waker());
-            match refresh {
-                Refresh::Pending(old_waker) => {
-                    drop(old_waker);
-                    if Instant::now() >= this.deadline {
-                        drop(core);
-                        this.unregister();
-                        return Poll::Ready(());
+        // Registered already, with the runtime polling us now: one lookup says whether the loop
+        // has fired our entry, and keeps the waker of the latest poll (the task may now be polled
+        // through a combinator with another waker). If the entry is still there but the deadline
+        // has passed, we are ready anyway: a task that never gives the loop a turn (a `select`
+        // that keeps finding its other branch ready) would otherwise never see its deadline,
+        // because only the loop fires timers. (tokio does not read the clock here; its coop
+        // budget forces such a task to yield, and then the driver fires the timer.)
+        if let Some(entry) = &this.entry {
+            let key = entry.key;
+            let deadline = this.deadline;
+            let refreshed = context::with_runtime(entry.runtime, |core| {
+                let refresh = core.timers.borrow_mut().refresh(key, cx.waker());
+                match refresh {
+                    Refresh::Pending(old_waker) => {
+                        drop(old_waker);
+                        if Instant::now() >= deadline {
+                            return None;
+                        }
+                        core.note_wait(WaitReason::Timer { deadline });
+                        Some(Poll::Pending)
                     }
-                    core.note_wait(WaitReason::Timer {
-                        deadline: this.deadline,
-                    });
-                    return Poll::Pending;
+                    // Fired, so the deadline has passed; the clock check below confirms it
+                    // (and registers again if the entry went for another reason).
+                    Refresh::Gone => Some(Poll::Ready(())),
                 }
-                // Fired, so the deadline has passed; the clock check below confirms it (and
-                // re-registers if the entry went for another reason, such as shutdown).
-                Refresh::Gone => this.entry = None,
+            });
+            match refreshed.flatten() {
+                Some(Poll::Pending) => return Poll::Pending,
+                Some(Poll::Ready(())) => this.entry = None,
+                // Due, or polled by another runtime than the one holding our entry (the sleep
+                // was moved): the entry belongs to that first runtime, so remove it there.
+                None => this.unregister(),
             }
         }
         if Instant::now() >= this.deadline {
             this.unregister();
             return Poll::Ready(());
         }
-        // First poll (or our runtime is gone): put an entry in this runtime's timer list.
+        // First poll, or a new runtime: put an entry in this runtime's timer list.
         let core = context::current("time::sleep (its first poll)");
         let key = core
             .timers
             .borrow_mut()
             .insert(this.deadline, cx.waker().clone());
-        this.entry = Some((Rc::downgrade(&core), key));
+        this.entry = Some(TimerEntry {
+            core: Rc::downgrade(&core),
+            runtime: core.id,
+            key,
+        });
         core.note_wait(WaitReason::Timer {
             deadline: this.deadline,
         });

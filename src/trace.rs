@@ -249,15 +249,16 @@ impl Tracer {
         self.source.set(previous);
     }
 
-    /// A task was spawned.
+    /// A task was spawned at `at` (read from [`Tracer::now`] by the caller before it borrowed
+    /// the task table: the clock may be user code).
     pub(crate) fn spawned(
         &self,
+        at: Duration,
         id: TaskId,
         name: Option<Cow<'static, str>>,
         location: &'static Location<'static>,
         waker: &Arc<TaskWaker>,
     ) {
-        let at = self.now();
         let name = match name {
             Some(name) => name.into_owned(),
             None => location.to_string(),
@@ -342,6 +343,18 @@ impl Tracer {
         let alone = Arc::strong_count(waker) <= 2;
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         alone
+    }
+
+    /// What the trace knows of task `id`: its name and where it was spawned.
+    pub(crate) fn info(&self, id: TaskId) -> Option<TaskInfo> {
+        let state = self.state.borrow();
+        Some(
+            state
+                .tasks
+                .get((id.0 as usize).wrapping_sub(1))?
+                .info
+                .clone(),
+        )
     }
 
     /// The lost-waker warning for `id`.

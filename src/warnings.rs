@@ -1,4 +1,4 @@
-//! Warnings: three mistakes the loop can see for itself, and says out loud.
+//! Warnings: mistakes the loop can see for itself, and says out loud.
 //!
 //! - **Slow poll.** A poll that keeps the thread longer than a threshold (10 ms by default,
 //!   `Builder::slow_poll_threshold`): for that long, no other task, socket or timer was served.
@@ -11,8 +11,12 @@
 //!   the same way because a coroutine can only suspend on a future that holds its callback.
 //! - **Pending at shutdown.** The runtime was dropped while tasks were still waiting or ready:
 //!   their futures are dropped unfinished. asyncio logs "Task was destroyed but it is pending!".
+//! - **Destructor panicked.** A `Drop` impl panicked while the loop dropped a task's future or
+//!   output and no JoinHandle could carry the panic (the task was detached, or its future had
+//!   already completed). The loop catches it, as tokio's task harness does, and goes on. This one
+//!   is sent with tracing on or off.
 //!
-//! Warnings are checked while tracing is on (`Builder::trace(true)`), which is what times the
+//! The first three are checked while tracing is on (`Builder::trace(true)`), which is what times the
 //! polls and keeps a reference to each waker. Each goes to `Builder::on_warning`'s callback, or is
 //! printed to stderr. The check is exact in one direction only: a waker clone that the task keeps
 //! inside its own future is counted as alive, though nobody else can use it.
@@ -32,7 +36,7 @@ pub struct Warning {
     pub kind: WarningKind,
 }
 
-/// The three warnings.
+/// The warnings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WarningKind {
@@ -50,6 +54,24 @@ pub enum WarningKind {
         /// What it was waiting for, or `None` if it was in the ready queue.
         waiting_for: Option<WaitReason>,
     },
+    /// A destructor panicked while the loop dropped the task's future or output, and no
+    /// JoinHandle was there to report it. The loop caught the panic and went on. Sent whether or
+    /// not tracing is on.
+    DestructorPanicked {
+        /// What was being dropped.
+        what: Dropped,
+        /// The panic's message, if it had one.
+        message: Option<String>,
+    },
+}
+
+/// What the loop was dropping when a destructor panicked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// The task's future: it completed, or was aborted, or the runtime shut down.
+    Future,
+    /// The task's output, which nobody took (the JoinHandle was dropped).
+    Output,
 }
 
 impl Warning {
@@ -59,6 +81,7 @@ impl Warning {
             WarningKind::SlowPoll { .. } => "slow poll",
             WarningKind::LostWaker => "lost waker",
             WarningKind::PendingAtShutdown { .. } => "pending at shutdown",
+            WarningKind::DestructorPanicked { .. } => "destructor panicked",
         }
     }
 }
@@ -87,6 +110,18 @@ impl fmt::Display for Warning {
                  again. A future that returns Pending must first store cx.waker() where the \
                  event it waits for will call it."
             ),
+            WarningKind::DestructorPanicked { what, message } => {
+                let what = match what {
+                    Dropped::Future => "its future",
+                    Dropped::Output => "its output, which nobody took",
+                };
+                let message = message.as_deref().unwrap_or("(no message)");
+                write!(
+                    f,
+                    "a destructor panicked while the loop dropped {what}: {message}. The loop \
+                     caught it and went on; make that Drop impl not panic."
+                )
+            }
             WarningKind::PendingAtShutdown { waiting_for } => match waiting_for {
                 Some(WaitReason::Timer { deadline }) => write!(
                     f,
