@@ -17,24 +17,24 @@
 //! holds it. An entry's `queued` flag is cleared when the loop takes it, before the task is moved
 //! to the ready queue: a wake that finds it set is served by that move. The test at the end of
 //! this file checks both arguments with `loom`, which runs every interleaving of the threads
-//! (`RUSTFLAGS="--cfg loom" cargo test --release --lib inbox`).
+//! (`RUSTFLAGS="--cfg taketurns_loom" cargo test --release --lib inbox`).
 //!
 //! asyncio's `call_soon_threadsafe` is the same idea: append to `_ready` under a lock, then write a
 //! byte to the loop's self-pipe. tokio's current_thread scheduler pushes onto a mutex-guarded
 //! inject queue and unparks the driver.
 
-#[cfg(loom)]
+#[cfg(taketurns_loom)]
 use loom::sync::Mutex;
-#[cfg(loom)]
+#[cfg(taketurns_loom)]
 pub(crate) use loom::sync::atomic::AtomicBool;
-#[cfg(loom)]
+#[cfg(taketurns_loom)]
 use loom::sync::atomic::Ordering;
-#[cfg(not(loom))]
+#[cfg(not(taketurns_loom))]
 use std::sync::Mutex;
 /// The flag type of [`Queued`]: std's, or loom's in the model-checked build.
-#[cfg(not(loom))]
+#[cfg(not(taketurns_loom))]
 pub(crate) use std::sync::atomic::AtomicBool;
-#[cfg(not(loom))]
+#[cfg(not(taketurns_loom))]
 use std::sync::atomic::Ordering;
 
 /// Something that wakes the loop from `epoll_wait`: the eventfd (`mio::Waker`) in the runtime, a
@@ -139,20 +139,20 @@ impl<T: Queued> Inbox<T> {
 
     /// The list, even if a thread panicked while holding the lock (a push cannot leave it
     /// inconsistent).
-    #[cfg(not(loom))]
+    #[cfg(not(taketurns_loom))]
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The list (loom's mutex is never poisoned in the model).
-    #[cfg(loom)]
+    #[cfg(taketurns_loom)]
     fn lock(&self) -> loom::sync::MutexGuard<'_, Vec<T>> {
         self.entries.lock().unwrap()
     }
 }
 
 /// The model-checked proof that no wake is lost and none is queued twice.
-#[cfg(all(test, loom))]
+#[cfg(all(test, taketurns_loom))]
 mod loom_tests {
     use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use loom::sync::{Arc, Condvar, Mutex};
