@@ -9,6 +9,11 @@
 //! **Borrowing rule.** Every field that changes is in a `RefCell` or `Cell`, and no borrow is ever
 //! held while user code runs: a task's future is moved out of its slot while it is polled, and
 //! wakers, destructors and outputs are collected first and woken or dropped after the borrow ends.
+//! The task table (`task_table`) is a plain struct whose methods return what must be dropped or
+//! woken; `Core` keeps it in a `RefCell` and checks the rule with a `debug_assert!` wherever user
+//! code is called (a poll, a destructor, a waker). A destructor that panics is caught and reported
+//! as a [`Warning`] (tokio's task harness catches it too), so dropping a task never unwinds out of
+//! the loop.
 //! That is what lets a task spawn, wake, abort and join other tasks from inside a poll without a
 //! "already borrowed" panic (tokio's current_thread scheduler moves its core out of its cell for
 //! the same reason).
@@ -497,6 +502,7 @@ impl Runtime {
         core.main_woken.set(true);
         loop {
             if core.main_woken.replace(false) {
+                debug_assert!(core.unborrowed(), "the block_on future is polled with no borrow held");
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }

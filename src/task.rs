@@ -7,13 +7,15 @@
 //!
 //! The future and its output are stored together in one boxed `TaskCell`, type-erased behind the
 //! small `Erased` trait, so the runtime can poll any kind of future and the [`JoinHandle`] can
-//! later move the typed output out. A [`Builder`] spawns a task with a name, for the trace
-//! (chapter 12). Deliberately left out: task-local storage, cooperative budgets (tokio's "coop"),
-//! and priorities.
+//! later move the typed output out. A [`Builder`] spawns a task with a name, for the trace.
+//! Deliberately left out: task-local storage, cooperative budgets (tokio's "coop"), and
+//! priorities.
 //!
-//! *Honest toy marker:* tokio and async-task allocate a task as one block (header, future, output,
+//! Where we simplify: tokio and async-task allocate a task as one block (header, future, output,
 //! waker vtable) built with `unsafe` code. We forbid `unsafe`, so a task costs two allocations: the
 //! boxed cell and the `Arc` behind its waker.
+//!
+//! The book explains tasks in chapter 5.
 
 use std::any::Any;
 use std::borrow::Cow;

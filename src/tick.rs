@@ -213,6 +213,7 @@ impl Core {
         if blocking || self.reactor.len() > 0 {
             // Wakes made inside `poll` are socket wakes (recorded as such when tracing).
             let _socket = self.wake_source(WakeSource::Socket);
+            debug_assert!(self.unborrowed(), "the reactor calls wakers with no borrow held");
             match self.reactor.poll(timeout) {
                 Ok(outcome) => {
                     if outcome.remote_wake {
@@ -241,6 +242,7 @@ impl Core {
             timers.fire_due(Instant::now(), &mut due);
         }
         let _timer = self.wake_source(WakeSource::Timer);
+        debug_assert!(self.unborrowed(), "wakers are called with no borrow held");
         for waker in due {
             waker.wake();
         }

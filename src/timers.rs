@@ -13,7 +13,7 @@
 //! first key. Memory is exactly the live timers: a million timeouts created and cancelled leave
 //! nothing behind.
 //!
-//! *Honest toy marker:* tokio uses a hierarchical timing wheel (six levels of 64 slots, 1 ms
+//! Where we simplify: tokio uses a hierarchical timing wheel (six levels of 64 slots, 1 ms
 //! resolution): insert and cancel are O(1) and firing is amortised O(1), at the cost of rounding
 //! deadlines to the millisecond. Ours is exact to the nanosecond and O(log n).
 

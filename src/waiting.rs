@@ -10,8 +10,8 @@
 //! started waiting. A task also records *what* it waits for ([`WaitReason`]), noted by the leaf
 //! future that parked it: a socket, a timer, another task.
 //!
-//! Nothing ever scans this list to find work: the wakers say which task to move. (The scan is the
-//! naive design, measured by `examples/scan_loop.rs` once it exists.)
+//! Nothing ever scans this list to find work: the wakers say which task to move. (Scanning it is
+//! the naive design; `examples/scan_loop.rs` runs that design for comparison.)
 
 use std::fmt;
 use std::time::Instant;

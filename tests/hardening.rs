@@ -511,3 +511,29 @@ fn a_task_woken_many_times_from_another_thread_is_polled_once_for_them() {
     assert_eq!(rt.stats().remote_wakes, 100_000);
     assert_eq!(wakes.load(Ordering::Relaxed), 100_000);
 }
+
+#[test]
+fn a_runtime_dropped_while_unwinding_still_drops_every_future() {
+    let drops = Rc::new(Cell::new(0));
+    let (rt, warnings) = runtime_collecting_warnings();
+    for i in 0..3 {
+        let probe = DropProbe {
+            drops: drops.clone(),
+            panic: i == 1,
+        };
+        rt.spawn(async move {
+            let _probe = probe;
+            std::future::pending::<()>().await;
+        });
+    }
+    rt.block_on(yield_now());
+    // The runtime is dropped by the unwinding of another panic; a destructor panicking then
+    // would abort the process if it escaped.
+    let unwound = catch_unwind(AssertUnwindSafe(move || {
+        let _rt = rt;
+        panic!("the program fails while the runtime is alive");
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(drops.get(), 3);
+    assert_eq!(destructor_warnings(&warnings).len(), 1);
+}
