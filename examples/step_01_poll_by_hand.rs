@@ -76,7 +76,12 @@ fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
         return format!("[{}]", all.join(", "));
     }
     let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!("[{}, ..., {}] ({} tasks)", head.join(", "), tail.join(", "), all.len())
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
 }
 
 /// One line per tick: which task runs, then both lists.
@@ -92,7 +97,7 @@ fn print_tick<'a>(
     }
 }
 
-// ANCHOR: chef
+// ANCHOR: kitchen
 /// The chef: three steps, giving the thread back after each.
 async fn chef() {
     for step in ["chop", "stir", "taste"] {
@@ -100,7 +105,7 @@ async fn chef() {
         yield_now().await;
     }
 }
-// ANCHOR_END: chef
+// ANCHOR_END: kitchen
 
 // ANCHOR: main
 fn main() {

@@ -1,13 +1,12 @@
 //! Build track, step 2: tasks, and a first-in, first-out ready queue.
 //!
 //! A *task* is a boxed, pinned future with a number. The *ready queue* (a `VecDeque`, asyncio's
-//! `_ready`) holds the numbers of the tasks that may run: each tick polls the one at the front and
-//! puts it at the back if it returned `Pending`. The chef (three steps, then dinner and wine on
-//! two channels), the waiter (waits for both) and a guest (two steps) take turns.
+//! `_ready`) holds the tasks that may run: each tick polls the front one, and puts it at the back
+//! if it returned `Pending`. The chef, the waiter (waits for the chef's dinner and wine) and a
+//! guest take turns.
 //!
-//! Run it and you see one line per tick, the ready queue front first. The waiting list stays
-//! empty: this loop has nowhere to put a task that cannot go on, so it polls the waiter on every
-//! turn, and three of its four polls find nothing.
+//! Run it and you see the ready queue, front first, and an empty waiting list: this loop has
+//! nowhere to put a task that cannot go on, so three of the waiter's four polls find nothing.
 //!
 //! Next, step 3 adds the waiting list and wakers: a waiting task is polled when it is woken.
 //!
@@ -78,7 +77,12 @@ fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
         return format!("[{}]", all.join(", "));
     }
     let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!("[{}, ..., {}] ({} tasks)", head.join(", "), tail.join(", "), all.len())
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
 }
 
 /// One line per tick: which task runs, then both lists.
@@ -124,23 +128,28 @@ impl Executor {
     /// Poll the task at the front of the ready queue, one per tick, until the queue is empty.
     fn run(&mut self) {
         let mut tick = 0;
-        while let Some(task) = self.ready.pop_front() {
+        loop {
+            let Some(task) = self.ready.pop_front() else {
+                break;
+            };
             tick += 1;
             print_tick(tick, task, &self.ready, &[]);
-            let future = self.tasks[task].as_mut().expect("a ready task has its future");
+            let waker = Waker::noop();
+            let future = self.tasks[task].as_mut().expect("queued, so not finished");
             self.polls[task] += 1;
-            match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            let poll = future.as_mut().poll(&mut Context::from_waker(waker));
+            match poll {
                 Poll::Ready(()) => self.tasks[task] = None,
                 Poll::Pending => self.ready.push_back(task),
             }
         }
     }
 
-    /// One line per task: its polls, and whether it finished.
+    /// One line per task: how often it was polled, and whether it finished.
     fn report(&self) {
         for (task, polls) in self.polls.iter().enumerate() {
-            let end = if self.tasks[task].is_none() { "finished" } else { "NOT finished" };
-            println!("task {task}: {polls} polls, {end}");
+            let finished = self.tasks[task].is_none();
+            println!("task {task}: {polls} polls, finished: {finished}");
         }
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! Run it and you see the guest finish, then the waiter taken on every tick after that, finding
 //! nothing each time: the chef, whose cooking would end the wait, is never polled. The summary
-//! prints `task 0: 0 polls, NOT finished`: starved.
+//! prints `task 0: 0 polls, finished: false`: starved.
 //!
 //! The fix is step 2's `pop_front`. asyncio's `_ready` and tokio's queues are first in, first out.
 //! ```console
@@ -77,7 +77,12 @@ fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
         return format!("[{}]", all.join(", "));
     }
     let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!("[{}, ..., {}] ({} tasks)", head.join(", "), tail.join(", "), all.len())
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
 }
 
 /// One line per tick: which task runs, then both lists.
@@ -127,28 +132,37 @@ impl Executor {
     /// `MAX_TICKS` ticks have run.
     fn run(&mut self) {
         let mut tick = 0;
-        while tick < MAX_TICKS
-            && let Some(task) = self.ready.pop_back()
-        {
+        loop {
+            if tick == MAX_TICKS {
+                break;
+            }
+            let Some(task) = self.ready.pop_back() else {
+                break;
+            };
             tick += 1;
             print_tick(tick, task, &self.ready, &[]);
-            let future = self.tasks[task].as_mut().expect("a ready task has its future");
+            let waker = Waker::noop();
+            let future = self.tasks[task].as_mut().expect("queued, so not finished");
             self.polls[task] += 1;
-            match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            let poll = future.as_mut().poll(&mut Context::from_waker(waker));
+            match poll {
                 Poll::Ready(()) => self.tasks[task] = None,
                 Poll::Pending => self.ready.push_back(task),
             }
         }
         if !self.ready.is_empty() {
-            println!("gave up after {tick} ticks; still ready: {}", show(&self.ready));
+            println!(
+                "gave up after {tick} ticks; still ready: {}",
+                show(&self.ready)
+            );
         }
     }
 
-    /// One line per task: its polls, and whether it finished.
+    /// One line per task: how often it was polled, and whether it finished.
     fn report(&self) {
         for (task, polls) in self.polls.iter().enumerate() {
-            let end = if self.tasks[task].is_none() { "finished" } else { "NOT finished" };
-            println!("task {task}: {polls} polls, {end}");
+            let finished = self.tasks[task].is_none();
+            println!("task {task}: {polls} polls, finished: {finished}");
         }
     }
 }
