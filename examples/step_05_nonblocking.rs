@@ -1,14 +1,13 @@
 //! Build track, step 5: sockets that never block, polled again and again.
 //!
-//! The guest now reads a paper fetched over TCP from a delay server (the crate's test bench, on a
-//! helper thread), which answers after 20 ms. A blocking read would stop the whole loop for those
-//! 20 ms, so `TcpStream` wraps a *non-blocking* mio socket: a read or write that cannot go on at
-//! once fails with `WouldBlock` instead. The task then returns `Pending`, but first wakes itself,
-//! because nothing else will say when to try again: the literal loop of the Python articles,
-//! which checks every waiting task on every turn.
+//! The guest now fetches a paper over TCP from a delay server (the crate's test bench, on a
+//! helper thread) that answers after 20 ms. A blocking read would stop the whole loop, so
+//! `TcpStream` wraps a *non-blocking* mio socket: an operation that cannot go on at once fails
+//! with `WouldBlock`. The task then wakes itself and returns `Pending`, to try again next turn:
+//! the Python articles' loop, which checks every waiting task on every turn.
 //!
-//! Run it and you see the guest polled on every tick while it waits, and `task 3` polled
-//! hundreds or thousands of times: each of those polls is a system call that found nothing.
+//! Run it and you see the guest polled on every tick while it waits, thousands of times in all:
+//! each poll a system call that found nothing.
 //!
 //! Next, step 6 lets epoll say when a socket is ready, and polls the guest only then.
 //! ```console
@@ -294,14 +293,15 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
     JoinHandle { join }
 }
 
-/// Run `main` as task 0 until the ready queue is empty, and return its output; `None` if it did
-/// not finish, because every task waits and nothing is left to wake one.
-fn run<T: 'static>(main: impl Future<Output = T> + 'static) -> Option<T> {
+/// Run `main` as task 0 until the ready queue is empty, and return its output; an error if
+/// `main` did not finish, because every task waits and nothing is left to wake one.
+fn run<T: 'static>(main: impl Future<Output = T> + 'static) -> io::Result<T> {
     let main = spawn(main);
     let mut executor = Executor::default();
     executor.run();
     executor.report();
-    main.join.borrow_mut().output.take()
+    let output = main.join.borrow_mut().output.take();
+    output.ok_or_else(|| io::Error::other("main never finished: every task waits on another"))
 }
 // ANCHOR_END: spawn
 
@@ -345,12 +345,11 @@ async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
     let mut stream = TcpStream::connect(addr)?;
     let request = format!(
         "GET /?delay_ms={delay_ms}&size=1024 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
+    )
+    .into_bytes();
     let mut sent = 0;
     while sent < request.len() {
-        sent += stream
-            .io(|socket| socket.write(&request.as_bytes()[sent..]))
-            .await?;
+        sent += stream.io(|socket| socket.write(&request[sent..])).await?;
     }
     let (mut answer, mut buf) = (Vec::new(), [0; 4096]);
     loop {
@@ -359,11 +358,9 @@ async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
             n => answer.extend_from_slice(&buf[..n]),
         }
     }
-    let first_line = String::from_utf8_lossy(&answer)
-        .lines()
-        .next()
-        .map(str::to_string);
-    Ok((first_line.unwrap_or_default(), answer.len()))
+    let text = String::from_utf8_lossy(&answer);
+    let first_line = text.lines().next().unwrap_or("").to_string();
+    Ok((first_line, answer.len()))
 }
 // ANCHOR_END: fetch
 
@@ -426,14 +423,13 @@ fn main() {
     };
     println!("tasks: 0 main, 1 chef, 2 waiter, 3 guest");
     match run(dinner(server)) {
-        Some(news) => println!("main returned {news:?}"),
-        None => {
-            eprintln!("main never finished: every task waits, and nothing is left to wake one");
+        Ok(news) => println!("main returned {news:?}"),
+        Err(e) => {
+            eprintln!("{e}");
             std::process::exit(1);
         }
     }
-    if let Err(e) = handle.shutdown() {
-        eprintln!("the delay server failed: {e}");
-    }
+    let stopped = handle.shutdown();
+    stopped.unwrap_or_else(|e| eprintln!("the delay server failed: {e}"));
 }
 // ANCHOR_END: main
