@@ -10,6 +10,7 @@
 //! prints `task 0: 0 polls, finished: false`: starved.
 //!
 //! The fix is step 2's `pop_front`. asyncio's `_ready` and tokio's queues are first in, first out.
+//!
 //! ```console
 //! $ cargo run --example step_02b_lifo_starves
 //! ```

@@ -8,6 +8,7 @@
 //! needed four. The chef's two sends wake it twice; it is queued once.
 //!
 //! Next, step 4 lets a task start tasks (`spawn`) and wait for their results (`JoinHandle`).
+//!
 //! ```console
 //! $ cargo run --example step_03_wakers
 //! ```

@@ -9,6 +9,7 @@
 //! without that check would poll a finished future, and an `async fn` panics when it is).
 //!
 //! The fix is step 3's `State::Queued` arm: a wake for a queued task does nothing.
+//!
 //! ```console
 //! $ cargo run --example step_03b_queued_twice
 //! ```

@@ -9,6 +9,7 @@
 //! `waiting: [0]` for the chef's handle, and come back when the chef returns.
 //!
 //! Next, step 5 waits for something outside the program: sockets, through mio.
+//!
 //! ```console
 //! $ cargo run --example step_04_spawn
 //! ```

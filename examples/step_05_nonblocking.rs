@@ -10,6 +10,7 @@
 //! each poll a system call that found nothing.
 //!
 //! Next, step 6 lets epoll say when a socket is ready, and polls the guest only then.
+//!
 //! ```console
 //! $ cargo run --example step_05_nonblocking
 //! ```

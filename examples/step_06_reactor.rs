@@ -10,6 +10,7 @@
 //! its turns: four polls where step 5 needed thousands.
 //!
 //! Next, step 7 adds timers: `sleep`, and an `epoll_wait` that returns at the next deadline.
+//!
 //! ```console
 //! $ cargo run --example step_06_reactor
 //! ```
