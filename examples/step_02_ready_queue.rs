@@ -128,10 +128,7 @@ impl Executor {
     /// Poll the task at the front of the ready queue, one per tick, until the queue is empty.
     fn run(&mut self) {
         let mut tick = 0;
-        loop {
-            let Some(task) = self.ready.pop_front() else {
-                break;
-            };
+        while let Some(task) = self.ready.pop_front() {
             tick += 1;
             print_tick(tick, task, &self.ready, &[]);
             let waker = Waker::noop();

@@ -133,13 +133,9 @@ impl Executor {
     /// `MAX_TICKS` ticks have run.
     fn run(&mut self) {
         let mut tick = 0;
-        loop {
-            if tick == MAX_TICKS {
-                break;
-            }
-            let Some(task) = self.ready.pop_back() else {
-                break;
-            };
+        while tick < MAX_TICKS
+            && let Some(task) = self.ready.pop_back()
+        {
             tick += 1;
             print_tick(tick, task, &self.ready, &[]);
             let waker = Waker::noop();
