@@ -1,0 +1,283 @@
+//! Build track, step 3b (the wrong version): a wake that queues a task twice.
+//!
+//! Step 3 with the "queued once" rule left out: `wake` pushes the task on the ready queue even when
+//! it is there already. The chef's last turn sends dinner and then wine; each send wakes the
+//! waiter, so the waiter is queued twice for one wait.
+//!
+//! Run it and you see `running 1 | ready: [1]`: the waiter runs and is still queued. It serves
+//! and finishes; the next tick pops it again, and `task 1 is queued twice` says so (a loop
+//! without that check would poll a finished future, and an `async fn` panics when it is).
+//!
+//! The fix is step 3's `State::Queued` arm: a wake for a queued task does nothing.
+//!
+//! ```console
+//! $ cargo run --example step_03b_queued_twice
+//! ```
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures::channel::oneshot;
+
+// ANCHOR: yield_now
+/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
+/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
+/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+struct YieldNow {
+    /// Whether this future has returned `Pending` once already.
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Give the thread back to the loop once.
+fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+// ANCHOR_END: yield_now
+
+/// Set by `--quiet`: print what the tasks say, not the lists.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Read the command line: `--quiet` is the only flag; anything else is an error (exit code 2).
+fn parse_args() {
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--quiet" => QUIET.store(true, Ordering::Relaxed),
+            other => {
+                eprintln!(
+                    "{}: unknown argument {other:?}; the only flag is --quiet",
+                    env!("CARGO_CRATE_NAME")
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
+/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
+/// and last two numbers and its length.
+fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
+    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
+    if all.len() <= 10 {
+        return format!("[{}]", all.join(", "));
+    }
+    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
+}
+
+/// One line per tick: which task runs, then both lists.
+fn print_tick<'a>(
+    tick: u64,
+    running: usize,
+    ready: impl IntoIterator<Item = &'a usize>,
+    waiting: impl IntoIterator<Item = &'a usize>,
+) {
+    if !QUIET.load(Ordering::Relaxed) {
+        let (ready, waiting) = (show(ready), show(waiting));
+        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
+    }
+}
+
+// ANCHOR: lists
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Queued,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Finished: a wake does nothing.
+    Done,
+}
+
+/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
+#[derive(Default)]
+struct Lists {
+    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
+    ready: VecDeque<usize>,
+    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: Vec<State>,
+}
+
+impl Lists {
+    /// Wake `task`: push it on the back of the ready queue (even if it is there already); if it
+    /// is running, note that it wants another turn. A finished task stays as it is.
+    fn wake(&mut self, task: usize) {
+        match self.states[task] {
+            // The mistake: a task that is queued already is queued again.
+            State::Waiting | State::Queued => {
+                self.waiting.retain(|&waiting| waiting != task);
+                self.states[task] = State::Queued;
+                self.ready.push_back(task);
+            }
+            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
+            State::Done => {}
+        }
+    }
+}
+
+/// A task's waker: the task, and its lists.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker moves.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+// ANCHOR_END: lists
+
+// ANCHOR: executor
+/// A task: a future with no output, boxed so that tasks of different types share one table, and
+/// pinned because a future may not move once it has been polled.
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The loop: every task, and the two lists.
+#[derive(Default)]
+struct Executor {
+    /// The tasks' futures, by task number; `None` once the task has finished.
+    tasks: Vec<Option<Task>>,
+    /// The ready queue and the waiting list, shared with the wakers.
+    lists: Arc<Mutex<Lists>>,
+    /// Polls per task, by task number, for the summary.
+    polls: Vec<u64>,
+}
+
+impl Executor {
+    /// Add a task at the back of the ready queue; returns its number.
+    fn spawn(&mut self, future: impl Future<Output = ()> + 'static) -> usize {
+        let task = self.tasks.len();
+        self.tasks.push(Some(Box::pin(future)));
+        self.polls.push(0);
+        let mut lists = self.lists.lock().unwrap();
+        lists.states.push(State::Queued);
+        lists.ready.push_back(task);
+        task
+    }
+
+    /// Poll the task at the front of the ready queue, one per tick, until the queue is empty.
+    fn run(&mut self) {
+        let mut tick = 0;
+        loop {
+            let mut lists = self.lists.lock().unwrap();
+            let Some(task) = lists.ready.pop_front() else {
+                break;
+            };
+            tick += 1;
+            print_tick(tick, task, &lists.ready, &lists.waiting);
+            if lists.states[task] == State::Done {
+                println!("tick {tick}: task {task} is queued twice: it finished already");
+                continue;
+            }
+            lists.states[task] = State::Running { rewoken: false };
+            drop(lists);
+            let waker = Waker::from(Arc::new(TaskWaker {
+                lists: self.lists.clone(),
+                task,
+            }));
+            let future = self.tasks[task].as_mut().expect("queued, so not finished");
+            self.polls[task] += 1;
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            let mut lists = self.lists.lock().unwrap();
+            match (poll, lists.states[task]) {
+                (Poll::Ready(()), _) => lists.states[task] = State::Done,
+                (Poll::Pending, State::Running { rewoken: true }) => {
+                    lists.states[task] = State::Queued;
+                    lists.ready.push_back(task);
+                }
+                (Poll::Pending, _) => {
+                    lists.states[task] = State::Waiting;
+                    lists.waiting.push(task);
+                }
+            }
+            drop(lists); // a finished future's destructor may wake a task: unlock first
+            if poll.is_ready() {
+                self.tasks[task] = None;
+            }
+        }
+        let waiting = show(&self.lists.lock().unwrap().waiting);
+        println!("no task is ready; still waiting: {waiting}");
+    }
+    /// One line per task: how often it was polled, and whether it finished.
+    fn report(&self) {
+        for (task, polls) in self.polls.iter().enumerate() {
+            let finished = self.tasks[task].is_none();
+            println!("task {task}: {polls} polls, finished: {finished}");
+        }
+    }
+}
+// ANCHOR_END: executor
+
+// ANCHOR: kitchen
+/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
+async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
+    for step in ["chop", "stir", "taste"] {
+        println!("chef: {step}");
+        yield_now().await;
+    }
+    // The waiter holds the receivers until both have arrived, so neither send can fail.
+    dinner.send("roast").expect("the waiter waits for dinner");
+    wine.send("wine").expect("the waiter waits for wine");
+}
+
+/// The waiter: waits for dinner and wine, both at once.
+async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
+    println!("waiter: waits");
+    match futures::future::join(dinner, wine).await {
+        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
+        _ => println!("waiter: the chef left without cooking"),
+    }
+}
+
+/// The guest: two steps, giving the thread back after each.
+async fn guest() {
+    for step in ["sits", "reads"] {
+        println!("guest: {step}");
+        yield_now().await;
+    }
+}
+// ANCHOR_END: kitchen
+
+// ANCHOR: main
+fn main() {
+    parse_args();
+    let mut executor = Executor::default();
+    let (dinner_tx, dinner_rx) = oneshot::channel();
+    let (wine_tx, wine_rx) = oneshot::channel();
+    executor.spawn(chef(dinner_tx, wine_tx));
+    executor.spawn(waiter(dinner_rx, wine_rx));
+    executor.spawn(guest());
+    println!("tasks: 0 chef, 1 waiter, 2 guest");
+    executor.run();
+    executor.report();
+}
+// ANCHOR_END: main
