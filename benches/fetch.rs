@@ -650,64 +650,102 @@ fn median(mut values: Vec<f64>) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The flags of `--at-scale`, read by [`AtScale::parse`].
+struct AtScale {
+    /// Fetches per client run (`--at-scale N`).
+    count: usize,
+    /// Rounds; every member runs once per round (`--runs R`).
+    runs: usize,
+    /// The server's delay before each answer (`--delay-ms D`).
+    delay_ms: u64,
+    /// The members to run, in [`AT_SCALE_MEMBERS`] order (`--only A,B`, or all of them).
+    members: Vec<&'static str>,
+}
+
+impl AtScale {
+    /// Read the flags; a bad one ends the process with exit code 2 and a message saying what
+    /// the flag needs.
+    fn parse(args: &[String]) -> AtScale {
+        let value = |flag: &str, default: u64| -> u64 {
+            match args.iter().position(|a| a == flag) {
+                None => default,
+                Some(i) => args
+                    .get(i + 1)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| {
+                        eprintln!("fetch bench: {flag} needs a whole number after it");
+                        std::process::exit(2)
+                    }),
+            }
+        };
+        let count = value("--at-scale", 10_000) as usize;
+        let runs = value("--runs", 3).max(1) as usize;
+        // `--only taketurns,raw_mio`: a subset of the members, e.g. for more rounds of one ratio.
+        let members: Vec<&str> = match args.iter().position(|a| a == "--only") {
+            None => AT_SCALE_MEMBERS.to_vec(),
+            Some(i) => {
+                let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
+                let chosen: Vec<&str> = AT_SCALE_MEMBERS
+                    .into_iter()
+                    .filter(|m| wanted.split(',').any(|w| w == *m))
+                    .collect();
+                if chosen.is_empty() {
+                    eprintln!(
+                        "fetch bench: --only needs member names separated by commas, from \
+                         {AT_SCALE_MEMBERS:?}"
+                    );
+                    std::process::exit(2);
+                }
+                chosen
+            }
+        };
+        AtScale {
+            count,
+            runs,
+            delay_ms: value("--delay-ms", 50),
+            members,
+        }
+    }
+}
+
 /// `--at-scale N [--runs R] [--delay-ms D] [--only A,B]`: see the module docs.
 fn at_scale(args: &[String]) {
-    let value = |flag: &str, default: u64| -> u64 {
-        match args.iter().position(|a| a == flag) {
-            None => default,
-            Some(i) => args
-                .get(i + 1)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| {
-                    eprintln!("fetch bench: {flag} needs a whole number after it");
-                    std::process::exit(2)
-                }),
-        }
-    };
-    let count = value("--at-scale", 10_000) as usize;
-    let runs = value("--runs", 3).max(1) as usize;
-    // `--only taketurns,raw_mio`: a subset of the members, e.g. for more rounds of one ratio.
-    let members: Vec<&str> = match args.iter().position(|a| a == "--only") {
-        None => AT_SCALE_MEMBERS.to_vec(),
-        Some(i) => {
-            let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
-            let chosen: Vec<&str> = AT_SCALE_MEMBERS
-                .into_iter()
-                .filter(|m| wanted.split(',').any(|w| w == *m))
-                .collect();
-            if chosen.is_empty() {
-                eprintln!(
-                    "fetch bench: --only needs member names separated by commas, from \
-                     {AT_SCALE_MEMBERS:?}"
-                );
-                std::process::exit(2);
-            }
-            chosen
-        }
-    };
-    let delay_ms = value("--delay-ms", 50);
-    if let Err(e) = raise_fd_limit(count as u64 + 256) {
+    let plan = AtScale::parse(args);
+    if let Err(e) = raise_fd_limit(plan.count as u64 + 256) {
         eprintln!("fetch bench: {e}");
         std::process::exit(1);
     }
     let server = ServerProcess::start();
     eprintln!(
-        "fetch bench at scale: {count} fetches, {delay_ms} ms delay, {runs} rounds, each client \
-         in its own process; {}",
+        "fetch bench at scale: {} fetches, {} ms delay, {} rounds, each client in its own \
+         process; {}",
+        plan.count,
+        plan.delay_ms,
+        plan.runs,
         taketurns::workload::machine::describe()
     );
+    let all = at_scale_rounds(&plan, server.addr);
+    drop(server);
+    print_at_scale_medians(&plan, &all);
+    print_at_scale_ratios(plan.runs, &all);
+}
+
+/// Every round of every member, one child process each, a row printed per run. Returns each
+/// run that completed, with its round.
+fn at_scale_rounds(plan: &AtScale, server: SocketAddr) -> Vec<(usize, ChildRun)> {
     println!(
         "round  idle  member                    ok      wall   CPU/fetch  user/fetch  sys/fetch  RSS/fetch"
     );
+    let members = &plan.members;
     let mut all: Vec<(usize, ChildRun)> = Vec::new();
-    for round in 0..runs {
+    for round in 0..plan.runs {
         for k in 0..members.len() {
             let member = members[(round + k) % members.len()];
             // Each run starts once the machine has been 85% idle for a second (or after 30 s
             // of waiting): on a shared machine, other work is the biggest source of noise.
             let idle = wait_for_quiet(0.85, Duration::from_secs(30));
             let idle = idle.map_or_else(|| "?".to_string(), |i| format!("{:.0}%", i * 100.0));
-            match run_child(member, server.addr, count, delay_ms) {
+            match run_child(member, server, plan.count, plan.delay_ms) {
                 Ok(run) => {
                     println!(
                         "{:>5}  {idle:>4}  {:<22} {:>5}/{:<5} {:>6.0} ms {:>8.1} µs {:>8.1} µs {:>7.1} µs {:>6.2} KiB",
@@ -727,9 +765,13 @@ fn at_scale(args: &[String]) {
             }
         }
     }
-    drop(server);
-    println!("\nmedians over {runs} rounds:");
-    for &member in &members {
+    all
+}
+
+/// Each member's medians over the rounds it completed.
+fn print_at_scale_medians(plan: &AtScale, all: &[(usize, ChildRun)]) {
+    println!("\nmedians over {} rounds:", plan.runs);
+    for &member in &plan.members {
         let mine: Vec<&ChildRun> = all
             .iter()
             .filter(|(_, r)| r.member == member)
@@ -746,6 +788,11 @@ fn at_scale(args: &[String]) {
             mine.iter().all(|r| r.ok == r.count)
         );
     }
+}
+
+/// The two ratios the targets are about, each taken within one round (the same machine state):
+/// CPU per fetch of taketurns against the raw mio loop, wall time against tokio.
+fn print_at_scale_ratios(runs: usize, all: &[(usize, ChildRun)]) {
     let ratio = |round: usize, a: &str, b: &str, f: fn(&ChildRun) -> f64| {
         let get = |m: &str| {
             all.iter()

@@ -6,6 +6,10 @@
 //! `cargo test --benches` to run every benchmark once as a smoke test (with a smaller
 //! `many_idle_tasks`, see [`idle_task_count`]).
 //!
+//! Each scenario is written once, as a function generic over the [`Executor`] trait (spawn, join,
+//! yield, block_on: a thin call of each executor's own API), and `on_every_member!` runs it on
+//! every member in the same order, so each group's bench IDs are `scenario/member`.
+//!
 //! # Groups
 //!
 //! - **`spawn_one`**: spawn one task that returns a number and await its JoinHandle, one after
@@ -82,10 +86,14 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_executor::LocalExecutor;
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use async_executor::{LocalExecutor, Task};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use futures::channel::oneshot;
-use futures::executor::{LocalPool, block_on};
+use futures::executor::{LocalPool, LocalSpawner, block_on};
+use futures::future::RemoteHandle;
 use futures::task::LocalSpawnExt;
 
 /// Tasks per iteration of `spawn_many`.
@@ -99,197 +107,263 @@ const IDLE_TASKS: usize = 1_000_000;
 /// Idle tasks per iteration of `many_idle_tasks` under `cargo test --benches`.
 const IDLE_TASKS_SMOKE: usize = 10_000;
 
-fn taketurns_rt() -> taketurns::Runtime {
-    taketurns::Runtime::new().expect("create a taketurns runtime")
-}
-
-/// The tokio peers: no drivers (cheapest), and all drivers (like taketurns, owns an epoll).
-fn tokio_rts() -> [(&'static str, tokio::runtime::Runtime); 2] {
-    let bare = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("create a tokio runtime");
-    let io = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("create a tokio runtime with drivers");
-    [
-        ("tokio_current_thread", bare),
-        ("tokio_current_thread_io", io),
-    ]
-}
-
-/// The smol peer's name in every group.
-const SMOL: &str = "smol_local_executor";
+/// A criterion group: one scenario, one bench function per member.
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
 
 // ---------------------------------------------------------------------------------------------
-// spawn_one
+// The members: what a scenario needs from an executor
 
-fn spawn_one(c: &mut Criterion) {
-    let mut group = c.benchmark_group("spawn_one");
-    group.throughput(Throughput::Elements(1));
+// ANCHOR: executor
+/// One member of every group: an executor that a scenario, written once, runs on.
+///
+/// Every method is a thin call of the executor's own API, so a scenario measures the same work it
+/// would measure written out by hand for that executor.
+trait Executor {
+    /// What `spawn` returns: the executor's own join handle.
+    type Handle<T: Send + 'static>: Future;
 
-    let rt = taketurns_rt();
-    // ANCHOR: spawn_one
-    group.bench_function("taketurns", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..iters {
-                    let out = taketurns::spawn(async move { black_box(i) }).await;
-                    black_box(out.expect("task completes"));
-                }
-                start.elapsed()
-            })
-        })
-    });
-    // ANCHOR_END: spawn_one
+    /// The bench function's name in every group (criterion's function id).
+    fn name(&self) -> &'static str;
 
-    for (name, rt) in tokio_rts() {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for i in 0..iters {
-                        let out = tokio::spawn(async move { black_box(i) }).await;
-                        black_box(out.expect("task completes"));
-                    }
-                    start.elapsed()
-                })
-            })
-        });
+    /// Run `future` to completion on this executor, from outside it.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+
+    /// Spawn `future` as a task; called from inside [`Executor::block_on`].
+    fn spawn<F>(&self, future: F) -> Self::Handle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// The task's value from what awaiting its handle gave (tokio and taketurns give a
+    /// `Result` that carries a panic; the others give the value).
+    fn output<T: Send + 'static>(joined: <Self::Handle<T> as Future>::Output) -> T;
+
+    /// Give the other tasks a turn: the executor's own yield, or [`YieldOnce`] if it has none.
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static;
+}
+// ANCHOR_END: executor
+
+/// Executors with a clock, for `timers`.
+trait Timers: Executor {
+    /// Spawn a task that sleeps for `delay` on this executor's timers.
+    fn spawn_sleep(&self, delay: Duration) -> Self::Handle<()>;
+}
+
+/// `taketurns::Runtime` (always has its epoll instance and eventfd).
+struct Taketurns {
+    /// The runtime, created once per group, outside the timing.
+    rt: taketurns::Runtime,
+}
+
+impl Taketurns {
+    fn new() -> Taketurns {
+        let rt = taketurns::Runtime::new().expect("create a taketurns runtime");
+        Taketurns { rt }
+    }
+}
+
+impl Executor for Taketurns {
+    type Handle<T: Send + 'static> = taketurns::JoinHandle<T>;
+
+    fn name(&self) -> &'static str {
+        "taketurns"
     }
 
-    let mut pool = LocalPool::new();
-    let spawner = pool.spawner();
-    group.bench_function("futures_local_pool", |b| {
-        b.iter_custom(|iters| {
-            pool.run_until(async {
-                let start = Instant::now();
-                for i in 0..iters {
-                    let handle = spawner
-                        .spawn_local_with_handle(async move { black_box(i) })
-                        .expect("spawn on the pool");
-                    black_box(handle.await);
-                }
-                start.elapsed()
-            })
-        })
-    });
-
-    let ex = LocalExecutor::new();
-    group.bench_function(SMOL, |b| {
-        b.iter_custom(|iters| {
-            block_on(ex.run(async {
-                let start = Instant::now();
-                for i in 0..iters {
-                    black_box(ex.spawn(async move { black_box(i) }).await);
-                }
-                start.elapsed()
-            }))
-        })
-    });
-
-    group.finish();
-}
-
-// ---------------------------------------------------------------------------------------------
-// spawn_many
-
-fn spawn_many(c: &mut Criterion) {
-    let mut group = c.benchmark_group("spawn_many");
-    group.throughput(Throughput::Elements(SPAWN_MANY));
-
-    let rt = taketurns_rt();
-    group.bench_function("taketurns", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut handles = Vec::with_capacity(SPAWN_MANY as usize);
-                let start = Instant::now();
-                for _ in 0..iters {
-                    handles.extend((0..SPAWN_MANY).map(|i| taketurns::spawn(async move { i })));
-                    let mut sum = 0;
-                    for handle in handles.drain(..) {
-                        sum += handle.await.expect("task completes");
-                    }
-                    black_box(sum);
-                }
-                start.elapsed()
-            })
-        })
-    });
-
-    for (name, rt) in tokio_rts() {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut handles = Vec::with_capacity(SPAWN_MANY as usize);
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        handles.extend((0..SPAWN_MANY).map(|i| tokio::spawn(async move { i })));
-                        let mut sum = 0;
-                        for handle in handles.drain(..) {
-                            sum += handle.await.expect("task completes");
-                        }
-                        black_box(sum);
-                    }
-                    start.elapsed()
-                })
-            })
-        });
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
     }
 
-    let mut pool = LocalPool::new();
-    let spawner = pool.spawner();
-    group.bench_function("futures_local_pool", |b| {
-        b.iter_custom(|iters| {
-            pool.run_until(async {
-                let mut handles = Vec::with_capacity(SPAWN_MANY as usize);
-                let start = Instant::now();
-                for _ in 0..iters {
-                    handles.extend((0..SPAWN_MANY).map(|i| {
-                        spawner
-                            .spawn_local_with_handle(async move { i })
-                            .expect("spawn on the pool")
-                    }));
-                    let mut sum = 0;
-                    for handle in handles.drain(..) {
-                        sum += handle.await;
-                    }
-                    black_box(sum);
-                }
-                start.elapsed()
-            })
-        })
-    });
+    fn spawn<F>(&self, future: F) -> Self::Handle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        taketurns::spawn(future)
+    }
 
-    let ex = LocalExecutor::new();
-    group.bench_function(SMOL, |b| {
-        b.iter_custom(|iters| {
-            block_on(ex.run(async {
-                let mut handles = Vec::with_capacity(SPAWN_MANY as usize);
-                let start = Instant::now();
-                for _ in 0..iters {
-                    handles.extend((0..SPAWN_MANY).map(|i| ex.spawn(async move { i })));
-                    let mut sum = 0;
-                    for handle in handles.drain(..) {
-                        sum += handle.await;
-                    }
-                    black_box(sum);
-                }
-                start.elapsed()
-            }))
-        })
-    });
+    fn output<T: Send + 'static>(joined: Result<T, taketurns::JoinError>) -> T {
+        joined.expect("task completes")
+    }
 
-    group.finish();
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        taketurns::yield_now()
+    }
 }
 
-// ---------------------------------------------------------------------------------------------
-// yield_now
+impl Timers for Taketurns {
+    fn spawn_sleep(&self, delay: Duration) -> Self::Handle<()> {
+        taketurns::spawn(async move { taketurns::time::sleep(delay).await })
+    }
+}
+
+/// tokio's current-thread runtime, with plain `tokio::spawn` of `Send` futures.
+struct Tokio {
+    /// Which configuration this is (see the module docs): the bench function's name.
+    name: &'static str,
+    /// The runtime, created once per group, outside the timing.
+    rt: tokio::runtime::Runtime,
+}
+
+impl Tokio {
+    /// The two tokio members: no drivers (cheapest), and all drivers (like taketurns, owns an
+    /// epoll).
+    fn both() -> [Tokio; 2] {
+        let bare = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("create a tokio runtime");
+        let io = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("create a tokio runtime with drivers");
+        [
+            Tokio {
+                name: "tokio_current_thread",
+                rt: bare,
+            },
+            Tokio {
+                name: "tokio_current_thread_io",
+                rt: io,
+            },
+        ]
+    }
+
+    /// The `timers` member: only the time driver, the timer wheel, parked on a condvar with a
+    /// timeout (no epoll).
+    fn with_timers() -> Tokio {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("create a tokio runtime with the time driver");
+        Tokio {
+            name: "tokio_current_thread",
+            rt,
+        }
+    }
+}
+
+impl Executor for Tokio {
+    type Handle<T: Send + 'static> = tokio::task::JoinHandle<T>;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::Handle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::spawn(future)
+    }
+
+    fn output<T: Send + 'static>(joined: Result<T, tokio::task::JoinError>) -> T {
+        joined.expect("task completes")
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        tokio::task::yield_now()
+    }
+}
+
+impl Timers for Tokio {
+    fn spawn_sleep(&self, delay: Duration) -> Self::Handle<()> {
+        tokio::spawn(async move { tokio::time::sleep(delay).await })
+    }
+}
+
+/// `futures::executor::LocalPool`, spawning with a `RemoteHandle` (a oneshot per task).
+struct Pool {
+    /// The pool. `run_until` needs it mutably while the scenario holds `&self` for the spawner,
+    /// hence the cell; it is borrowed once per `block_on`, outside the timing.
+    pool: RefCell<LocalPool>,
+    /// Spawns onto `pool`; used from inside the scenario.
+    spawner: LocalSpawner,
+}
+
+impl Pool {
+    fn new() -> Pool {
+        let pool = LocalPool::new();
+        let spawner = pool.spawner();
+        Pool {
+            pool: RefCell::new(pool),
+            spawner,
+        }
+    }
+}
+
+impl Executor for Pool {
+    type Handle<T: Send + 'static> = RemoteHandle<T>;
+
+    fn name(&self) -> &'static str {
+        "futures_local_pool"
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.pool.borrow_mut().run_until(future)
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::Handle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawner
+            .spawn_local_with_handle(future)
+            .expect("spawn on the pool")
+    }
+
+    fn output<T: Send + 'static>(joined: T) -> T {
+        joined
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        YieldOnce { yielded: false }
+    }
+}
+
+/// smol's `async_executor::LocalExecutor` (built on `async-task`: one allocation per task, the
+/// waker *is* the task pointer), driven by `futures::executor::block_on(ex.run(…))`.
+struct Smol {
+    /// The executor, created once per group, outside the timing.
+    ex: LocalExecutor<'static>,
+}
+
+impl Executor for Smol {
+    type Handle<T: Send + 'static> = Task<T>;
+
+    fn name(&self) -> &'static str {
+        "smol_local_executor"
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on(self.ex.run(future))
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::Handle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.ex.spawn(future)
+    }
+
+    fn output<T: Send + 'static>(joined: T) -> T {
+        joined
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        YieldOnce { yielded: false }
+    }
+}
 
 /// A yield for executors that have none: wake ourselves, return `Pending` once (the same thing
 /// `taketurns::yield_now` does).
 struct YieldOnce {
+    /// Whether `Pending` has been returned once already.
     yielded: bool,
 }
 
@@ -306,107 +380,119 @@ impl Future for YieldOnce {
     }
 }
 
+/// Run `$scenario(&mut $group, &member, $args…)` for every member, in the same order in every
+/// group, each member created fresh for the group (and outside the timing).
+macro_rules! on_every_member {
+    ($group:expr, $scenario:ident $(, $arg:expr)*) => {{
+        $scenario(&mut $group, &Taketurns::new() $(, $arg)*);
+        for tokio in Tokio::both() {
+            $scenario(&mut $group, &tokio $(, $arg)*);
+        }
+        $scenario(&mut $group, &Pool::new() $(, $arg)*);
+        $scenario(&mut $group, &Smol { ex: LocalExecutor::new() } $(, $arg)*);
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// spawn_one
+
+fn spawn_one(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn_one");
+    group.throughput(Throughput::Elements(1));
+    on_every_member!(group, spawn_one_on);
+    group.finish();
+}
+
+// ANCHOR: spawn_one
+fn spawn_one_on<E: Executor>(group: &mut Group<'_>, ex: &E) {
+    group.bench_function(ex.name(), |b| {
+        b.iter_custom(|iters| {
+            ex.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let handle = ex.spawn(async move { black_box(i) });
+                    black_box(E::output(handle.await));
+                }
+                start.elapsed()
+            })
+        })
+    });
+}
+// ANCHOR_END: spawn_one
+
+// ---------------------------------------------------------------------------------------------
+// spawn_many
+
+fn spawn_many(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn_many");
+    group.throughput(Throughput::Elements(SPAWN_MANY));
+    on_every_member!(group, spawn_many_on);
+    group.finish();
+}
+
+fn spawn_many_on<E: Executor>(group: &mut Group<'_>, ex: &E) {
+    group.bench_function(ex.name(), |b| {
+        b.iter_custom(|iters| {
+            ex.block_on(async {
+                let mut handles = Vec::with_capacity(SPAWN_MANY as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    handles.extend((0..SPAWN_MANY).map(|i| ex.spawn(async move { i })));
+                    let mut sum = 0;
+                    for handle in handles.drain(..) {
+                        sum += E::output(handle.await);
+                    }
+                    black_box(sum);
+                }
+                start.elapsed()
+            })
+        })
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// yield_now
+
 fn yield_now(c: &mut Criterion) {
     let mut group = c.benchmark_group("yield_now");
     group.throughput(Throughput::Elements(2 * YIELDS_PER_TASK));
+    on_every_member!(group, yield_now_on);
+    group.finish();
+}
 
-    let rt = taketurns_rt();
-    // ANCHOR: yield_now
-    group.bench_function("taketurns", |b| {
+// ANCHOR: yield_now
+fn yield_now_on<E: Executor>(group: &mut Group<'_>, ex: &E) {
+    group.bench_function(ex.name(), |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
+            ex.block_on(async {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let yielder = || async {
                         for _ in 0..YIELDS_PER_TASK {
-                            taketurns::yield_now().await;
-                        }
-                    };
-                    let a = taketurns::spawn(yielder());
-                    let b = taketurns::spawn(yielder());
-                    a.await.expect("task completes");
-                    b.await.expect("task completes");
-                }
-                start.elapsed()
-            })
-        })
-    });
-    // ANCHOR_END: yield_now
-
-    for (name, rt) in tokio_rts() {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let yielder = || async {
-                            for _ in 0..YIELDS_PER_TASK {
-                                tokio::task::yield_now().await;
-                            }
-                        };
-                        let a = tokio::spawn(yielder());
-                        let b = tokio::spawn(yielder());
-                        a.await.expect("task completes");
-                        b.await.expect("task completes");
-                    }
-                    start.elapsed()
-                })
-            })
-        });
-    }
-
-    let mut pool = LocalPool::new();
-    let spawner = pool.spawner();
-    group.bench_function("futures_local_pool", |b| {
-        b.iter_custom(|iters| {
-            pool.run_until(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let yielder = || async {
-                        for _ in 0..YIELDS_PER_TASK {
-                            YieldOnce { yielded: false }.await;
-                        }
-                    };
-                    let a = spawner.spawn_local_with_handle(yielder()).expect("spawn");
-                    let b = spawner.spawn_local_with_handle(yielder()).expect("spawn");
-                    a.await;
-                    b.await;
-                }
-                start.elapsed()
-            })
-        })
-    });
-
-    let ex = LocalExecutor::new();
-    group.bench_function(SMOL, |b| {
-        b.iter_custom(|iters| {
-            block_on(ex.run(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let yielder = || async {
-                        for _ in 0..YIELDS_PER_TASK {
-                            YieldOnce { yielded: false }.await;
+                            E::yield_now().await;
                         }
                     };
                     let a = ex.spawn(yielder());
                     let b = ex.spawn(yielder());
-                    a.await;
-                    b.await;
+                    E::output(a.await);
+                    E::output(b.await);
                 }
                 start.elapsed()
-            }))
+            })
         })
     });
-
-    group.finish();
 }
+// ANCHOR_END: yield_now
 
 // ---------------------------------------------------------------------------------------------
 // wake_from_thread
 
 /// A persistent OS thread that completes every oneshot it is handed.
 struct Helper {
+    /// Where the bench sends the oneshot senders for the helper to complete. Dropped first by
+    /// `Drop`, which ends the helper's loop.
     requests: Option<mpsc::Sender<oneshot::Sender<u64>>>,
+    /// The helper thread, joined by `Drop` after `requests` is gone.
     thread: Option<thread::JoinHandle<()>>,
 }
 
@@ -459,43 +545,17 @@ fn wake_from_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("wake_from_thread");
     group.throughput(Throughput::Elements(1));
     let helper = Helper::start();
-
-    let rt = taketurns_rt();
-    group.bench_function("taketurns", |b| {
-        b.iter_custom(|iters| {
-            let task = round_trips(helper.requests(), iters);
-            rt.block_on(async { taketurns::spawn(task).await.expect("task completes") })
-        })
-    });
-
-    for (name, rt) in tokio_rts() {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let task = round_trips(helper.requests(), iters);
-                rt.block_on(async { tokio::spawn(task).await.expect("task completes") })
-            })
-        });
-    }
-
-    let mut pool = LocalPool::new();
-    let spawner = pool.spawner();
-    group.bench_function("futures_local_pool", |b| {
-        b.iter_custom(|iters| {
-            let task = round_trips(helper.requests(), iters);
-            let handle = spawner.spawn_local_with_handle(task).expect("spawn");
-            pool.run_until(handle)
-        })
-    });
-
-    let ex = LocalExecutor::new();
-    group.bench_function(SMOL, |b| {
-        b.iter_custom(|iters| {
-            let task = round_trips(helper.requests(), iters);
-            block_on(ex.run(ex.spawn(task)))
-        })
-    });
-
+    on_every_member!(group, wake_from_thread_on, &helper);
     group.finish();
+}
+
+fn wake_from_thread_on<E: Executor>(group: &mut Group<'_>, ex: &E, helper: &Helper) {
+    group.bench_function(ex.name(), |b| {
+        b.iter_custom(|iters| {
+            let task = round_trips(helper.requests(), iters);
+            ex.block_on(async { E::output(ex.spawn(task).await) })
+        })
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -557,57 +617,33 @@ fn timers(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(3));
 
-    let rt = taketurns_rt();
-    check_timer_order(&rt);
-    // ANCHOR: timers
-    group.bench_function("taketurns", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut handles = Vec::with_capacity(TIMERS as usize);
-                let start = Instant::now();
-                for _ in 0..iters {
-                    handles.extend((0..TIMERS).map(|i| {
-                        taketurns::spawn(async move {
-                            taketurns::time::sleep(timer_delay(TIMER_LEAD, i)).await
-                        })
-                    }));
-                    for handle in handles.drain(..) {
-                        handle.await.expect("task completes");
-                    }
-                }
-                start.elapsed()
-            })
-        })
-    });
-    // ANCHOR_END: timers
-
-    // Only the time driver: the timer wheel, parked on a condvar with a timeout (no epoll).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("create a tokio runtime with the time driver");
-    group.bench_function("tokio_current_thread", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut handles = Vec::with_capacity(TIMERS as usize);
-                let start = Instant::now();
-                for _ in 0..iters {
-                    handles.extend((0..TIMERS).map(|i| {
-                        tokio::spawn(
-                            async move { tokio::time::sleep(timer_delay(TIMER_LEAD, i)).await },
-                        )
-                    }));
-                    for handle in handles.drain(..) {
-                        handle.await.expect("task completes");
-                    }
-                }
-                start.elapsed()
-            })
-        })
-    });
+    let taketurns = Taketurns::new();
+    check_timer_order(&taketurns.rt);
+    timers_on(&mut group, &taketurns);
+    timers_on(&mut group, &Tokio::with_timers());
 
     group.finish();
 }
+
+// ANCHOR: timers
+fn timers_on<E: Timers>(group: &mut Group<'_>, ex: &E) {
+    group.bench_function(ex.name(), |b| {
+        b.iter_custom(|iters| {
+            ex.block_on(async {
+                let mut handles = Vec::with_capacity(TIMERS as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    handles.extend((0..TIMERS).map(|i| ex.spawn_sleep(timer_delay(TIMER_LEAD, i))));
+                    for handle in handles.drain(..) {
+                        E::output(handle.await);
+                    }
+                }
+                start.elapsed()
+            })
+        })
+    });
+}
+// ANCHOR_END: timers
 
 // ---------------------------------------------------------------------------------------------
 // many_idle_tasks
@@ -636,44 +672,30 @@ async fn idle_task(wake: oneshot::Receiver<u64>) -> u64 {
     wake.await.expect("the sender is kept until it sends")
 }
 
-/// One round of `many_idle_tasks` on any executor: spawn `n` idle tasks with `spawn`, let the
-/// executor poll them all (it runs them whenever this future yields with `yield_now`), send on
-/// every oneshot, then await every handle in spawn order, turning each output into the task's
-/// number with `output`. Asserts every task came back with its own number.
-async fn idle_round<H, Y>(
-    n: usize,
-    mut spawn: impl FnMut(oneshot::Receiver<u64>) -> H,
-    yield_now: impl Fn() -> Y,
-    output: impl Fn(H::Output) -> u64,
-) where
-    H: Future,
-    Y: Future<Output = ()>,
-{
+/// One round of `many_idle_tasks` on `ex`: spawn `n` idle tasks, let the executor poll them all
+/// (it runs them whenever this future yields), send on every oneshot, then await every handle in
+/// spawn order. Asserts every task came back with its own number.
+async fn idle_round<E: Executor>(ex: &E, n: usize) {
     PARKED.set(0);
     let mut senders = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     for _ in 0..n {
         let (tx, rx) = oneshot::channel();
         senders.push(tx);
-        handles.push(spawn(rx));
+        handles.push(ex.spawn(idle_task(rx)));
     }
     while PARKED.get() < n {
-        yield_now().await;
+        E::yield_now().await;
     }
     for (i, tx) in senders.into_iter().enumerate() {
         tx.send(i as u64).expect("the task is waiting");
     }
     let mut sum = 0;
     for handle in handles {
-        sum += output(handle.await);
+        sum += E::output(handle.await);
     }
     let n = n as u64;
     assert_eq!(sum, n * (n - 1) / 2, "every task returned its own number");
-}
-
-/// `YieldOnce` as a function, for the executors without a yield.
-fn yield_once() -> YieldOnce {
-    YieldOnce { yielded: false }
 }
 
 fn many_idle_tasks(c: &mut Criterion) {
@@ -685,84 +707,22 @@ fn many_idle_tasks(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(1));
     group.measurement_time(Duration::from_secs(12));
-
-    let rt = taketurns_rt();
-    group.bench_function("taketurns", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    idle_round(
-                        n,
-                        |rx| taketurns::spawn(idle_task(rx)),
-                        taketurns::yield_now,
-                        |out| out.expect("task completes"),
-                    )
-                    .await;
-                }
-                start.elapsed()
-            })
-        })
-    });
-
-    for (name, rt) in tokio_rts() {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        idle_round(
-                            n,
-                            |rx| tokio::spawn(idle_task(rx)),
-                            tokio::task::yield_now,
-                            |out| out.expect("task completes"),
-                        )
-                        .await;
-                    }
-                    start.elapsed()
-                })
-            })
-        });
-    }
-
-    let mut pool = LocalPool::new();
-    let spawner = pool.spawner();
-    group.bench_function("futures_local_pool", |b| {
-        b.iter_custom(|iters| {
-            pool.run_until(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    idle_round(
-                        n,
-                        |rx| {
-                            spawner
-                                .spawn_local_with_handle(idle_task(rx))
-                                .expect("spawn on the pool")
-                        },
-                        yield_once,
-                        |out| out,
-                    )
-                    .await;
-                }
-                start.elapsed()
-            })
-        })
-    });
-
-    let ex = LocalExecutor::new();
-    group.bench_function(SMOL, |b| {
-        b.iter_custom(|iters| {
-            block_on(ex.run(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    idle_round(n, |rx| ex.spawn(idle_task(rx)), yield_once, |out| out).await;
-                }
-                start.elapsed()
-            }))
-        })
-    });
-
+    on_every_member!(group, many_idle_tasks_on, n);
     group.finish();
+}
+
+fn many_idle_tasks_on<E: Executor>(group: &mut Group<'_>, ex: &E, n: usize) {
+    group.bench_function(ex.name(), |b| {
+        b.iter_custom(|iters| {
+            ex.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    idle_round(ex, n).await;
+                }
+                start.elapsed()
+            })
+        })
+    });
 }
 
 fn config() -> Criterion {

@@ -318,6 +318,50 @@ struct Context {
 /// Returns whether everything ran and every fetch succeeded.
 fn sweep(cli: &Cli) -> Result<bool, String> {
     let plan = Plan::from_cli(cli);
+    let Prepared {
+        layout,
+        out,
+        fetch_many,
+    } = prepare(cli, &plan)?;
+    let mut context = Context {
+        machine: machine(),
+        command: command_line(&layout.profile),
+        date: utc_now(),
+        load_before: load_average(),
+        load_after: String::new(),
+        took: Duration::ZERO,
+    };
+    let start = Instant::now();
+    let (points, failures) = measure_all(&plan, &context, &fetch_many);
+    context.took = start.elapsed();
+    context.load_after = load_average();
+    eprintln!("sweep: done in {}", clock(context.took.as_secs_f64()));
+
+    let written = write_results(cli, &out, &plan, &context, &points, &failures)?;
+    print!("{}", table(&points));
+    println!();
+    for (dir, files) in written {
+        println!("wrote {}: {files}, {}", dir.display(), CHARTS.join(", "));
+    }
+    for failure in &failures {
+        println!("failed: {failure}");
+    }
+    Ok(failures.is_empty())
+}
+
+/// What [`prepare`] found and made ready before anything is measured.
+struct Prepared {
+    /// Where this program sits in cargo's target directory.
+    layout: Layout,
+    /// The directory the results go to (`--out`, or `target/sweep`), created.
+    out: PathBuf,
+    /// The `fetch_many` binary that every measurement runs, built if asked.
+    fetch_many: PathBuf,
+}
+
+/// Everything that can fail before the first measurement, checked first: the limits the largest
+/// count needs, the output directories, and the `fetch_many` binary.
+fn prepare(cli: &Cli, plan: &Plan) -> Result<Prepared, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find my own executable to locate fetch_many: {e}"))?;
     let layout = Layout::of(&exe)?;
@@ -347,15 +391,16 @@ fn sweep(cli: &Cli) -> Result<bool, String> {
             layout.profile
         );
     }
+    Ok(Prepared {
+        layout,
+        out,
+        fetch_many,
+    })
+}
 
-    let mut context = Context {
-        machine: machine(),
-        command: command_line(&layout.profile),
-        date: utc_now(),
-        load_before: load_average(),
-        load_after: String::new(),
-        took: Duration::ZERO,
-    };
+/// Run every measurement of the plan, interleaved, with a progress line each on stderr. Returns
+/// one point per count and client with its reports, and a line per failed measurement or fetch.
+fn measure_all(plan: &Plan, context: &Context, fetch_many: &Path) -> (Vec<Point>, Vec<String>) {
     let measurements = plan.measurements();
     let total_guess: f64 = measurements
         .iter()
@@ -399,68 +444,86 @@ fn sweep(cli: &Cli) -> Result<bool, String> {
             plan.runs,
             width = measurements.len().to_string().len(),
         );
-        let outcome = measure(&fetch_many, client, count, plan.delay_ms);
+        let outcome = measure(fetch_many, client, count, plan.delay_ms);
         done_guess += plan.guess_seconds(client, count);
         let elapsed = start.elapsed().as_secs_f64();
         let left = (total_guess - done_guess) * elapsed / done_guess;
         let timing = format!("elapsed {}, about {} left", clock(elapsed), clock(left));
-        match outcome {
-            Ok(report) => {
-                eprintln!(
-                    "{:>8}  {}/{} ok   {timing}",
-                    format!("{:.3} s", report.wall.as_secs_f64()),
-                    report.ok,
-                    report.fetches
-                );
-                if !report.all_ok() {
-                    failures.push(format!(
-                        "{count} fetches, {}, run {run}: {} failed ({}){}",
-                        client.name(),
-                        report.errors.total(),
-                        report.errors,
-                        report
-                            .first_error
-                            .as_deref()
-                            .map_or(String::new(), |e| format!("; first: {e}"))
-                    ));
-                }
-                let point = points
-                    .iter_mut()
-                    .find(|p| p.count == count && p.client == client)
-                    .expect("every measurement has its point");
-                point.reports.push(report);
-            }
-            Err(e) => {
-                eprintln!("failed   {timing}");
-                eprintln!("sweep:   {e}");
-                failures.push(format!(
-                    "{count} fetches, {}, run {run}: {e}",
-                    client.name()
-                ));
-            }
+        let what = format!("{count} fetches, {}, run {run}", client.name());
+        let point = points
+            .iter_mut()
+            .find(|p| p.count == count && p.client == client)
+            .expect("every measurement has its point");
+        if let Some(failure) = record(outcome, point, &what, &timing) {
+            failures.push(failure);
         }
     }
-    context.took = start.elapsed();
-    context.load_after = load_average();
-    eprintln!("sweep: done in {}", clock(context.took.as_secs_f64()));
+    (points, failures)
+}
 
-    // Write everything, then copy what the book wants.
-    let csv = to_csv(&points);
-    write(&out.join("results.csv"), &csv)?;
+/// Finish one measurement's progress line and keep its report in `point`. Returns what went
+/// wrong, if anything: the measurement itself, or some of its fetches.
+fn record(
+    outcome: Result<Report, String>,
+    point: &mut Point,
+    what: &str,
+    timing: &str,
+) -> Option<String> {
+    match outcome {
+        Ok(report) => {
+            eprintln!(
+                "{:>8}  {}/{} ok   {timing}",
+                format!("{:.3} s", report.wall.as_secs_f64()),
+                report.ok,
+                report.fetches
+            );
+            let failure = (!report.all_ok()).then(|| {
+                format!(
+                    "{what}: {} failed ({}){}",
+                    report.errors.total(),
+                    report.errors,
+                    report
+                        .first_error
+                        .as_deref()
+                        .map_or(String::new(), |e| format!("; first: {e}"))
+                )
+            });
+            point.reports.push(report);
+            failure
+        }
+        Err(e) => {
+            eprintln!("failed   {timing}");
+            eprintln!("sweep:   {e}");
+            Some(format!("{what}: {e}"))
+        }
+    }
+}
+
+/// Write the CSV, the JSON, the charts and the README into `out`, then copy what the book wants
+/// into `--img`. Returns each directory written with the names of the files besides the charts.
+fn write_results(
+    cli: &Cli,
+    out: &Path,
+    plan: &Plan,
+    context: &Context,
+    points: &[Point],
+    failures: &[String],
+) -> Result<Vec<(PathBuf, String)>, String> {
+    write(&out.join("results.csv"), &to_csv(points))?;
     write(
         &out.join("results.json"),
-        &to_json(&plan, &context, &points, &failures),
+        &to_json(plan, context, points, failures),
     )?;
-    let svgs = draw_charts(&plan, &context, &points)?;
+    let svgs = draw_charts(plan, context, points)?;
     for (name, svg) in CHARTS.iter().zip(&svgs) {
         write(&out.join(name), svg)?;
     }
     write(
         &out.join("README.md"),
-        &readme(&plan, &context, &points, &failures),
+        &readme(plan, context, points, failures),
     )?;
     let mut written = vec![(
-        out.clone(),
+        out.to_path_buf(),
         ["results.csv", "results.json", "README.md"].join(", "),
     )];
     if let Some(img) = &cli.img {
@@ -476,16 +539,7 @@ fn sweep(cli: &Cli) -> Result<bool, String> {
         }
         written.push((img.clone(), ["results.csv", IMG_README].join(", ")));
     }
-
-    print!("{}", table(&points));
-    println!();
-    for (dir, files) in written {
-        println!("wrote {}: {files}, {}", dir.display(), CHARTS.join(", "));
-    }
-    for failure in &failures {
-        println!("failed: {failure}");
-    }
-    Ok(failures.is_empty())
+    Ok(written)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -898,7 +952,45 @@ fn to_json(plan: &Plan, context: &Context, points: &[Point], failures: &[String]
     )
 }
 
+/// The README next to the charts: how they were made ([`readme_header`]), how to read them, the
+/// charts, the table of medians and any failures.
 fn readme(plan: &Plan, context: &Context, points: &[Point], failures: &[String]) -> String {
+    let mut md = readme_header(plan, context);
+    let _ = writeln!(
+        md,
+        "How to read them. **Wall time**: a client that starts every fetch at once (a thread per \
+         fetch, the event loop) can finish no sooner than one server delay, the dashed line; \
+         what it needs above that line is its own cost of starting and finishing that many \
+         fetches on this machine's CPUs, shared with the server. The pool waits \
+         `ceil(N / pool size)` delays, the sequential client `N`. **CPU per fetch**: the work \
+         each fetch costs the client, whatever the waiting; a flat line means the total grows in \
+         proportion to N. **Peak memory**: how much a run of N fetches raised the process's \
+         peak; for the clients with every fetch in flight at once, that is what N fetches in \
+         flight cost. On its log axes a line with slope 1 is a fixed cost per fetch, a flat one \
+         a fixed cost per run.\n"
+    );
+    if let Some(summary) = summary(points) {
+        let _ = writeln!(md, "{summary}\n");
+    }
+    for (what, file) in ["Wall time", "CPU per fetch", "Peak memory growth"]
+        .iter()
+        .zip(CHARTS)
+    {
+        let _ = writeln!(md, "![{what} against the fetch count]({file})\n");
+    }
+    md.push_str(&medians_table(points));
+    if !failures.is_empty() {
+        let _ = writeln!(md, "\nFailures:\n");
+        for f in failures {
+            let _ = writeln!(md, "- {f}");
+        }
+    }
+    md
+}
+
+/// The README's title and the facts of the run: command, machine, date, load, time taken, and
+/// how each measurement was made.
+fn readme_header(plan: &Plan, context: &Context) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# The sweep's charts\n");
     let _ = writeln!(
@@ -936,28 +1028,12 @@ fn readme(plan: &Plan, context: &Context, points: &[Point], failures: &[String])
          client.\n",
         plan.delay_ms
     );
-    let _ = writeln!(
-        md,
-        "How to read them. **Wall time**: a client that starts every fetch at once (a thread per \
-         fetch, the event loop) can finish no sooner than one server delay, the dashed line; \
-         what it needs above that line is its own cost of starting and finishing that many \
-         fetches on this machine's CPUs, shared with the server. The pool waits \
-         `ceil(N / pool size)` delays, the sequential client `N`. **CPU per fetch**: the work \
-         each fetch costs the client, whatever the waiting; a flat line means the total grows in \
-         proportion to N. **Peak memory**: how much a run of N fetches raised the process's \
-         peak; for the clients with every fetch in flight at once, that is what N fetches in \
-         flight cost. On its log axes a line with slope 1 is a fixed cost per fetch, a flat one \
-         a fixed cost per run.\n"
-    );
-    if let Some(summary) = summary(points) {
-        let _ = writeln!(md, "{summary}\n");
-    }
-    for (what, file) in ["Wall time", "CPU per fetch", "Peak memory growth"]
-        .iter()
-        .zip(CHARTS)
-    {
-        let _ = writeln!(md, "![{what} against the fetch count]({file})\n");
-    }
+    md
+}
+
+/// The README's table of medians, one row per count and client that has a report.
+fn medians_table(points: &[Point]) -> String {
+    let mut md = String::new();
     let _ = writeln!(md, "The medians (also in [`results.csv`](results.csv)):\n");
     let _ = writeln!(
         md,
@@ -977,12 +1053,6 @@ fn readme(plan: &Plan, context: &Context, points: &[Point], failures: &[String])
             p.cpu_per_fetch_us(),
             p.rss_growth_kib(),
         );
-    }
-    if !failures.is_empty() {
-        let _ = writeln!(md, "\nFailures:\n");
-        for f in failures {
-            let _ = writeln!(md, "- {f}");
-        }
     }
     md
 }

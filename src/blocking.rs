@@ -17,7 +17,9 @@
 //! so the `JoinHandle` is the crate's usual one: `.await` gives `Ok(value)`, a panic in `f` comes
 //! back as a [`crate::JoinError`] with `is_panic()`, and `abort()` cancels the wait.
 //!
-//! The pool, and why it looks like this:
+//! The pool is [`crate::threaded`]'s, the code under [`crate::threaded::ThreadPool`], with other
+//! sizes: a `ThreadPool` starts its `n` threads at once and keeps them, this one grows and shrinks.
+//! Why it looks like this:
 //! - **Lazily started**: no thread exists until the first `spawn_blocking` on a runtime.
 //! - **Bounded**: at most [`MAX_BLOCKING_THREADS`] (16) threads per runtime; further jobs wait in a
 //!   FIFO queue. tokio allows 512 (`max_blocking_threads`), asyncio `min(32, os.cpu_count() + 4)`.
@@ -44,19 +46,19 @@
 //! per job, and metrics beyond the runtime's wake counters.
 
 use std::cell::OnceCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::context;
 use crate::task::JoinHandle;
+use crate::threaded::{Job, Limits, Pool, Queued};
 
 /// The most helper threads one runtime's blocking pool runs at once. Jobs beyond it wait in the
 /// pool's queue, oldest first. (tokio: 512; asyncio's default executor: `min(32, cpus + 4)`.)
@@ -219,29 +221,38 @@ impl<T> Drop for WaitBlocking<T> {
 }
 // ANCHOR_END: wait_blocking
 
-/// A job for the pool: the closure wrapped with its completion, type-erased.
-type Job = Box<dyn FnOnce() + Send + 'static>;
-
 /// The runtime's blocking pool, created on first use. Owned by the runtime's `Core`; dropping it
 /// (with the runtime) tells every helper thread to exit.
 #[derive(Default)]
 pub(crate) struct BlockingPool {
-    /// The pool's shared state, once the first `spawn_blocking` has asked for it.
+    /// The helper threads and their queue, once the first `spawn_blocking` has asked for them.
     pool: OnceCell<Arc<Pool>>,
 }
 
 impl BlockingPool {
-    /// The pool, created (without threads yet) on first use.
+    // ANCHOR: blocking_limits
+    /// The pool, created (without threads yet) on first use: the same pool as
+    /// [`crate::threaded::ThreadPool`], sized to grow from none to [`MAX_BLOCKING_THREADS`] as
+    /// jobs arrive and to shrink again after [`BLOCKING_KEEP_ALIVE`] without work.
     fn pool(&self) -> &Arc<Pool> {
-        self.pool
-            .get_or_init(|| Arc::new(Pool::new(MAX_BLOCKING_THREADS, BLOCKING_KEEP_ALIVE)))
+        self.pool.get_or_init(|| {
+            Pool::new(Limits {
+                min_threads: 0,
+                max_threads: MAX_BLOCKING_THREADS,
+                keep_alive: BLOCKING_KEEP_ALIVE,
+                name: |_| BLOCKING_THREAD_NAME.to_owned(),
+            })
+        })
     }
+    // ANCHOR_END: blocking_limits
 }
 
 impl Drop for BlockingPool {
     fn drop(&mut self) {
         if let Some(pool) = self.pool.get() {
-            pool.shutdown();
+            // The tasks waiting on queued jobs are gone with the runtime, so nobody runs them.
+            // Running closures finish on their own; nobody waits for them.
+            pool.shutdown(Queued::Drop);
         }
     }
 }
@@ -251,206 +262,5 @@ impl fmt::Debug for BlockingPool {
         f.debug_struct("BlockingPool")
             .field("started", &self.pool.get().is_some())
             .finish()
-    }
-}
-
-// ANCHOR: pool
-/// The helper threads' shared state.
-struct Pool {
-    /// The queue and the thread counts, under one lock.
-    state: Mutex<PoolState>,
-    /// Idle threads sleep here; `submit` wakes one, shutdown wakes all.
-    job_ready: Condvar,
-    /// The most threads this pool runs at once.
-    max_threads: usize,
-    /// How long an idle thread waits for a job before it exits.
-    keep_alive: Duration,
-}
-
-/// What the pool's lock protects.
-struct PoolState {
-    /// Jobs not yet taken by a thread, oldest first. Pushed by `submit` on the loop's thread,
-    /// popped by helper threads.
-    queue: VecDeque<Job>,
-    /// Helper threads alive (running a job, or idle).
-    threads: usize,
-    /// Helper threads asleep on `job_ready`. Each one will take one queued job when woken, so
-    /// `submit` starts a new thread only when the queue is longer than this.
-    idle: usize,
-    /// The runtime is gone: threads exit instead of waiting, and no job is queued any more.
-    shutdown: bool,
-}
-// ANCHOR_END: pool
-
-impl Pool {
-    fn new(max_threads: usize, keep_alive: Duration) -> Pool {
-        Pool {
-            state: Mutex::new(PoolState {
-                queue: VecDeque::new(),
-                threads: 0,
-                idle: 0,
-                shutdown: false,
-            }),
-            job_ready: Condvar::new(),
-            max_threads,
-            keep_alive,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        // Jobs run outside the lock and catch their own panics, so poisoning cannot happen.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    // ANCHOR: submit
-    /// Queue `job`, and wake an idle thread or start a new one if every thread is busy.
-    ///
-    /// # Errors
-    /// Only when no thread exists and the kernel refuses to start one. If some thread exists, a
-    /// refused spawn just leaves the job in the queue for that thread (tokio does the same).
-    fn submit(self: &Arc<Self>, job: Job) -> std::io::Result<()> {
-        let mut state = self.lock();
-        state.queue.push_back(job);
-        if state.queue.len() <= state.idle {
-            // Enough sleeping threads for every queued job: wake one.
-            self.job_ready.notify_one();
-            return Ok(());
-        }
-        if state.threads >= self.max_threads {
-            return Ok(()); // the cap: the job waits for a thread to finish its current one
-        }
-        state.threads += 1;
-        drop(state);
-        let pool = Arc::clone(self);
-        let spawned = thread::Builder::new()
-            .name(BLOCKING_THREAD_NAME.into())
-            .spawn(move || pool.work());
-        match spawned {
-            Ok(_detached) => Ok(()),
-            Err(error) => {
-                let mut state = self.lock();
-                state.threads -= 1;
-                if state.threads > 0 {
-                    return Ok(());
-                }
-                // Nobody will ever run the job: take it back (it is the newest one).
-                drop(state.queue.pop_back());
-                Err(error)
-            }
-        }
-    }
-    // ANCHOR_END: submit
-
-    // ANCHOR: work
-    /// A helper thread's life: take jobs until the pool shuts down or no job comes for
-    /// `keep_alive`.
-    fn work(&self) {
-        let mut state = self.lock();
-        loop {
-            if let Some(job) = state.queue.pop_front() {
-                drop(state);
-                job(); // catches its own panic (see `Completion::run`)
-                state = self.lock();
-                continue;
-            }
-            if state.shutdown {
-                break;
-            }
-            // Idle: sleep until a job comes, the pool shuts down, or keep_alive passes.
-            let deadline = Instant::now() + self.keep_alive;
-            state.idle += 1;
-            let timed_out = loop {
-                let now = Instant::now();
-                if now >= deadline {
-                    break true;
-                }
-                let (guard, _) = self
-                    .job_ready
-                    .wait_timeout(state, deadline - now)
-                    .unwrap_or_else(PoisonError::into_inner);
-                state = guard;
-                if !state.queue.is_empty() || state.shutdown {
-                    break false;
-                }
-                // A spurious wake-up, or another thread took the job: sleep again.
-            };
-            state.idle -= 1;
-            if timed_out && state.queue.is_empty() {
-                break;
-            }
-        }
-        state.threads -= 1;
-    }
-    // ANCHOR_END: work
-
-    /// The runtime is gone: drop the jobs nobody started and wake every idle thread so it exits.
-    fn shutdown(&self) {
-        let dropped = {
-            let mut state = self.lock();
-            state.shutdown = true;
-            std::mem::take(&mut state.queue)
-        };
-        self.job_ready.notify_all();
-        // The jobs' closures are dropped here, outside the lock.
-        drop(dropped);
-    }
-
-    #[cfg(test)]
-    fn threads(&self) -> usize {
-        self.lock().threads
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc;
-
-    fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !condition() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    #[test]
-    fn idle_threads_exit_after_keep_alive() {
-        let pool = Arc::new(Pool::new(4, Duration::from_millis(30)));
-        let (tx, rx) = mpsc::channel();
-        for i in 0..3 {
-            let tx = tx.clone();
-            pool.submit(Box::new(move || tx.send(i).unwrap())).unwrap();
-        }
-        let mut got: Vec<i32> = rx.iter().take(3).collect();
-        got.sort();
-        assert_eq!(got, [0, 1, 2]);
-        assert!(pool.threads() >= 1);
-        wait_until("idle threads to exit", || pool.threads() == 0);
-    }
-
-    #[test]
-    fn the_cap_holds_and_queued_jobs_still_run() {
-        let pool = Arc::new(Pool::new(2, Duration::from_secs(5)));
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let release_rx = Arc::new(Mutex::new(release_rx));
-        let (done_tx, done_rx) = mpsc::channel();
-        for i in 0..6 {
-            let (release_rx, done_tx) = (Arc::clone(&release_rx), done_tx.clone());
-            pool.submit(Box::new(move || {
-                release_rx.lock().unwrap().recv().unwrap();
-                done_tx.send(i).unwrap();
-            }))
-            .unwrap();
-        }
-        assert_eq!(pool.threads(), 2, "six jobs, a cap of two threads");
-        for _ in 0..6 {
-            release_tx.send(()).unwrap();
-        }
-        let mut got: Vec<i32> = done_rx.iter().take(6).collect();
-        got.sort();
-        assert_eq!(got, [0, 1, 2, 3, 4, 5]);
-        pool.shutdown();
-        wait_until("threads to exit after shutdown", || pool.threads() == 0);
     }
 }

@@ -31,7 +31,10 @@
 //! - work stealing: all workers share one queue behind one mutex (rayon and tokio give each
 //!   worker its own deque and let idle workers steal from busy ones, which scales to tiny jobs);
 //! - scoped tasks: every job is `'static` and owns its data (see `std::thread::scope` instead);
-//! - growing, shrinking or re-spawning workers, cancelling queued jobs, and timeouts on `join`;
+//! - growing or shrinking a [`ThreadPool`], re-spawning workers, cancelling queued jobs, and
+//!   timeouts on `join`. The pool underneath can grow and shrink (from a minimum to a maximum of
+//!   threads, with a keep-alive); the runtime's `spawn_blocking` pool is the same code with a
+//!   minimum of 0, a maximum of 16 and a 10 s keep-alive (see [`crate::blocking`]);
 //! - an async `JoinHandle`: our `join` blocks the calling thread.
 //!
 //! ```
@@ -54,6 +57,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
+use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // One thread per task
@@ -170,10 +174,6 @@ impl<T> fmt::Debug for ThreadHandle<T> {
 // A fixed-size pool
 // ---------------------------------------------------------------------------------------------
 
-/// A job as the workers see it: the caller's closure, already wrapped so that it catches its own
-/// panic and sends its result to its [`PoolHandle`]. Workers just call it.
-type Job = Box<dyn FnOnce() + Send + 'static>;
-
 /// A fixed number of worker threads running jobs from one FIFO queue, like Python's
 /// `concurrent.futures.ThreadPoolExecutor`.
 ///
@@ -185,45 +185,12 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// worker waits for a job still in the queue, nobody is left to run it (a pool of one deadlocks
 /// the first time). This is the thread version of blocking inside an async task.
 pub struct ThreadPool {
-    /// The job queue and the shutdown flag. The pool and every worker hold a clone of this `Arc`;
-    /// the pool pushes jobs, the workers pop them.
-    shared: Arc<Shared>,
-    /// One handle per worker thread, owned by the pool alone so that shutdown can join each one:
-    /// no worker outlives the pool. Emptied by shutdown.
+    /// The queue and the worker threads' shared state. The `ThreadPool` and every worker hold a
+    /// clone of this `Arc`; [`ThreadPool::spawn`] pushes jobs, the workers pop them.
+    pool: Arc<Pool>,
+    /// One handle per worker thread, owned by the `ThreadPool` alone so that shutdown can join
+    /// each one: no worker outlives it. Filled by [`ThreadPool::new`], emptied by `Drop`.
     workers: Vec<thread::JoinHandle<()>>,
-}
-
-/// The part of the pool the workers share with it.
-struct Shared {
-    /// The ready list and the shutdown flag, behind one lock so that a worker deciding "the
-    /// queue is empty and we are shutting down" sees both at the same instant.
-    state: Mutex<State>,
-    /// Idle workers sleep here. [`ThreadPool::spawn`] wakes one worker per job; shutdown wakes
-    /// them all so they can see the flag.
-    job_ready: Condvar,
-}
-
-// ANCHOR: pool_state
-/// What [`Shared::state`] protects.
-struct State {
-    /// Jobs waiting for a worker, oldest first. This FIFO queue is the pool's *ready list*, the
-    /// same idea as the event loop's: [`ThreadPool::spawn`] appends at the back, an idle worker
-    /// pops from the front. Unlike the event loop there is no waiting list: a job that blocks on
-    /// I/O blocks its worker thread, and the kernel keeps track of it until the I/O is done.
-    ready: VecDeque<Job>,
-    /// Set once, by shutdown. A worker that finds the ready list empty and this flag set exits;
-    /// while jobs remain, workers keep running them, which is how queued jobs get finished.
-    shutting_down: bool,
-}
-// ANCHOR_END: pool_state
-
-impl Shared {
-    /// Locks the state, ignoring poisoning. A lock is poisoned only by a panic while it is held,
-    /// and we hold this one just to push or pop a job or set a flag, never while a job runs, so
-    /// there is no half-finished update to protect anyone from.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 impl ThreadPool {
@@ -242,31 +209,27 @@ impl ThreadPool {
                  or its jobs would wait forever",
             ));
         }
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                ready: VecDeque::new(),
-                shutting_down: false,
-            }),
-            job_ready: Condvar::new(),
+        // `min_threads == max_threads`: all `n` threads start here and none ever idles out, so
+        // `keep_alive` never applies.
+        let pool = Pool::new(Limits {
+            min_threads: n,
+            max_threads: n,
+            keep_alive: Duration::ZERO,
+            name: |k| format!("taketurns-pool-{k}"),
         });
         // Not `Vec::with_capacity(n)`: a silly `n` should end in a thread-creation error below,
         // not in a capacity-overflow panic here.
-        let mut pool = ThreadPool {
-            shared,
+        let mut this = ThreadPool {
+            pool,
             workers: Vec::new(),
         };
         for k in 1..=n {
-            let shared = Arc::clone(&pool.shared);
-            // Named threads show up in `top -H`, debuggers and panic messages.
-            let spawned = thread::Builder::new()
-                .name(format!("taketurns-pool-{k}"))
-                .spawn(move || worker_loop(&shared));
-            match spawned {
-                Ok(worker) => pool.workers.push(worker),
+            match this.pool.start_thread() {
+                Ok(worker) => this.workers.push(worker),
                 Err(err) => {
                     let created = k - 1;
                     // Dropping the half-built pool stops and joins the workers we did create.
-                    drop(pool);
+                    drop(this);
                     return Err(io::Error::new(
                         err.kind(),
                         format!(
@@ -278,7 +241,7 @@ impl ThreadPool {
                 }
             }
         }
-        Ok(pool)
+        Ok(this)
     }
 
     // ANCHOR: pool_spawn
@@ -306,10 +269,10 @@ impl ThreadPool {
             // Released only after the result is in the channel; see `PoolHandle::is_finished`.
             drop(job_token);
         });
-        self.shared.lock().ready.push_back(job);
-        // One job, one worker. Notifying after the push, from outside the lock, is fine: an idle
-        // worker re-checks the queue under the lock before it sleeps, so it cannot miss the job.
-        self.shared.job_ready.notify_one();
+        // `submit` fails only when it must start a thread and cannot. All `n` threads started in
+        // `new`, so it never starts one here. (If it did fail, the job would be dropped unrun,
+        // and `join` says so instead of hanging.)
+        let _ = self.pool.submit(job);
         PoolHandle {
             result: receiver,
             token,
@@ -325,7 +288,7 @@ impl ThreadPool {
     /// The number of jobs waiting in the queue for a free worker (not counting running ones).
     /// A snapshot: it may change as soon as it is returned.
     pub fn queued(&self) -> usize {
-        self.shared.lock().ready.len()
+        self.pool.lock().ready.len()
     }
 
     /// Finishes every queued job, then stops and joins every worker thread.
@@ -339,12 +302,7 @@ impl ThreadPool {
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        // Set the flag under the lock: a worker that has just found the queue empty is either
-        // still holding the lock (and will see the flag before it sleeps) or already asleep (and
-        // is woken by the notify below). Either way nobody sleeps through the shutdown.
-        self.shared.lock().shutting_down = true;
-        self.shared.job_ready.notify_all();
-
+        self.pool.shutdown(Queued::Finish);
         let me = thread::current().id();
         for worker in self.workers.drain(..) {
             // The pool can be dropped inside one of its own jobs (a job that owned the last
@@ -353,8 +311,8 @@ impl Drop for ThreadPool {
             if worker.thread().id() == me {
                 continue;
             }
-            // `join` fails only if the worker panicked, and jobs catch their own panics (see
-            // `worker_loop`). There is nothing useful to do with such an error inside `drop`.
+            // `join` fails only if the worker panicked, and `Pool::work` catches every job's
+            // panic. There is nothing useful to do with such an error inside `drop`.
             let _ = worker.join();
         }
     }
@@ -369,38 +327,250 @@ impl fmt::Debug for ThreadPool {
     }
 }
 
-// ANCHOR: worker_loop
-/// The body of every worker thread: pop the oldest job, run it, repeat; exit once shutdown has
-/// been requested and the queue is empty.
-fn worker_loop(shared: &Shared) {
-    loop {
-        let job = {
-            let mut state = shared.lock();
-            loop {
-                // Pop before looking at the flag: that order is what makes shutdown finish the
-                // jobs already queued instead of dropping them.
-                if let Some(job) = state.ready.pop_front() {
-                    break job;
+// ---------------------------------------------------------------------------------------------
+// The pool underneath: shared by `ThreadPool` and `spawn_blocking`
+// ---------------------------------------------------------------------------------------------
+//
+// Both pools in this crate are this one, sized differently, the way Java's `ThreadPoolExecutor`
+// takes a core size, a maximum and a keep-alive. `ThreadPool::new(n)` sets the minimum and the
+// maximum to `n` and starts every thread at once. The blocking pool of `spawn_blocking` (the
+// `blocking` module) sets the minimum to 0, the maximum to 16 and the keep-alive to 10 s, and
+// lets `submit` start threads as jobs arrive. Only shutdown differs in kind: a `ThreadPool` runs
+// the queued jobs and joins its threads, the blocking pool drops the queued jobs (nobody waits
+// for them any more) and leaves running closures to finish on their own.
+
+/// A job as the workers see it: the caller's closure, already wrapped so that it catches its own
+/// panic and delivers its result (to a [`PoolHandle`], or to a `spawn_blocking` task). Workers
+/// just call it.
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+
+// ANCHOR: pool
+/// How many threads a [`Pool`] runs, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Threads that wait for work without a time limit: a pool never shrinks below this many.
+    pub(crate) min_threads: usize,
+    /// The most threads alive at once. `submit` starts a thread only while fewer exist; jobs
+    /// beyond that wait in the queue, oldest first.
+    pub(crate) max_threads: usize,
+    /// How long a thread above `min_threads` waits for a job before it exits.
+    pub(crate) keep_alive: Duration,
+    /// The name of a new thread, from its number (how many threads are alive, counting it).
+    /// Named threads show up in `top -H`, debuggers and panic messages.
+    pub(crate) name: fn(usize) -> String,
+}
+
+/// Worker threads and the queue they take jobs from. Held in an `Arc` by its owner (a
+/// [`ThreadPool`] or the runtime's blocking pool) and by every one of its threads.
+pub(crate) struct Pool {
+    /// The queue, the thread counts and the shutdown flag, under one lock.
+    state: Mutex<State>,
+    /// Idle threads sleep here. `submit` wakes one when an idle thread exists for the job;
+    /// shutdown wakes them all so they can see the flag.
+    job_ready: Condvar,
+    /// The sizes this pool was made with; never changed.
+    limits: Limits,
+}
+// ANCHOR_END: pool
+
+// ANCHOR: pool_state
+/// What [`Pool::state`] protects. One lock, so that a thread deciding "the queue is empty and we
+/// are shutting down" sees both at the same instant.
+struct State {
+    /// Jobs waiting for a thread, oldest first. This FIFO queue is the pool's *ready list*, the
+    /// same idea as the event loop's: `submit` appends at the back, an idle thread pops from the
+    /// front. Unlike the event loop there is no waiting list: a job that blocks on I/O blocks its
+    /// thread, and the kernel keeps track of it until the I/O is done.
+    ready: VecDeque<Job>,
+    /// Threads alive, running a job or idle. Raised by `start_thread`, lowered by a thread as it
+    /// exits.
+    threads: usize,
+    /// Threads asleep on `job_ready`. Each will take one queued job when woken, so `submit`
+    /// starts a new thread only when more jobs are queued than threads sleep.
+    idle: usize,
+    /// Set once, by shutdown. A thread that finds the ready list empty and this flag set exits;
+    /// while jobs remain, threads keep running them.
+    shutting_down: bool,
+}
+// ANCHOR_END: pool_state
+
+/// What [`Pool::shutdown`] does with the jobs no thread has started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Run them all before the threads exit (a [`ThreadPool`]: every `PoolHandle` gets its
+    /// result).
+    Finish,
+    /// Drop them unrun (the blocking pool: the tasks waiting for them are gone with the runtime).
+    Drop,
+}
+
+impl Pool {
+    /// A pool with no thread yet: `submit` or `start_thread` starts them.
+    pub(crate) fn new(limits: Limits) -> Arc<Pool> {
+        Arc::new(Pool {
+            state: Mutex::new(State {
+                ready: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                shutting_down: false,
+            }),
+            job_ready: Condvar::new(),
+            limits,
+        })
+    }
+
+    /// Locks the state, ignoring poisoning. A lock is poisoned only by a panic while it is held,
+    /// and we hold this one just to push or pop a job or change a count, never while a job runs,
+    /// so there is no half-finished update to protect anyone from.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts one more thread, counted before it runs so that `submit` never starts too many.
+    ///
+    /// # Errors
+    /// The kernel's error if the thread cannot be created; the count is taken back.
+    pub(crate) fn start_thread(self: &Arc<Self>) -> io::Result<thread::JoinHandle<()>> {
+        let number = {
+            let mut state = self.lock();
+            state.threads += 1;
+            state.threads
+        };
+        let pool = Arc::clone(self);
+        let spawned = thread::Builder::new()
+            .name((self.limits.name)(number))
+            .spawn(move || pool.work());
+        if spawned.is_err() {
+            self.lock().threads -= 1;
+        }
+        spawned
+    }
+
+    // ANCHOR: submit
+    /// Queue `job`, and wake an idle thread, or start a new one if every thread is busy and the
+    /// pool is below its maximum.
+    ///
+    /// # Errors
+    /// Only when no thread exists and the kernel refuses to start one; the job is dropped unrun.
+    /// If some thread exists, a refused spawn just leaves the job in the queue for that thread
+    /// (tokio does the same).
+    pub(crate) fn submit(self: &Arc<Self>, job: Job) -> io::Result<()> {
+        let mut state = self.lock();
+        state.ready.push_back(job);
+        if state.ready.len() <= state.idle {
+            // Enough sleeping threads for every queued job: wake one. Notifying after the unlock
+            // is safe: a thread counted in `idle` is inside `wait` and gets the notification.
+            drop(state);
+            self.job_ready.notify_one();
+            return Ok(());
+        }
+        if state.threads >= self.limits.max_threads {
+            return Ok(()); // the cap: the job waits for a thread to finish its current one
+        }
+        drop(state);
+        match self.start_thread() {
+            Ok(_detached) => Ok(()),
+            Err(error) => {
+                let mut state = self.lock();
+                if state.threads > 0 {
+                    return Ok(());
                 }
-                if state.shutting_down {
-                    return;
-                }
-                // `wait` releases the lock while asleep and retakes it before returning. It can
-                // also return without a notify (a spurious wakeup), hence the loop.
-                state = shared
+                // Nobody will ever run the job: take it back (it is the newest one).
+                let job = state.ready.pop_back();
+                drop(state);
+                drop(job);
+                Err(error)
+            }
+        }
+    }
+    // ANCHOR_END: submit
+
+    // ANCHOR: worker_loop
+    /// A thread's life: pop the oldest job, run it, repeat; exit once the pool is shutting down
+    /// and the queue is empty, or after `keep_alive` without a job if the pool is above its
+    /// minimum.
+    fn work(&self) {
+        let mut state = self.lock();
+        loop {
+            // Pop before looking at the flag: that order is what lets shutdown finish the jobs
+            // still queued instead of dropping them.
+            if let Some(job) = state.ready.pop_front() {
+                drop(state); // other threads can pop while this job runs
+                // The job catches its caller's panic itself. This second net catches the one
+                // thing left: a panic while dropping a result nobody wanted (a `T` whose `Drop`
+                // panics), so that no job, however odd, can take a thread down with it.
+                let _ = panic::catch_unwind(AssertUnwindSafe(job));
+                state = self.lock();
+                continue;
+            }
+            if state.shutting_down {
+                break;
+            }
+            let expired;
+            (state, expired) = self.wait_for_job(state);
+            if expired && state.threads > self.limits.min_threads {
+                break;
+            }
+        }
+        state.threads -= 1;
+    }
+    // ANCHOR_END: worker_loop
+
+    /// Sleep until a job is queued or the pool shuts down. A thread above `min_threads` sleeps
+    /// at most `keep_alive`; then `true` comes back with an empty queue.
+    fn wait_for_job<'a>(&self, mut state: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, bool) {
+        let deadline = (state.threads > self.limits.min_threads)
+            .then(|| Instant::now() + self.limits.keep_alive);
+        state.idle += 1;
+        let expired = loop {
+            // `wait` releases the lock while asleep and retakes it before returning.
+            state = match deadline {
+                None => self
                     .job_ready
                     .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break true;
+                    }
+                    let (state, _) = self
+                        .job_ready
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    state
+                }
+            };
+            if !state.ready.is_empty() || state.shutting_down {
+                break false;
             }
-        }; // The lock is released here, so other workers can pop while this job runs.
+            // A spurious wake-up, or another thread took the job: sleep again.
+        };
+        state.idle -= 1;
+        (state, expired)
+    }
 
-        // The job catches the caller's panic itself. This second net catches the one thing left:
-        // a panic while dropping a result nobody joined (a `T` whose `Drop` panics), so that no
-        // job, however odd, can take a worker down with it.
-        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+    /// Tell every thread to exit once it has nothing to do, and wake the idle ones so they see
+    /// it. Returns at once; a [`ThreadPool`] joins its threads itself.
+    pub(crate) fn shutdown(&self, queued: Queued) {
+        let dropped = {
+            let mut state = self.lock();
+            state.shutting_down = true;
+            match queued {
+                Queued::Finish => VecDeque::new(),
+                Queued::Drop => std::mem::take(&mut state.ready),
+            }
+        };
+        self.job_ready.notify_all();
+        // The dropped jobs' closures are dropped here, outside the lock.
+        drop(dropped);
+    }
+
+    #[cfg(test)]
+    fn threads(&self) -> usize {
+        self.lock().threads
     }
 }
-// ANCHOR_END: worker_loop
 
 /// The owner's end of a job queued by [`ThreadPool::spawn`].
 ///
@@ -445,5 +615,150 @@ impl<T> fmt::Debug for PoolHandle<T> {
         f.debug_struct("PoolHandle")
             .field("finished", &self.is_finished())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn limits(min_threads: usize, max_threads: usize, keep_alive: Duration) -> Limits {
+        Limits {
+            min_threads,
+            max_threads,
+            keep_alive,
+            name: |k| format!("test-pool-{k}"),
+        }
+    }
+
+    /// `jobs` jobs that each wait for one message on `release` before they send their number.
+    fn blocked_jobs(pool: &Arc<Pool>, jobs: usize) -> (mpsc::Sender<()>, mpsc::Receiver<usize>) {
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        for i in 0..jobs {
+            let (release_rx, done_tx) = (Arc::clone(&release_rx), done_tx.clone());
+            pool.submit(Box::new(move || {
+                release_rx.lock().unwrap().recv().unwrap();
+                done_tx.send(i).unwrap();
+            }))
+            .unwrap();
+        }
+        (release_tx, done_rx)
+    }
+
+    #[test]
+    fn idle_threads_exit_after_keep_alive() {
+        let pool = Pool::new(limits(0, 4, Duration::from_millis(30)));
+        let (tx, rx) = mpsc::channel();
+        for i in 0..3 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(i).unwrap())).unwrap();
+        }
+        let mut got: Vec<i32> = rx.iter().take(3).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 2]);
+        assert!(pool.threads() >= 1);
+        wait_until("idle threads to exit", || pool.threads() == 0);
+    }
+
+    #[test]
+    fn the_pool_shrinks_to_its_minimum_and_no_further() {
+        let keep_alive = Duration::from_millis(20);
+        let pool = Pool::new(limits(1, 3, keep_alive));
+        let (release, done) = blocked_jobs(&pool, 3);
+        assert_eq!(
+            pool.threads(),
+            3,
+            "three blocked jobs, a maximum of three threads"
+        );
+        for _ in 0..3 {
+            release.send(()).unwrap();
+        }
+        assert_eq!(done.iter().take(3).count(), 3);
+        wait_until("the threads above the minimum to exit", || {
+            pool.threads() == 1
+        });
+        // Many keep-alives later the last thread is still there, and still takes jobs.
+        thread::sleep(keep_alive * 5);
+        assert_eq!(pool.threads(), 1, "a pool never shrinks below min_threads");
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send("ran").unwrap()))
+            .unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok("ran"));
+        assert_eq!(pool.threads(), 1, "an idle thread took it: none started");
+        pool.shutdown(Queued::Finish);
+        wait_until("the last thread to exit after shutdown", || {
+            pool.threads() == 0
+        });
+    }
+
+    #[test]
+    fn the_cap_holds_and_queued_jobs_still_run() {
+        let pool = Pool::new(limits(0, 2, Duration::from_secs(5)));
+        let (release, done) = blocked_jobs(&pool, 6);
+        assert_eq!(pool.threads(), 2, "six jobs, a cap of two threads");
+        for _ in 0..6 {
+            release.send(()).unwrap();
+        }
+        let mut got: Vec<usize> = done.iter().take(6).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 2, 3, 4, 5]);
+        pool.shutdown(Queued::Drop);
+        wait_until("threads to exit after shutdown", || pool.threads() == 0);
+    }
+
+    #[test]
+    fn shutdown_that_drops_queued_jobs_never_runs_them() {
+        let pool = Pool::new(limits(0, 1, Duration::from_secs(5)));
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        pool.submit(Box::new(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        }))
+        .unwrap();
+        started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        // The one thread is busy, so these two wait in the queue.
+        let (ran_tx, ran_rx) = mpsc::channel::<usize>();
+        for i in 1..3 {
+            let ran_tx = ran_tx.clone();
+            pool.submit(Box::new(move || ran_tx.send(i).unwrap()))
+                .unwrap();
+        }
+        drop(ran_tx);
+        assert_eq!(pool.lock().ready.len(), 2);
+        pool.shutdown(Queued::Drop);
+        assert_eq!(pool.lock().ready.len(), 0, "shutdown emptied the queue");
+        release_tx.send(()).unwrap();
+        wait_until("the thread to exit after its job", || pool.threads() == 0);
+        // Both senders were dropped with their unrun jobs.
+        assert_eq!(ran_rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));
+    }
+
+    #[test]
+    fn a_job_that_panics_does_not_take_its_thread_down() {
+        let pool = Pool::new(limits(1, 1, Duration::ZERO));
+        let _worker = pool.start_thread().unwrap();
+        // A raw job with no `catch_unwind` of its own, like a result whose `Drop` panics.
+        pool.submit(Box::new(|| panic!("a job that panics on purpose")))
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || {
+            tx.send(thread::current().name().map(String::from)).unwrap()
+        }))
+        .unwrap();
+        let served_by = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(served_by.as_deref(), Some("test-pool-1"));
+        assert_eq!(pool.threads(), 1);
+        pool.shutdown(Queued::Finish);
     }
 }
