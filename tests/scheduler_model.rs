@@ -51,6 +51,7 @@
 //! the proptest seed (fixed here; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` override), and a
 //! [`Watchdog`] aborts the process, printing the program, if a lost wakeup ever hangs a run.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -61,7 +62,6 @@ use std::sync::{Arc, Mutex, Once, mpsc};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
-use std::cell::RefCell;
 
 use futures::future::poll_fn;
 use proptest::collection::vec;
@@ -89,7 +89,9 @@ fn polls(log: &[Event]) -> Vec<usize> {
 fn model_log(program: &Program) -> Vec<Event> {
     let plan = Plan::new(program);
     let mut model = Model::new(&plan, None);
-    model.run().expect("the model runs a timer-free program alone");
+    model
+        .run()
+        .expect("the model runs a timer-free program alone");
     model.log
 }
 
@@ -104,7 +106,10 @@ fn model_round_robin_of_yields() {
     assert_eq!(
         log[..5],
         [
-            Event::Main { ready: vec![0, 1, 2], waiting: vec![] },
+            Event::Main {
+                ready: vec![0, 1, 2],
+                waiting: vec![]
+            },
             Event::Poll(0),
             Event::Poll(1),
             Event::Poll(2),
@@ -167,11 +172,17 @@ fn model_abort_drops_a_queued_task_at_once_and_its_entry_is_skipped() {
     assert_eq!(
         log,
         [
-            Event::Main { ready: vec![0, 1], waiting: vec![] },
+            Event::Main {
+                ready: vec![0, 1],
+                waiting: vec![]
+            },
             Event::Poll(0),
             Event::Dropped(1),
             Event::Dropped(0),
-            Event::Main { ready: vec![], waiting: vec![] },
+            Event::Main {
+                ready: vec![],
+                waiting: vec![]
+            },
         ]
     );
     check(&program).unwrap();
@@ -186,7 +197,10 @@ fn model_detached_and_parked_tasks_are_dropped_at_shutdown() {
     let log = model_log(&program);
     assert_eq!(
         log.last(),
-        Some(&Event::Main { ready: vec![], waiting: vec![0, 1] })
+        Some(&Event::Main {
+            ready: vec![],
+            waiting: vec![0, 1]
+        })
     );
     check(&program).unwrap();
 }
@@ -245,14 +259,16 @@ enum Nap {
 /// order in which the sleeps were registered.
 const TINY: Duration = Duration::from_micros(300);
 
-/// One step of a task's script. Targets are task numbers taken modulo the program's task count
-/// (see [`Plan`]); a step whose target has not been spawned yet, or has no stored waker, or whose
-/// handle is gone, does nothing.
+/// One step of a task's script. A step that acts on another task holds a pick `k`, resolved when
+/// the step runs to the `k`-th (modulo their count, by task number) of the tasks it can act on:
+/// for a wake, the tasks whose waker is in the shared table; for abort and detach, the tasks whose
+/// handle is. Both sides resolve it from their own tables, so a pick always hits a task when
+/// there is one (and may pick the task itself); with none, the step does nothing.
 #[derive(Clone, Debug)]
 enum Step {
     /// Spawn a child task with its own script; the child's handle goes into the shared table.
     Spawn(Vec<Step>),
-    /// Wake the target through the waker it stored when it last parked (on this thread).
+    /// Wake a task through the waker it stored when it last parked (on this thread).
     Wake(usize),
     /// The same from another thread: the wake goes through the runtime's inbox.
     WakeRemote(usize),
@@ -263,9 +279,9 @@ enum Step {
     /// Return `Pending` once *without* storing the waker (a task only an older stored waker can
     /// bring back).
     Forget,
-    /// Abort the target's `JoinHandle` (this task's own included).
+    /// Abort a task through its `JoinHandle`.
     Abort(usize),
-    /// Drop the target's `JoinHandle`, detaching the task.
+    /// Drop a task's `JoinHandle`, detaching the task.
     Detach(usize),
     /// `taketurns::time::sleep(..).await`.
     Sleep(Nap),
@@ -280,6 +296,8 @@ struct Program {
     roots: Vec<Vec<Step>>,
     /// The runtime's `Builder::event_interval`.
     event_interval: u32,
+    /// The runtime's `Builder::trace` (warnings go to a sink that drops them).
+    trace: bool,
 }
 
 impl Program {
@@ -288,11 +306,12 @@ impl Program {
         Program {
             roots,
             event_interval: taketurns::DEFAULT_EVENT_INTERVAL,
+            trace: false,
         }
     }
 }
 
-/// A step with its target resolved to a task number.
+/// A step with its child numbered; picks stay picks (see [`Step`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
     Spawn(usize),
@@ -316,6 +335,8 @@ struct Plan {
     roots: usize,
     /// The runtime's event interval.
     event_interval: u32,
+    /// Whether the runtime traces.
+    trace: bool,
 }
 
 impl Plan {
@@ -329,23 +350,23 @@ impl Plan {
                 })
                 .sum()
         }
-        fn lower(script: &[Step], me: usize, next: &mut usize, n: usize, out: &mut [Vec<Op>]) {
+        fn lower(script: &[Step], me: usize, next: &mut usize, out: &mut [Vec<Op>]) {
             let mut ops = Vec::with_capacity(script.len());
             for step in script {
                 ops.push(match step {
                     Step::Spawn(child) => {
                         let number = *next;
                         *next += 1;
-                        lower(child, number, next, n, out);
+                        lower(child, number, next, out);
                         Op::Spawn(number)
                     }
-                    Step::Wake(t) => Op::Wake(t % n),
-                    Step::WakeRemote(t) => Op::WakeRemote(t % n),
+                    Step::Wake(k) => Op::Wake(*k),
+                    Step::WakeRemote(k) => Op::WakeRemote(*k),
                     Step::Yield => Op::Yield,
                     Step::Park => Op::Park,
                     Step::Forget => Op::Forget,
-                    Step::Abort(t) => Op::Abort(t % n),
-                    Step::Detach(t) => Op::Detach(t % n),
+                    Step::Abort(k) => Op::Abort(*k),
+                    Step::Detach(k) => Op::Detach(*k),
                     Step::Sleep(nap) => Op::Sleep(*nap),
                     Step::Panic => Op::Panic,
                 });
@@ -357,12 +378,13 @@ impl Plan {
         let mut tasks = vec![Vec::new(); n];
         let mut next = roots;
         for (number, script) in program.roots.iter().enumerate() {
-            lower(script, number, &mut next, n, &mut tasks);
+            lower(script, number, &mut next, &mut tasks);
         }
         Plan {
             tasks,
             roots,
             event_interval: program.event_interval,
+            trace: program.trace,
         }
     }
 
@@ -371,12 +393,24 @@ impl Plan {
     }
 }
 
+/// Resolve pick `k` among the tasks for which `eligible` (by task number) is true.
+fn pick(k: usize, eligible: impl Iterator<Item = bool>) -> Option<usize> {
+    let candidates: Vec<usize> = eligible
+        .enumerate()
+        .filter_map(|(number, ok)| ok.then_some(number))
+        .collect();
+    (!candidates.is_empty()).then(|| candidates[k % candidates.len()])
+}
+
 /// What either side records, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Event {
     /// The `block_on` future was polled and saw these lists (task numbers): the ready queue
     /// front to back without stale entries, and the waiting list oldest first.
-    Main { ready: Vec<usize>, waiting: Vec<usize> },
+    Main {
+        ready: Vec<usize>,
+        waiting: Vec<usize>,
+    },
     /// A task's poll began.
     Poll(usize),
     /// A task's sleep completed.
@@ -747,13 +781,13 @@ impl<'a> Model<'a> {
             };
             match op {
                 Op::Spawn(child) => self.spawn(child),
-                Op::Wake(target) => {
-                    if self.tasks[target].has_waker {
+                Op::Wake(k) => {
+                    if let Some(target) = pick(k, self.tasks.iter().map(|t| t.has_waker)) {
                         self.wake(target);
                     }
                 }
-                Op::WakeRemote(target) => {
-                    if self.tasks[target].has_waker {
+                Op::WakeRemote(k) => {
+                    if let Some(target) = pick(k, self.tasks.iter().map(|t| t.has_waker)) {
                         self.inbox.push(target);
                         self.counts.remote_wakes += 1;
                     }
@@ -770,12 +804,16 @@ impl<'a> Model<'a> {
                     }
                     t.halfway = false;
                 }
-                Op::Abort(target) => {
-                    if self.tasks[target].handle_held {
+                Op::Abort(k) => {
+                    if let Some(target) = pick(k, self.tasks.iter().map(|t| t.handle_held)) {
                         self.abort(target)?;
                     }
                 }
-                Op::Detach(target) => self.tasks[target].handle_held = false,
+                Op::Detach(k) => {
+                    if let Some(target) = pick(k, self.tasks.iter().map(|t| t.handle_held)) {
+                        self.tasks[target].handle_held = false;
+                    }
+                }
                 Op::Sleep(Nap::Zero) => self.emit(Event::SleepDone(task))?,
                 Op::Sleep(Nap::Tiny) => {
                     // Fired: the entry is gone and the deadline has passed, so the sleep is done.
@@ -850,7 +888,15 @@ impl Harness {
     /// The task number of a runtime id (`usize::MAX` for an id no step spawned).
     fn number(&self, id: TaskId) -> usize {
         let ids = self.ids.borrow();
-        ids.iter().position(|&i| i == Some(id)).unwrap_or(usize::MAX)
+        ids.iter()
+            .position(|&i| i == Some(id))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// A clone of the `k`-th stored waker (see [`Step`]), if any task has stored one.
+    fn waker(&self, k: usize) -> Option<Waker> {
+        let wakers = self.wakers.borrow();
+        pick(k, wakers.iter().map(Option::is_some)).and_then(|target| wakers[target].clone())
     }
 
     /// Spawn task `number` on the current runtime and keep its handle.
@@ -942,14 +988,14 @@ impl Future for Task {
             };
             match op {
                 Op::Spawn(child) => h.spawn(child),
-                Op::Wake(target) => {
-                    let waker = h.wakers.borrow()[target].clone();
+                Op::Wake(k) => {
+                    let waker = h.waker(k);
                     if let Some(waker) = waker {
                         waker.wake();
                     }
                 }
-                Op::WakeRemote(target) => {
-                    let waker = h.wakers.borrow()[target].clone();
+                Op::WakeRemote(k) => {
+                    let waker = h.waker(k);
                     if let Some(waker) = waker {
                         // Joined before going on, so the wake is in the inbox at a known point.
                         thread::spawn(move || waker.wake())
@@ -973,13 +1019,18 @@ impl Future for Task {
                     }
                     this.halfway = false;
                 }
-                Op::Abort(target) => {
-                    if let Some(handle) = h.handles.borrow()[target].as_ref() {
-                        handle.abort();
+                Op::Abort(k) => {
+                    let handles = h.handles.borrow();
+                    if let Some(target) = pick(k, handles.iter().map(Option::is_some)) {
+                        handles[target].as_ref().expect("picked").abort();
                     }
                 }
-                Op::Detach(target) => {
-                    let handle = h.handles.borrow_mut()[target].take();
+                Op::Detach(k) => {
+                    let handle = {
+                        let mut handles = h.handles.borrow_mut();
+                        pick(k, handles.iter().map(Option::is_some))
+                            .and_then(|target| handles[target].take())
+                    };
                     drop(handle);
                 }
                 Op::Sleep(nap) => {
@@ -1058,6 +1109,8 @@ struct Observed {
 fn run_on_taketurns(plan: Rc<Plan>) -> Observed {
     let rt = Runtime::builder()
         .event_interval(plan.event_interval)
+        .trace(plan.trace)
+        .on_warning(|_| {})
         .build()
         .expect("a runtime (is the file descriptor limit reached?)");
     let n = plan.len();
@@ -1082,9 +1135,17 @@ fn run_on_taketurns(plan: Rc<Plan>) -> Observed {
         let snapshot = taketurns::snapshot();
         let quiet = snapshot.ready.is_empty() && taketurns::stats().timers_pending == 0;
         let ready = snapshot.ready.iter().map(|&id| h.number(id)).collect();
-        let waiting = snapshot.waiting_ids().iter().map(|&id| h.number(id)).collect();
+        let waiting = snapshot
+            .waiting_ids()
+            .iter()
+            .map(|&id| h.number(id))
+            .collect();
         record(&h.log, Event::Main { ready, waiting });
-        if quiet { Poll::Ready(()) } else { Poll::Pending }
+        if quiet {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }));
 
     let log = harness.log.lock().unwrap().clone();
@@ -1098,8 +1159,16 @@ fn run_on_taketurns(plan: Rc<Plan>) -> Observed {
     };
     let snapshot = rt.snapshot();
     let lists = (
-        snapshot.ready.iter().map(|&id| harness.number(id)).collect(),
-        snapshot.waiting_ids().iter().map(|&id| harness.number(id)).collect(),
+        snapshot
+            .ready
+            .iter()
+            .map(|&id| harness.number(id))
+            .collect(),
+        snapshot
+            .waiting_ids()
+            .iter()
+            .map(|&id| harness.number(id))
+            .collect(),
     );
     let handles: Vec<Option<JoinHandle<usize>>> = harness.handles.borrow_mut().drain(..).collect();
     let finished: Vec<Option<bool>> = handles
@@ -1245,7 +1314,11 @@ fn compare(model: &mut Model<'_>, observed: &Observed) -> Result<(), String> {
             .iter()
             .filter(|&e| *e == Event::Dropped(task))
             .count()
-            + observed.dropped_at_shutdown.iter().filter(|&&t| t == task).count();
+            + observed
+                .dropped_at_shutdown
+                .iter()
+                .filter(|&&t| t == task)
+                .count();
         let expected = usize::from(outcome != Outcome::Unspawned);
         if drops != expected {
             return Err(format!(
@@ -1264,13 +1337,13 @@ fn compare(model: &mut Model<'_>, observed: &Observed) -> Result<(), String> {
 /// tasks, so some steps name a task that does not exist yet.
 fn leaf_step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        3 => (0..8usize).prop_map(Step::Wake),
-        2 => (0..8usize).prop_map(Step::WakeRemote),
+        4 => (0..8usize).prop_map(Step::Wake),
+        3 => (0..8usize).prop_map(Step::WakeRemote),
         3 => Just(Step::Yield),
-        3 => Just(Step::Park),
+        5 => Just(Step::Park),
         1 => Just(Step::Forget),
-        2 => (0..8usize).prop_map(Step::Abort),
-        2 => (0..8usize).prop_map(Step::Detach),
+        1 => (0..8usize).prop_map(Step::Abort),
+        1 => (0..8usize).prop_map(Step::Detach),
         1 => Just(Step::Sleep(Nap::Zero)),
         1 => Just(Step::Sleep(Nap::Tiny)),
         1 => Just(Step::Panic),
@@ -1279,44 +1352,102 @@ fn leaf_step() -> impl Strategy<Value = Step> {
 
 /// A script, with nested spawns up to three levels deep.
 fn script() -> impl Strategy<Value = Vec<Step>> {
-    vec(leaf_step(), 0..5).prop_recursive(3, 24, 6, |inner| {
+    vec(leaf_step(), 0..8).prop_recursive(3, 32, 8, |inner| {
         vec(
             prop_oneof![4 => leaf_step(), 1 => inner.prop_map(Step::Spawn)],
-            0..6,
+            0..8,
         )
     })
 }
 
-/// A program: one to three top-level scripts and an event interval (small ones make the loop
-/// take remote wakes and fire timers mid-tick).
-fn program() -> impl Strategy<Value = Program> {
+/// A program: one to four top-level scripts and an event interval (small ones make the loop
+/// take remote wakes and fire timers mid-tick), on a runtime that traces or not.
+fn program(trace: bool) -> impl Strategy<Value = Program> {
     (
-        vec(script(), 1..4),
-        prop_oneof![Just(1u32), Just(2), Just(3), Just(taketurns::DEFAULT_EVENT_INTERVAL)],
+        vec(script(), 1..5),
+        prop_oneof![
+            Just(1u32),
+            Just(2),
+            Just(3),
+            Just(taketurns::DEFAULT_EVENT_INTERVAL)
+        ],
     )
-        .prop_map(|(roots, event_interval)| Program {
+        .prop_map(move |(roots, event_interval)| Program {
             roots,
             event_interval,
+            trace,
         })
 }
 
-/// The seed used unless `PROPTEST_RNG_SEED` is set, so every run tries the same programs.
-const SEED: u64 = 0x7a6b_e7u64;
+/// How many programs a run tries unless `PROPTEST_CASES` is set: a few hundred, a second or
+/// two in a debug build.
+const CASES: u32 = 512;
 
-#[test]
-fn random_programs_agree_with_the_model() {
-    let mut config = Config::default(); // reads PROPTEST_CASES (256 by default)
+/// The seed used unless `PROPTEST_RNG_SEED` is set, so every run tries the same programs.
+const SEED: u64 = 0x007a_6be7;
+
+/// Run [`check`] on a few hundred random programs (`PROPTEST_CASES` to change), shrinking the
+/// first disagreement to a minimal program.
+fn check_random_programs(trace: bool) {
+    let mut config = Config::default(); // reads PROPTEST_CASES and PROPTEST_RNG_SEED
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = CASES;
+    }
     if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         config.rng_seed = RngSeed::Fixed(SEED);
     }
     // No regression files: the seed makes the run repeatable, and a failure prints its program.
     config.failure_persistence = None;
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&program(), |program| {
+    let result = runner.run(&program(trace), |program| {
         check(&program).map_err(TestCaseError::fail)
     });
     if let Err(failure) = result {
-        panic!("the runtime and the model disagree (seed {SEED:#x} unless PROPTEST_RNG_SEED):\n{failure}");
+        panic!(
+            "the runtime and the model disagree (seed {SEED:#x} unless PROPTEST_RNG_SEED is \
+             set):\n{failure}"
+        );
+    }
+}
+
+#[test]
+fn random_programs_agree_with_the_model() {
+    check_random_programs(false);
+}
+
+/// Tracing must not change the schedule it draws. It does today: see
+/// [`tracing_leaves_remote_wakes_in_the_inbox_until_the_tick_ends`] for the minimal case.
+#[test]
+#[ignore = "tracing takes the inbox mid-tick (issue 14); run with --ignored once that is fixed"]
+fn random_programs_agree_with_the_model_when_tracing() {
+    check_random_programs(true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disagreements the model found
+// ---------------------------------------------------------------------------------------------
+
+/// Found by `random_programs_agree_with_the_model_when_tracing`, and failing until issue 14's
+/// fix: with tracing on, a task that parks with no clone of its waker left (the lost-waker
+/// check) makes the loop take the inbox right after that poll, in the middle of the tick. A
+/// remote wake then moves its task ahead of tasks queued later in the same tick, so the order
+/// depends on whether the runtime traces. Here 1 wakes 0 from another thread, 2 parks with its
+/// waker lost, 3 yields: untraced, 0 is queued behind 3 when the tick ends (the model, and the
+/// same program in `model_remote_wake_is_taken_at_the_end_of_the_tick`); traced, ahead of it.
+#[test]
+fn tracing_leaves_remote_wakes_in_the_inbox_until_the_tick_ends() {
+    use Step::*;
+    let mut program = Program::new(vec![
+        vec![Park],
+        vec![Yield, WakeRemote(0)],
+        vec![Yield, Forget],
+        vec![Yield, Yield],
+    ]);
+    assert_eq!(polls(&model_log(&program)), [0, 1, 2, 3, 1, 2, 3, 3, 0]);
+    check(&program).expect("untraced, the runtime agrees with the model");
+    program.trace = true;
+    if let Err(disagreement) = check(&program) {
+        panic!("traced, the runtime disagrees with the model:\n{disagreement}");
     }
 }
 
