@@ -3,16 +3,18 @@
 //!
 //! **The idea.** A program is a few tasks, each a script of steps: spawn a child (with its own
 //! script), wake another task through the waker it stored, wake it from another thread, yield,
-//! park, abort or drop another task's `JoinHandle`, sleep (zero or a tiny duration), panic. The
-//! end of a script is the task finishing. The runtime runs the program through its public API
+//! park (store the waker, return `Pending` once), return `Pending` without storing it, abort or
+//! drop another task's `JoinHandle`, sleep (zero or a tiny duration), panic. The end of a script
+//! is the task finishing. The runtime runs the program through its public API
 //! only (`spawn`, `yield_now`, `JoinHandle::{abort, is_finished}`, `time::sleep`, `snapshot`,
 //! `stats`) while the tasks record an event log: every poll, every timer that fires, every sleep
 //! that completes, every future dropped (a drop guard in each task), and, each time the
 //! `block_on` future is polled, both lists. The model is the same rules written as plainly as
 //! possible: a FIFO `VecDeque` ready queue (stale entries and all), an ordered waiting list, an
 //! inbox for remote wakes, a list of pending timers. proptest's shrinking then hands back the
-//! smallest program on which the two disagree. This is the check that asyncio's and tokio's docs
-//! state in prose ("callbacks run in the order they were scheduled"); here it is executable.
+//! smallest program on which the two disagree. asyncio promises the same order in prose
+//! (`call_soon`: "callbacks are called in the order in which they are registered"); here the
+//! promise, and every rule around it, is executable.
 //!
 //! **The rules modelled** (each stated in the runtime's own docs, `tick.rs`, `runtime.rs`,
 //! `task.rs`): a tick runs only the entries in the ready queue when it began (stale ones count
@@ -46,10 +48,14 @@
 //! once nothing is queued and no timer is pending (nothing can happen after that: every other
 //! thread has been joined). Parked tasks nobody will wake are then dropped with the runtime.
 //!
-//! Left out: sockets, tasks awaiting each other's `JoinHandle`, destructors or outputs that panic,
-//! and tracing (`Builder::trace`); each has its own tests elsewhere. A run is deterministic given
-//! the proptest seed (fixed here; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` override), and a
-//! [`Watchdog`] aborts the process, printing the program, if a lost wakeup ever hangs a run.
+//! **Tracing** must not change the schedule; a second property runs the same programs on a
+//! runtime built with `Builder::trace`. It disagrees today (tracing takes the inbox mid-tick,
+//! issue 14), so it is ignored, and the minimal program it found is a regular test at the end.
+//!
+//! Left out: sockets, tasks awaiting each other's `JoinHandle`, and destructors or outputs that
+//! panic; each has its own tests elsewhere. A run is deterministic given the proptest seed (fixed
+//! here; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` override), and a [`Watchdog`] aborts the
+//! process, printing the program, if a lost wakeup ever hangs a run.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -229,6 +235,17 @@ fn model_event_interval_takes_remote_wakes_mid_tick() {
 }
 
 #[test]
+fn model_sleep_zero_completes_without_a_timer() {
+    use Step::*;
+    // Its deadline has passed by its first poll: no timer, no turn given up.
+    let program = Program::new(vec![vec![Sleep(Nap::Zero), Yield], vec![]]);
+    let log = model_log(&program);
+    assert_eq!(polls(&log), [0, 1, 0]);
+    assert_eq!(log[2], Event::SleepDone(0));
+    check(&program).unwrap();
+}
+
+#[test]
 fn sleeping_tasks_agree_with_the_model() {
     use Step::*;
     // Timers: the model is guided by where the runtime's log says each timer fired, and checks
@@ -311,7 +328,8 @@ impl Program {
     }
 }
 
-/// A step with its child numbered; picks stay picks (see [`Step`]).
+/// A [`Step`] as the tasks run it: each variant does what the step of the same name does;
+/// `Spawn` holds the child's task number, and picks stay picks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
     Spawn(usize),
@@ -439,10 +457,15 @@ enum Outcome {
 /// Counters both sides keep, compared with the runtime's `Stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Counts {
+    /// Tasks spawned (`Stats::tasks_spawned`).
     spawned: u64,
+    /// Tasks completed, panicked or cancelled (`Stats::tasks_finished`).
     finished: u64,
+    /// Task polls (`Stats::polls`; the `block_on` future's are not counted).
     polls: u64,
+    /// Timers the loop fired (`Stats::timers_fired`).
     timers_fired: u64,
+    /// Wakes made from another thread (`Stats::remote_wakes`).
     remote_wakes: u64,
 }
 
