@@ -28,8 +28,7 @@ use nix::sys::resource::{UsageWho, getrusage};
 use nix::sys::time::{TimeVal, TimeValLike};
 
 use super::client::{Client, ClientError, ErrorCounts};
-use super::fetch::FetchErrorKind;
-use super::json::{self, Value};
+use super::json;
 use super::plan::FetchPlan;
 
 /// The measurements of one client running one plan.
@@ -170,44 +169,11 @@ impl Report {
         self.ok == self.fetches && self.errors.total() == 0
     }
 
-    /// The report as one line of JSON (no serde: see the `json` module), with the derived
-    /// numbers included for whoever reads it: `delay_floor_us`, `wall_minus_delay_us`,
+    /// The report as one line of JSON (written with serde, see the `json` module), with the
+    /// derived numbers included for whoever reads it: `delay_floor_us`, `wall_minus_delay_us`,
     /// `cpu_per_fetch_us`, `rss_growth_kib`, `kib_per_fetch`.
     pub fn to_json(&self) -> String {
-        let micros = |d: Duration| d.as_micros().to_string();
-        let optional = |d: Option<Duration>| d.map_or("null".to_string(), micros);
-        let errors: Vec<String> = self
-            .errors
-            .iter()
-            .map(|(kind, n)| format!("\"{}\":{n}", kind.name()))
-            .collect();
-        format!(
-            "{{\"client\":{},\"fetches\":{},\"ok\":{},\"bytes\":{},\"concurrency\":{},\
-             \"errors\":{{{}}},\"first_error\":{},\"wall_us\":{},\"server_delay_us\":{},\
-             \"delay_floor_us\":{},\"wall_minus_delay_us\":{},\"cpu_user_us\":{},\
-             \"cpu_system_us\":{},\"cpu_per_fetch_us\":{:.2},\"rss_before_kib\":{},\
-             \"peak_rss_kib\":{},\"rss_growth_kib\":{},\"kib_per_fetch\":{:.3}}}",
-            json::string(&self.client),
-            self.fetches,
-            self.ok,
-            self.bytes,
-            self.concurrency,
-            errors.join(","),
-            self.first_error
-                .as_deref()
-                .map_or("null".to_string(), json::string),
-            micros(self.wall),
-            optional(self.server_delay),
-            optional(self.delay_floor()),
-            optional(self.wall_minus_delay()),
-            micros(self.cpu_user),
-            micros(self.cpu_system),
-            self.cpu_per_fetch().as_secs_f64() * 1e6,
-            self.rss_before_kib,
-            self.peak_rss_kib,
-            self.rss_growth_kib(),
-            self.kib_per_fetch(),
-        )
+        json::to_json(self)
     }
 
     /// Read back a report written by [`Report::to_json`] (derived fields are ignored).
@@ -215,58 +181,7 @@ impl Report {
     /// # Errors
     /// What is missing or malformed.
     pub fn from_json(text: &str) -> Result<Report, ParseReportError> {
-        let value = json::parse(text.trim()).map_err(ParseReportError)?;
-        let field = |key: &str| {
-            value
-                .get(key)
-                .ok_or_else(|| ParseReportError(format!("missing field {key:?}")))
-        };
-        let number = |key: &str| {
-            field(key)?
-                .as_u64()
-                .ok_or_else(|| ParseReportError(format!("field {key:?} is not a whole number")))
-        };
-        let optional_micros = |key: &str| match field(key)? {
-            Value::Null => Ok(None),
-            v => v
-                .as_u64()
-                .map(|us| Some(Duration::from_micros(us)))
-                .ok_or_else(|| ParseReportError(format!("field {key:?} is not a number or null"))),
-        };
-        let mut errors = ErrorCounts::default();
-        let error_object = field("errors")?;
-        for kind in FetchErrorKind::ALL {
-            let count = error_object
-                .get(kind.name())
-                .and_then(Value::as_u64)
-                .ok_or_else(|| {
-                    ParseReportError(format!("errors.{} missing or not a number", kind.name()))
-                })?;
-            errors.set(kind, count);
-        }
-        let first_error = match field("first_error")? {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            _ => return Err(ParseReportError("first_error is not a string".to_string())),
-        };
-        Ok(Report {
-            client: field("client")?
-                .as_str()
-                .ok_or_else(|| ParseReportError("client is not a string".to_string()))?
-                .to_string(),
-            fetches: number("fetches")?,
-            ok: number("ok")?,
-            bytes: number("bytes")?,
-            concurrency: number("concurrency")?,
-            errors,
-            first_error,
-            wall: Duration::from_micros(number("wall_us")?),
-            server_delay: optional_micros("server_delay_us")?,
-            cpu_user: Duration::from_micros(number("cpu_user_us")?),
-            cpu_system: Duration::from_micros(number("cpu_system_us")?),
-            rss_before_kib: number("rss_before_kib")?,
-            peak_rss_kib: number("peak_rss_kib")?,
-        })
+        json::from_json(text)
     }
 
     /// The table's column titles.
@@ -378,6 +293,13 @@ pub struct ParseReportError(
     /// What is missing or malformed, for the message.
     String,
 );
+
+impl ParseReportError {
+    /// An error that says `what` is missing or malformed.
+    pub(crate) fn new(what: impl Into<String>) -> ParseReportError {
+        ParseReportError(what.into())
+    }
+}
 
 impl fmt::Display for ParseReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
