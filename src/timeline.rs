@@ -344,18 +344,10 @@ fn micros(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1000.0
 }
 
-/// A duration in plain ASCII (`us`, not `µs`), rounded for a ruler.
+/// A duration in plain ASCII (`us`, not `µs`), rounded for a ruler: the task-stats table's
+/// format, so that the two read alike.
 fn ascii_duration(d: Duration) -> String {
-    let ns = d.as_nanos() as f64;
-    if ns < 1e3 {
-        format!("{ns:.0} ns")
-    } else if ns < 1e6 {
-        format!("{:.1} us", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.1} ms", ns / 1e6)
-    } else {
-        format!("{:.2} s", ns / 1e9)
-    }
+    crate::stats::short_duration(d).replace('µ', "u")
 }
 
 /// `s` cut to `max` characters, with `..` at the end when cut.

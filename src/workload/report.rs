@@ -25,11 +25,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
-use nix::sys::time::{TimeVal, TimeValLike};
 
 use super::client::{Client, ClientError, ErrorCounts};
 use super::json;
+use super::machine::from_timeval;
 use super::plan::FetchPlan;
+use crate::stats::short_duration as format_duration;
 
 /// The measurements of one client running one plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,15 +78,11 @@ impl Usage {
         // getrusage fails only for a bad `who` or a bad pointer; nix rules both out.
         let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
         Usage {
-            user: duration(usage.user_time()),
-            system: duration(usage.system_time()),
+            user: from_timeval(usage.user_time()),
+            system: from_timeval(usage.system_time()),
             max_rss_kib: u64::try_from(usage.max_rss()).unwrap_or(0),
         }
     }
-}
-
-fn duration(tv: TimeVal) -> Duration {
-    Duration::from_micros(u64::try_from(tv.num_microseconds()).unwrap_or(0))
 }
 
 impl Report {
@@ -262,20 +259,6 @@ fn format_row(cells: &[String; 9], widths: &[usize; 9]) -> String {
         }
     }
     line.trim_end().to_string()
-}
-
-/// `850 µs`, `12.3 ms`, `1.25 s`.
-pub(crate) fn format_duration(d: Duration) -> String {
-    let micros = d.as_secs_f64() * 1e6;
-    if micros < 10.0 {
-        format!("{micros:.1} µs")
-    } else if micros < 1_000.0 {
-        format!("{micros:.0} µs")
-    } else if micros < 1_000_000.0 {
-        format!("{:.1} ms", micros / 1e3)
-    } else {
-        format!("{:.2} s", micros / 1e6)
-    }
 }
 
 /// `900 KiB`, `12.5 MiB`.
