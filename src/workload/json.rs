@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::ErrorCounts;
 use super::fetch::FetchErrorKind;
@@ -31,7 +31,7 @@ struct ReportJson {
     /// [`Report::concurrency`].
     concurrency: u64,
     /// [`Report::errors`], every kind by its name, zeros included.
-    errors: BTreeMap<String, u64>,
+    errors: Errors,
     /// [`Report::first_error`].
     first_error: Option<String>,
     /// [`Report::wall`], in microseconds.
@@ -63,6 +63,23 @@ struct ReportJson {
     kib_per_fetch: f64,
 }
 
+/// Failed fetches by kind name. Written in [`FetchErrorKind::ALL`]'s order (`refused` first), so
+/// that the line reads the same as the table; read in any order.
+struct Errors(Vec<(String, u64)>);
+
+impl Serialize for Errors {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(kind, n)| (kind, n)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Errors {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Errors, D::Error> {
+        let counts = BTreeMap::<String, u64>::deserialize(deserializer)?;
+        Ok(Errors(counts.into_iter().collect()))
+    }
+}
+
 /// Whole microseconds, saturating (a report never lasts 584,000 years).
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
@@ -82,11 +99,13 @@ pub(super) fn to_json(report: &Report) -> String {
         ok: report.ok,
         bytes: report.bytes,
         concurrency: report.concurrency,
-        errors: report
-            .errors
-            .iter()
-            .map(|(kind, n)| (kind.name().to_string(), n))
-            .collect(),
+        errors: Errors(
+            report
+                .errors
+                .iter()
+                .map(|(kind, n)| (kind.name().to_string(), n))
+                .collect(),
+        ),
         first_error: report.first_error.clone(),
         wall_us: micros(report.wall),
         server_delay_us: report.server_delay.map(micros),
@@ -110,9 +129,11 @@ pub(super) fn from_json(text: &str) -> Result<Report, ParseReportError> {
         serde_json::from_str(text.trim()).map_err(|e| ParseReportError::new(e.to_string()))?;
     let mut errors = ErrorCounts::default();
     for kind in FetchErrorKind::ALL {
-        let count = wire
+        let (_, count) = wire
             .errors
-            .get(kind.name())
+            .0
+            .iter()
+            .find(|(name, _)| name == kind.name())
             .ok_or_else(|| ParseReportError::new(format!("errors.{} is missing", kind.name())))?;
         errors.set(kind, *count);
     }
@@ -175,6 +196,8 @@ mod tests {
         assert_eq!(value["kib_per_fetch"], 10.0);
         assert_eq!(value["errors"]["refused"], 2);
         assert_eq!(value["errors"]["reset"], 0);
+        let line = to_json(&sample());
+        assert!(line.contains(r#""errors":{"refused":2,"#), "{line}");
     }
 
     #[test]
