@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use nix::sys::resource::{UsageWho, getrusage};
+use taketurns::workload::machine;
 
 /// One CPU-bound job (a sum of squares modulo a prime), run sequentially, on threads, as tasks on
 /// the event loop, through spawn_blocking, and in child processes; prints the speed-ups.
@@ -162,17 +162,10 @@ fn processes(n: u64, workers: u64) -> u64 {
 /// One way to run the job: `(n, workers) -> sum`.
 type Mode = fn(u64, u64) -> u64;
 
-/// CPU time (user + system) used so far by this process and by its waited-for children.
+/// CPU time (user + system) used so far by this process and by its waited-for children (the
+/// child-process mode's work is billed to the children).
 fn cpu_time() -> Duration {
-    let mut total = Duration::ZERO;
-    for who in [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN] {
-        let usage = getrusage(who).expect("getrusage cannot fail for SELF or CHILDREN");
-        for tv in [usage.user_time(), usage.system_time()] {
-            total += Duration::from_secs(tv.tv_sec() as u64)
-                + Duration::from_micros(tv.tv_usec() as u64);
-        }
-    }
-    total
+    machine::cpu_time() + machine::children_cpu_time()
 }
 
 /// Several runs of one mode.

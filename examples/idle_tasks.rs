@@ -38,8 +38,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use futures::channel::oneshot;
-use nix::sys::resource::{UsageWho, getrusage};
-use nix::sys::time::{TimeVal, TimeValLike};
+use taketurns::workload::machine::cpu_time;
 
 /// Measure what an idle task costs (memory, and the time to wake and finish it) on taketurns and
 /// on tokio's current-thread runtime; or, with --timers, how fast 100,000 sleeps fire in order.
@@ -621,15 +620,6 @@ impl Span {
             self.wall.as_nanos() as f64 / per as f64
         )
     }
-}
-
-/// CPU time used by this process so far, user and system.
-fn cpu_time() -> Duration {
-    // getrusage fails only for a bad `who` or a bad pointer; nix rules both out.
-    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
-    let micros =
-        |tv: TimeVal| Duration::from_micros(u64::try_from(tv.num_microseconds()).unwrap_or(0));
-    micros(usage.user_time()) + micros(usage.system_time())
 }
 
 /// This process's resident memory (`VmRSS`), in bytes.

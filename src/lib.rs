@@ -36,6 +36,13 @@
 //! ([`Timeline::write_chrome_trace`]), [`Runtime::task_stats`] gives per-task totals, and
 //! [`Warning`]s report slow polls, lost wakers and tasks pending at shutdown. Name tasks with
 //! [`task::Builder`].
+//!
+//! # The runtime and the lab bench
+//! Everything above is the runtime, and depends only on mio, slab, pin-project-lite, futures-io,
+//! socket2 and serde_json (for the trace export). The `workload` module is the lab bench the book
+//! measures the runtime with: a delay server, four fetch clients, reports and the machine's limits.
+//! It sits behind the `workload` cargo feature, on by default; build with
+//! `--no-default-features` for the runtime alone.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -61,6 +68,7 @@ pub mod trace;
 mod waiting;
 mod waker;
 pub mod warnings;
+#[cfg(feature = "workload")]
 pub mod workload;
 
 use std::future::Future;

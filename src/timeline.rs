@@ -17,10 +17,11 @@ use std::fmt::Write as _;
 use std::io;
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::task::TaskId;
 use crate::trace::{Event, EventKind, Outcome, PollResult, TaskInfo, WakeSource};
 use crate::waiting::WaitReason;
-use crate::workload::json::string as json_string;
 
 /// Where a task is during a [`Span`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -245,25 +246,26 @@ impl Timeline {
     /// with what the poll returned in its arguments; complete events `ready` and `waiting: …`
     /// for the time between polls; and instant events (`"ph":"i"`) for the spawn, each wake
     /// (named after who woke it) and the end. Times are in microseconds since the runtime was
-    /// built, with nanosecond decimals.
+    /// built, with nanosecond decimals. The document is built as a `serde_json` value and written
+    /// on one line, so task names with quotes or newlines are escaped as JSON requires.
     ///
     /// # Errors
     /// Whatever `writer` returns.
     pub fn write_chrome_trace(&self, mut writer: impl io::Write) -> io::Result<()> {
-        let mut records: Vec<String> = Vec::new();
-        records.push(
-            r#"{"ph":"M","pid":1,"tid":0,"name":"process_name","args":{"name":"taketurns runtime"}}"#
-                .to_string(),
-        );
+        let mut records = vec![json!({
+            "ph": "M", "pid": 1, "tid": 0, "name": "process_name",
+            "args": { "name": "taketurns runtime" },
+        })];
         for task in &self.tasks {
             let tid = task.id.as_u64();
-            let track = json_string(&format!("{} {}", task.id, task.name));
-            records.push(format!(
-                r#"{{"ph":"M","pid":1,"tid":{tid},"name":"thread_name","args":{{"name":{track}}}}}"#
-            ));
-            records.push(format!(
-                r#"{{"ph":"M","pid":1,"tid":{tid},"name":"thread_sort_index","args":{{"sort_index":{tid}}}}}"#
-            ));
+            records.push(json!({
+                "ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
+                "args": { "name": format!("{} {}", task.id, task.name) },
+            }));
+            records.push(json!({
+                "ph": "M", "pid": 1, "tid": tid, "name": "thread_sort_index",
+                "args": { "sort_index": tid },
+            }));
             for span in self.spans(task.id) {
                 let name = match (&span.state, &span.waiting_for) {
                     (TaskState::Running, _) => continue, // polls are written from the events
@@ -272,24 +274,18 @@ impl Timeline {
                     (TaskState::Waiting, Some(why)) => format!("waiting: {}", wait_name(why)),
                     (TaskState::Waiting, None) => "waiting".to_string(),
                 };
-                records.push(format!(
-                    r#"{{"ph":"X","pid":1,"tid":{tid},"cat":"state","name":{},"ts":{},"dur":{}}}"#,
-                    json_string(&name),
-                    micros(span.start),
-                    micros(span.end.saturating_sub(span.start)),
-                ));
+                records.push(json!({
+                    "ph": "X", "pid": 1, "tid": tid, "cat": "state", "name": name,
+                    "ts": micros(span.start),
+                    "dur": micros(span.end.saturating_sub(span.start)),
+                }));
             }
         }
         let mut poll_started: Vec<(TaskId, Duration)> = Vec::new();
         for event in &self.events {
             let tid = event.task.as_u64();
             let ts = micros(event.at);
-            let instant = |name: &str, cat: &str| {
-                format!(
-                    r#"{{"ph":"i","s":"t","pid":1,"tid":{tid},"cat":"{cat}","name":{},"ts":{ts}}}"#,
-                    json_string(name)
-                )
-            };
+            let instant = |name: &str, cat: &str| json!({ "ph": "i", "s": "t", "pid": 1, "tid": tid, "cat": cat, "name": name, "ts": ts });
             match &event.kind {
                 EventKind::Spawn => records.push(instant("spawn", "task")),
                 EventKind::PollStart => poll_started.push((event.task, event.at)),
@@ -305,12 +301,12 @@ impl Timeline {
                             format!("pending: waiting for {}", wait_name(why))
                         }
                     };
-                    records.push(format!(
-                        r#"{{"ph":"X","pid":1,"tid":{tid},"cat":"poll","name":"poll","ts":{},"dur":{},"args":{{"returned":{}}}}}"#,
-                        micros(started),
-                        micros(event.at.saturating_sub(started)),
-                        json_string(&then)
-                    ));
+                    records.push(json!({
+                        "ph": "X", "pid": 1, "tid": tid, "cat": "poll", "name": "poll",
+                        "ts": micros(started),
+                        "dur": micros(event.at.saturating_sub(started)),
+                        "args": { "returned": then },
+                    }));
                 }
                 EventKind::Wake(source) => {
                     records.push(instant(&format!("wake: {}", source_name(*source)), "wake"))
@@ -325,18 +321,13 @@ impl Timeline {
                 }
             }
         }
-        writeln!(writer, "{{\"displayTimeUnit\":\"ms\",")?;
-        writeln!(
-            writer,
-            "\"otherData\":{{\"generator\":\"taketurns\",\"dropped_events\":{}}},",
-            self.dropped
-        )?;
-        writeln!(writer, "\"traceEvents\":[")?;
-        for (i, record) in records.iter().enumerate() {
-            let comma = if i + 1 < records.len() { "," } else { "" };
-            writeln!(writer, "{record}{comma}")?;
-        }
-        writeln!(writer, "]}}")?;
+        let trace = json!({
+            "displayTimeUnit": "ms",
+            "otherData": { "generator": "taketurns", "dropped_events": self.dropped },
+            "traceEvents": records,
+        });
+        serde_json::to_writer(&mut writer, &trace)?;
+        writeln!(writer)?;
         writer.flush()
     }
     // ANCHOR_END: chrome_trace
@@ -347,24 +338,16 @@ fn nanos(n: u128) -> Duration {
     Duration::from_nanos(n.min(u64::MAX as u128) as u64)
 }
 
-/// Microseconds with three decimals, as the trace format wants.
-fn micros(d: Duration) -> String {
-    let ns = d.as_nanos();
-    format!("{}.{:03}", ns / 1000, ns % 1000)
+/// Microseconds, with the nanoseconds as decimals, as the trace format wants. An `f64` holds every
+/// nanosecond exactly for the first 104 days of a runtime's life.
+fn micros(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1000.0
 }
 
-/// A duration in plain ASCII (`us`, not `µs`), rounded for a ruler.
+/// A duration in plain ASCII (`us`, not `µs`), rounded for a ruler: the task-stats table's
+/// format, so that the two read alike.
 fn ascii_duration(d: Duration) -> String {
-    let ns = d.as_nanos() as f64;
-    if ns < 1e3 {
-        format!("{ns:.0} ns")
-    } else if ns < 1e6 {
-        format!("{:.1} us", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.1} ms", ns / 1e6)
-    } else {
-        format!("{:.2} s", ns / 1e9)
-    }
+    crate::stats::short_duration(d).replace('µ', "u")
 }
 
 /// `s` cut to `max` characters, with `..` at the end when cut.

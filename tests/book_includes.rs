@@ -258,10 +258,86 @@ fn example_commands(text: &str) -> Vec<(usize, String)> {
     found
 }
 
-/// Whether `examples/NAME.rs` or `examples/NAME/main.rs` exists.
+/// The `[[example]]` entries of `Cargo.toml` that name a `path`: (name, path relative to the
+/// root). Read line by line: an entry is `[[example]]` followed by `name = "..."` and
+/// `path = "..."` lines, in any order, up to the next `[` header.
+fn declared_examples() -> Vec<(String, String)> {
+    let manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let mut found = Vec::new();
+    let mut entry: Option<(Option<String>, Option<String>)> = None;
+    let value = |line: &str, key: &str| -> Option<String> {
+        let rest = line
+            .strip_prefix(key)?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim();
+        Some(rest.trim_matches('"').to_string())
+    };
+    for line in manifest
+        .lines()
+        .map(str::trim)
+        .chain(std::iter::once("[end]"))
+    {
+        if line.starts_with('[') {
+            if let Some((Some(name), Some(path))) = entry.take() {
+                found.push((name, path));
+            }
+            if line == "[[example]]" {
+                entry = Some((None, None));
+            }
+        } else if let Some((name, path)) = entry.as_mut() {
+            if let Some(v) = value(line, "name") {
+                *name = Some(v);
+            } else if let Some(v) = value(line, "path") {
+                *path = Some(v);
+            }
+        }
+    }
+    found
+}
+
+/// Whether `cargo run --example NAME` finds a program: `examples/NAME.rs`,
+/// `examples/NAME/main.rs`, or an `[[example]]` entry whose `path` exists (the exercise
+/// solutions in `examples/exercises/`).
 fn example_exists(name: &str) -> bool {
     let examples = root().join("examples");
-    examples.join(format!("{name}.rs")).is_file() || examples.join(name).join("main.rs").is_file()
+    examples.join(format!("{name}.rs")).is_file()
+        || examples.join(name).join("main.rs").is_file()
+        || declared_examples()
+            .iter()
+            .any(|(n, path)| n == name && root().join(path).is_file())
+}
+
+/// Cargo finds `examples/*.rs` by itself, but nothing in a subfolder: a solution file without an
+/// `[[example]]` entry is never built, never tested, and `cargo run --example` says it does not
+/// exist.
+#[test]
+fn every_exercise_solution_is_declared_in_cargo_toml() {
+    let declared = declared_examples();
+    let dir = root().join("examples/exercises");
+    let mut files: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {dir:?}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| shown(&path))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no solutions found in {dir:?}");
+    let missing: Vec<&String> = files
+        .iter()
+        .filter(|file| !declared.iter().any(|(_, path)| path == *file))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no [[example]] entry in Cargo.toml with these paths: {missing:?}\n\
+         add `[[example]] name = \"NAME\" path = \"examples/exercises/NAME.rs\"` for each"
+    );
+    for (name, path) in &declared {
+        assert!(
+            root().join(path).is_file(),
+            "Cargo.toml's example {name:?} names {path}, which does not exist"
+        );
+    }
 }
 
 #[test]
@@ -279,8 +355,8 @@ fn every_example_the_book_runs_exists() {
             checked += 1;
             if !example_exists(&name) && !PLANNED_EXAMPLES.contains(&name.as_str()) {
                 problems.push(format!(
-                    "{}:{line}: `cargo run --example {name}`, but there is no examples/{name}.rs \
-                     or examples/{name}/main.rs",
+                    "{}:{line}: `cargo run --example {name}`, but there is no examples/{name}.rs, \
+                     examples/{name}/main.rs or [[example]] entry for it in Cargo.toml",
                     shown(&document)
                 ));
             }

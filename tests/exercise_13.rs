@@ -1,35 +1,16 @@
 //! Chapter 13's exercise solutions, run as a reader would run them, with small parameters.
 //!
-//! As in `fetch_many_cli.rs`, each binary is found next to this test's own (`cargo test` builds
-//! every example into `target/<profile>/examples/`); if one is missing (`cargo test --test
-//! exercise_13` alone builds none), its test says so and passes without checking anything. No
+//! Each binary is built if needed and run through the shared helper in `tests/run_example`. No
 //! test asserts a speed: only that each program measured what it says, in the shape it says.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+// Every solution here measures with the lab bench (`taketurns::workload`).
+#![cfg(feature = "workload")]
 
-/// The built example `name`, if it is there.
-fn example(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe
-        .parent()?
-        .parent()?
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} is not built; run `cargo test` (which builds the examples) first",
-            path.display()
-        );
-        None
-    }
-}
+mod run_example;
 
-fn run(name: &str, args: &[&str]) -> Option<Output> {
-    Some(Command::new(example(name)?).args(args).output().unwrap())
-}
+use std::process::Output;
+
+use run_example::run;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -49,9 +30,7 @@ fn numbers(text: &str, label: &str) -> Vec<f64> {
 
 #[test]
 fn exercise_13_1_times_zeroing_and_both_reads() {
-    let Some(out) = run("exercise_13_1", &["--iterations", "2000"]) else {
-        return;
-    };
+    let out = run("exercise_13_1", &["--iterations", "2000"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{:?}", out.stderr);
     for label in [
@@ -67,18 +46,14 @@ fn exercise_13_1_times_zeroing_and_both_reads() {
 
 #[test]
 fn exercise_13_1_refuses_zero_iterations() {
-    let Some(out) = run("exercise_13_1", &["--iterations", "0"]) else {
-        return;
-    };
+    let out = run("exercise_13_1", &["--iterations", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--iterations"));
 }
 
 #[test]
 fn exercise_13_2_compares_both_structures_and_checks_the_order() {
-    let Some(out) = run("exercise_13_2", &["--timers", "3000", "--rounds", "1"]) else {
-        return;
-    };
+    let out = run("exercise_13_2", &["--timers", "3000", "--rounds", "1"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{:?}", out.stderr);
     for label in [
@@ -95,9 +70,7 @@ fn exercise_13_2_compares_both_structures_and_checks_the_order() {
 
 #[test]
 fn exercise_13_3_prints_a_spread_in_order() {
-    let Some(out) = run("exercise_13_3", &["--batches", "8", "--batch-size", "500"]) else {
-        return;
-    };
+    let out = run("exercise_13_3", &["--batches", "8", "--batch-size", "500"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{:?}", out.stderr);
     let sorted = numbers(&text, "ns per task, sorted:");

@@ -1,6 +1,9 @@
 //! The solutions to the exercises of chapters 1 and 11, run small. Each test checks what holds on
 //! any machine: lower bounds that follow from how the work is scheduled, never speed.
 
+// Every solution here measures with the lab bench (`taketurns::workload`).
+#![cfg(feature = "workload")]
+
 mod run_example;
 
 use std::path::PathBuf;

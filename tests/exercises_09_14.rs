@@ -1,7 +1,7 @@
 //! The solutions of chapters 9 and 14's exercises, run small: each prints what appendix B says
 //! it shows.
 //!
-//! Each solution is an example binary (`examples/exercise_09_*.rs`, `exercise_14_*.rs`); this test
+//! Each solution is an example binary (`examples/exercises/exercise_09_*.rs`, `exercise_14_*.rs`); this test
 //! runs it with small parameters and reads its table. The checks are on counts (polls, messages,
 //! turns), never on speed, except where a count is the claim itself.
 
@@ -60,6 +60,7 @@ fn num(cells: &[String], i: usize) -> f64 {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_09_1_a_naive_join_polls_every_child_on_every_wake() {
     let out = run("exercise_09_1", &["--n", "10,200", "--spread-ms", "50"]);
     // Rows: N, way, leaf polls, polls per leaf, wall, CPU.
@@ -124,6 +125,7 @@ fn exercise_09_3_a_biased_select_never_sees_the_deadline_and_an_alternating_one_
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_14_1_both_runtimes_wake_every_sleeper_never_early() {
     let out = run(
         "exercise_14_1",
@@ -142,6 +144,7 @@ fn exercise_14_1_both_runtimes_wake_every_sleeper_never_early() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_14_2_tokio_channels_spend_the_coop_budget_and_futures_channels_do_not() {
     let out = run("exercise_14_2", &["--messages", "10000", "--budgeted"]);
     // Rows: received, polls, msgs/poll, p50 poll, max poll, ticker, wall.

@@ -1,4 +1,4 @@
-//! The exercise solutions of chapters 2, 5, 6, 7, 8 and 10 (`examples/exercise_NN_M.rs`), run
+//! The exercise solutions of chapters 2, 5, 6, 7, 8 and 10 (`examples/exercises/exercise_NN_M.rs`), run
 //! with small parameters.
 //!
 //! An integration test cannot call an example's functions, so each test runs the example's binary
@@ -90,6 +90,7 @@ fn order(out: &str, prefix: &str) -> Vec<String> {
 // ---------------------------------------------------------------- chapter 2
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_02_1_a_small_stack_reserves_more_than_asked_and_the_limit_is_mappings() {
     let out = run("exercise_02_1", &["--threads", "50", "--stack-kib", "16"]);
     let small = "16 KiB stack:";
@@ -111,6 +112,7 @@ fn exercise_02_1_a_small_stack_reserves_more_than_asked_and_the_limit_is_mapping
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_02_2_threads_and_tasks_at_two_counts() {
     let out = run("exercise_02_2", &["--small", "20", "--large", "60"]);
     assert_eq!(get::<u32>(&out, "20 threads:", "created"), 20);
@@ -120,6 +122,7 @@ fn exercise_02_2_threads_and_tasks_at_two_counts() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_02_3_pinned_and_free_round_trips() {
     let out = run("exercise_02_3", &["--round-trips", "200"]);
     let taskset = Command::new("taskset").arg("--version").output().is_ok();
@@ -305,6 +308,7 @@ fn exercise_06_3_only_the_swapped_order_without_the_tick_drain_loses_a_wake() {
 // ---------------------------------------------------------------- chapter 8
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_08_1_lazy_deletion_keeps_the_dead_until_a_rebuild() {
     let n = 20_000u64;
     let out = run("exercise_08_1", &["--timers", &n.to_string()]);
@@ -340,6 +344,7 @@ fn exercise_08_2_no_sleep_ends_early_busy_or_idle() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_08_3_rounding_down_spins() {
     let sleeps = 10u64;
     for socket in [false, true] {
@@ -396,6 +401,7 @@ fn exercise_07_1_the_short_read_rule_saves_the_servers_eagains() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_07_2_closing_removes_the_registration_anyway() {
     let out = run("exercise_07_2", &["--clients", "20"]);
     for (run, dels) in [("close only:", 0), ("deregister, then close:", 40)] {
@@ -409,6 +415,7 @@ fn exercise_07_2_closing_removes_the_registration_anyway() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_07_3_one_event_per_epoll_wait() {
     let out = run(
         "exercise_07_3",
@@ -439,6 +446,7 @@ fn exercise_07_3_one_event_per_epoll_wait() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_07_4_a_full_backlog_holds_backlog_plus_one() {
     let small = "backlog 8:";
     // The queue holds backlog + 1 handshakes; the dropped SYNs are sent again after one second,
@@ -477,6 +485,7 @@ fn exercise_07_4_a_full_backlog_holds_backlog_plus_one() {
 // ---------------------------------------------------------------- chapter 10
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_10_1_both_clients_fetch_everything_with_either_buffer() {
     let out = run(
         "exercise_10_1",
@@ -491,6 +500,7 @@ fn exercise_10_1_both_clients_fetch_everything_with_either_buffer() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_10_2_a_pool_waits_one_delay_per_round() {
     let out = run(
         "exercise_10_2",
@@ -523,6 +533,7 @@ fn exercise_10_2_a_pool_waits_one_delay_per_round() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_10_3_event_interval_sets_how_often_the_loop_looks() {
     let out = run(
         "exercise_10_3",

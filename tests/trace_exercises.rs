@@ -1,26 +1,15 @@
-//! Chapter 12's exercise solutions, run with small parameters: `examples/exercise_12_1.rs` (find
-//! the blocker, slice it, check the timers more often) and `examples/exercise_12_2.rs` (time in the
-//! ready queue against the number of tasks). Binaries are found next to this test's own; if one is
-//! not built, its test says so and checks nothing.
+//! Chapter 12's exercise solutions, run with small parameters: `examples/exercises/exercise_12_1.rs` (find
+//! the blocker, slice it, check the timers more often) and `examples/exercises/exercise_12_2.rs` (time in the
+//! ready queue against the number of tasks). Binaries are built if needed, through the shared
+//! helper in `tests/run_example`.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod run_example;
+
 use std::time::Duration;
 
-fn run(name: &str, args: &[&str]) -> Option<String> {
-    let exe = std::env::current_exe().ok()?;
-    let binary: PathBuf = exe.parent()?.parent()?.join("examples").join(name);
-    if !binary.is_file() {
-        eprintln!("skipped: {} is not built", binary.display());
-        return None;
-    }
-    let out = Command::new(binary).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+/// Run example `name` with `args`, check it exited with 0, and return its standard output.
+fn run(name: &str, args: &[&str]) -> String {
+    run_example::run_ok(name, args)
 }
 
 /// A duration as `Debug` prints it: `850ns`, `12.3µs`, `4.5ms`, `1.2s`.
@@ -55,9 +44,7 @@ fn summary(stdout: &str, label: &str) -> (Duration, Duration) {
 
 #[test]
 fn slicing_the_blocker_shortens_its_polls_and_a_short_interval_keeps_timers_on_time() {
-    let Some(stdout) = run("exercise_12_1", &["--work-ms", "100", "--slice-ms", "1"]) else {
-        return;
-    };
+    let stdout = run("exercise_12_1", &["--work-ms", "100", "--slice-ms", "1"]);
     let (one_poll_longest, one_poll_late) = summary(&stdout, "one poll:");
     let (sliced_longest, _) = summary(&stdout, "sliced:  ");
     let (_, checked_late) = summary(&stdout, "sliced, interval 1:");
@@ -75,12 +62,10 @@ fn slicing_the_blocker_shortens_its_polls_and_a_short_interval_keeps_timers_on_t
 
 #[test]
 fn the_wait_in_the_ready_queue_grows_with_the_number_of_ready_tasks() {
-    let Some(stdout) = run(
+    let stdout = run(
         "exercise_12_2",
         &["--tasks", "10", "--tasks", "200", "--rounds", "10"],
-    ) else {
-        return;
-    };
+    );
     let median = |tasks: &str| {
         let row = stdout
             .lines()

@@ -1,10 +1,15 @@
-//! What machine a measurement ran on, and how much memory this process holds right now.
+//! What machine a measurement ran on, and how much memory and CPU time this process has used.
 //!
 //! Every number the examples print is printed beside the machine that produced it, so a reader can
 //! compare with their own. These helpers read Linux's `/proc` files; elsewhere they answer
-//! "unknown" (or `None`) instead of failing.
+//! "unknown" (or `None`) instead of failing. CPU time comes from `getrusage`, as Python's
+//! `time.process_time()` and `resource.getrusage` read it.
 
 use std::fs;
+use std::time::Duration;
+
+use nix::sys::resource::{Usage, UsageWho, getrusage};
+use nix::sys::time::{TimeVal, TimeValLike};
 
 /// The CPU model from `/proc/cpuinfo` (e.g. `AMD EPYC`), or `"unknown CPU"`.
 pub fn cpu_model() -> String {
@@ -47,6 +52,35 @@ pub fn resident_kib() -> Option<u64> {
     status_kib("VmRSS:")
 }
 
+/// CPU time (user plus system) this process has used so far: every thread, finished threads
+/// included. Take it before and after a piece of work and subtract. Python's
+/// `time.process_time()`.
+pub fn cpu_time() -> Duration {
+    total(&rusage(UsageWho::RUSAGE_SELF))
+}
+
+/// CPU time (user plus system) of this process's children that have finished and been waited
+/// for. Python's `resource.getrusage(resource.RUSAGE_CHILDREN)`.
+pub fn children_cpu_time() -> Duration {
+    total(&rusage(UsageWho::RUSAGE_CHILDREN))
+}
+
+/// A `getrusage` reading.
+fn rusage(who: UsageWho) -> Usage {
+    // getrusage fails only for a bad `who` or a bad pointer; nix rules both out.
+    getrusage(who).expect("getrusage cannot fail for SELF or CHILDREN")
+}
+
+/// User plus system time of a reading.
+fn total(usage: &Usage) -> Duration {
+    from_timeval(usage.user_time()) + from_timeval(usage.system_time())
+}
+
+/// A `timeval` as a `Duration` (a negative one, which getrusage never returns, as zero).
+pub(crate) fn from_timeval(tv: TimeVal) -> Duration {
+    Duration::from_micros(u64::try_from(tv.num_microseconds()).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -55,5 +89,19 @@ mod tests {
         assert!(super::describe().contains("CPU"));
         assert!(super::resident_kib().is_some_and(|kib| kib > 0));
         assert!(super::status_kib("NoSuchField:").is_none());
+    }
+
+    #[test]
+    fn cpu_time_counts_a_busy_loop() {
+        let before = super::cpu_time();
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut x = 0u64;
+        while super::cpu_time() == before && std::time::Instant::now() < give_up {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(
+            super::cpu_time() > before,
+            "10 s of spinning were not billed as CPU time"
+        );
     }
 }

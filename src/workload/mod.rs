@@ -27,7 +27,7 @@ mod client;
 mod fetch;
 mod http;
 pub mod http_server;
-pub(crate) mod json;
+mod json;
 mod limits;
 pub mod machine;
 mod plan;

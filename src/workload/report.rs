@@ -25,12 +25,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
-use nix::sys::time::{TimeVal, TimeValLike};
 
 use super::client::{Client, ClientError, ErrorCounts};
-use super::fetch::FetchErrorKind;
-use super::json::{self, Value};
+use super::json;
+use super::machine::from_timeval;
 use super::plan::FetchPlan;
+use crate::stats::short_duration as format_duration;
 
 /// The measurements of one client running one plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,15 +78,11 @@ impl Usage {
         // getrusage fails only for a bad `who` or a bad pointer; nix rules both out.
         let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
         Usage {
-            user: duration(usage.user_time()),
-            system: duration(usage.system_time()),
+            user: from_timeval(usage.user_time()),
+            system: from_timeval(usage.system_time()),
             max_rss_kib: u64::try_from(usage.max_rss()).unwrap_or(0),
         }
     }
-}
-
-fn duration(tv: TimeVal) -> Duration {
-    Duration::from_micros(u64::try_from(tv.num_microseconds()).unwrap_or(0))
 }
 
 impl Report {
@@ -170,44 +166,11 @@ impl Report {
         self.ok == self.fetches && self.errors.total() == 0
     }
 
-    /// The report as one line of JSON (no serde: see the `json` module), with the derived
-    /// numbers included for whoever reads it: `delay_floor_us`, `wall_minus_delay_us`,
+    /// The report as one line of JSON (written with serde, see the `json` module), with the
+    /// derived numbers included for whoever reads it: `delay_floor_us`, `wall_minus_delay_us`,
     /// `cpu_per_fetch_us`, `rss_growth_kib`, `kib_per_fetch`.
     pub fn to_json(&self) -> String {
-        let micros = |d: Duration| d.as_micros().to_string();
-        let optional = |d: Option<Duration>| d.map_or("null".to_string(), micros);
-        let errors: Vec<String> = self
-            .errors
-            .iter()
-            .map(|(kind, n)| format!("\"{}\":{n}", kind.name()))
-            .collect();
-        format!(
-            "{{\"client\":{},\"fetches\":{},\"ok\":{},\"bytes\":{},\"concurrency\":{},\
-             \"errors\":{{{}}},\"first_error\":{},\"wall_us\":{},\"server_delay_us\":{},\
-             \"delay_floor_us\":{},\"wall_minus_delay_us\":{},\"cpu_user_us\":{},\
-             \"cpu_system_us\":{},\"cpu_per_fetch_us\":{:.2},\"rss_before_kib\":{},\
-             \"peak_rss_kib\":{},\"rss_growth_kib\":{},\"kib_per_fetch\":{:.3}}}",
-            json::string(&self.client),
-            self.fetches,
-            self.ok,
-            self.bytes,
-            self.concurrency,
-            errors.join(","),
-            self.first_error
-                .as_deref()
-                .map_or("null".to_string(), json::string),
-            micros(self.wall),
-            optional(self.server_delay),
-            optional(self.delay_floor()),
-            optional(self.wall_minus_delay()),
-            micros(self.cpu_user),
-            micros(self.cpu_system),
-            self.cpu_per_fetch().as_secs_f64() * 1e6,
-            self.rss_before_kib,
-            self.peak_rss_kib,
-            self.rss_growth_kib(),
-            self.kib_per_fetch(),
-        )
+        json::to_json(self)
     }
 
     /// Read back a report written by [`Report::to_json`] (derived fields are ignored).
@@ -215,58 +178,7 @@ impl Report {
     /// # Errors
     /// What is missing or malformed.
     pub fn from_json(text: &str) -> Result<Report, ParseReportError> {
-        let value = json::parse(text.trim()).map_err(ParseReportError)?;
-        let field = |key: &str| {
-            value
-                .get(key)
-                .ok_or_else(|| ParseReportError(format!("missing field {key:?}")))
-        };
-        let number = |key: &str| {
-            field(key)?
-                .as_u64()
-                .ok_or_else(|| ParseReportError(format!("field {key:?} is not a whole number")))
-        };
-        let optional_micros = |key: &str| match field(key)? {
-            Value::Null => Ok(None),
-            v => v
-                .as_u64()
-                .map(|us| Some(Duration::from_micros(us)))
-                .ok_or_else(|| ParseReportError(format!("field {key:?} is not a number or null"))),
-        };
-        let mut errors = ErrorCounts::default();
-        let error_object = field("errors")?;
-        for kind in FetchErrorKind::ALL {
-            let count = error_object
-                .get(kind.name())
-                .and_then(Value::as_u64)
-                .ok_or_else(|| {
-                    ParseReportError(format!("errors.{} missing or not a number", kind.name()))
-                })?;
-            errors.set(kind, count);
-        }
-        let first_error = match field("first_error")? {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            _ => return Err(ParseReportError("first_error is not a string".to_string())),
-        };
-        Ok(Report {
-            client: field("client")?
-                .as_str()
-                .ok_or_else(|| ParseReportError("client is not a string".to_string()))?
-                .to_string(),
-            fetches: number("fetches")?,
-            ok: number("ok")?,
-            bytes: number("bytes")?,
-            concurrency: number("concurrency")?,
-            errors,
-            first_error,
-            wall: Duration::from_micros(number("wall_us")?),
-            server_delay: optional_micros("server_delay_us")?,
-            cpu_user: Duration::from_micros(number("cpu_user_us")?),
-            cpu_system: Duration::from_micros(number("cpu_system_us")?),
-            rss_before_kib: number("rss_before_kib")?,
-            peak_rss_kib: number("peak_rss_kib")?,
-        })
+        json::from_json(text)
     }
 
     /// The table's column titles.
@@ -349,20 +261,6 @@ fn format_row(cells: &[String; 9], widths: &[usize; 9]) -> String {
     line.trim_end().to_string()
 }
 
-/// `850 µs`, `12.3 ms`, `1.25 s`.
-pub(crate) fn format_duration(d: Duration) -> String {
-    let micros = d.as_secs_f64() * 1e6;
-    if micros < 10.0 {
-        format!("{micros:.1} µs")
-    } else if micros < 1_000.0 {
-        format!("{micros:.0} µs")
-    } else if micros < 1_000_000.0 {
-        format!("{:.1} ms", micros / 1e3)
-    } else {
-        format!("{:.2} s", micros / 1e6)
-    }
-}
-
 /// `900 KiB`, `12.5 MiB`.
 fn format_kib(kib: u64) -> String {
     if kib < 1024 {
@@ -378,6 +276,13 @@ pub struct ParseReportError(
     /// What is missing or malformed, for the message.
     String,
 );
+
+impl ParseReportError {
+    /// An error that says `what` is missing or malformed.
+    pub(crate) fn new(what: impl Into<String>) -> ParseReportError {
+        ParseReportError(what.into())
+    }
+}
 
 impl fmt::Display for ParseReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 /// The example's binary, `target/<profile>/examples/<name>`. `cargo test` builds the examples
 /// before it runs the tests; `cargo test --test X` alone does not, so this builds it (a no-op
-/// when it is up to date).
+/// when it is up to date), with the features of this test.
 pub fn binary(name: &str) -> PathBuf {
     let test_binary = std::env::current_exe().expect("the test knows its own path");
     // target/<profile>/deps/<test>-<hash> -> target/<profile>
@@ -25,6 +25,11 @@ pub fn binary(name: &str) -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile_dir.ends_with("release") {
         build.arg("--release");
+    }
+    // Build the example against the library this test was built with, not the default one: under
+    // `cargo test --no-default-features` that avoids building a second library with the workload.
+    if !cfg!(feature = "workload") {
+        build.arg("--no-default-features");
     }
     let status = build.status().expect("could not run cargo");
     assert!(status.success(), "cargo build --example {name} failed");

@@ -44,6 +44,28 @@ pub fn with_server(count: u64, f: impl FnOnce(SocketAddr) -> io::Result<()>) -> 
     result
 }
 
+/// One measurement in a fresh process: this program again with `measure` (the exercise's own
+/// `--measure ...` flags) and the plan every exercise passes on (server address, count, delay,
+/// size).
+pub fn measure_child(
+    measure: &[String],
+    addr: SocketAddr,
+    count: u64,
+    delay_ms: u64,
+    size: u64,
+) -> io::Result<()> {
+    let mut args = measure.to_vec();
+    for (flag, value) in [
+        ("--addr", addr.to_string()),
+        ("--count", count.to_string()),
+        ("--delay-ms", delay_ms.to_string()),
+        ("--size", size.to_string()),
+    ] {
+        args.extend([flag.to_string(), value]);
+    }
+    child(&args)
+}
+
 /// Run this program again with `args` (one measurement in a fresh process), output shared.
 pub fn child(args: &[String]) -> io::Result<()> {
     let status = Command::new(std::env::current_exe()?).args(args).status()?;

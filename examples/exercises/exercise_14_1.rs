@@ -15,6 +15,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use taketurns::workload::machine::cpu_time;
 
 /// Sleep N tasks until spread-out deadlines on taketurns and on tokio; compare the lateness.
 #[derive(Parser, Debug)]
@@ -59,14 +60,6 @@ impl Run {
             cpu,
         }
     }
-}
-
-/// CPU time (user + system) this process has used so far.
-fn cpu_time() -> Duration {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
-    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
-    Duration::from_micros(micros(usage.user_time()) + micros(usage.system_time()))
 }
 
 /// When the deadlines begin, and over how long they are spread.

@@ -1,20 +1,16 @@
-//! Exercise 5.3, "Run until the queue is empty": what changes when a tick keeps popping until the
-//! ready queue is empty, instead of stopping after the tasks that were ready when it began?
+//! The model executor of chapter 5's exercises: a two-list loop of about a hundred lines that
+//! schedules the way taketurns does, with a switch for each rule an exercise changes.
 //!
-//! The exercise asks you to change taketurns' `Core::tick` (`loop` instead of `for _ in
-//! 0..budget`). A solution file cannot patch the library, so this one runs a **model** instead:
-//! a two-list executor of about a hundred lines, built here, that ticks like taketurns and has a
-//! switch for when a tick ends. Like `block_on`, the model's driver looks at its own future (here:
-//! "has the quiet task finished?") only *between* ticks. Both versions run the chapter's `hello`
-//! and the busy-and-quiet program of exercise 5.1. The model is not taketurns: it has no reactor,
-//! no timers, no `event_interval`; and where the changed taketurns would spin for ever, the model
-//! gives a tick up after `--max-polls` polls and says so. asyncio's `_run_once` has the same
-//! budget (`ntodo = len(self._ready)`); tokio's current-thread scheduler also polls the driver
-//! and its `block_on` future every `event_interval` (61) tasks.
-//!
-//! ```console
-//! $ cargo run --example exercise_05_3 -- --max-polls 1000000
-//! ```
+//! The exercises change taketurns' own scheduler, and a solution file cannot patch the library.
+//! So the three solutions share this model: a ready queue, task states, a per-tick budget and
+//! wakers made with `std::task::Wake`. [`Rules::TAKETURNS`] is taketurns' behaviour; each
+//! exercise flips one field of it (5.1 [`Order`], 5.2 [`RunningWake`], 5.3 [`TickEnds`]) and runs
+//! both settings side by side on the chapter's `hello` tasks and on a busy-and-quiet pair. The
+//! model is not taketurns: it has no reactor, no timers and no `event_interval`, and it stops
+//! where taketurns would sleep or spin for ever, saying why. asyncio's `_run_once` and tokio's
+//! current-thread scheduler follow [`Rules::TAKETURNS`] too (FIFO, a notified flag, a budget).
+
+#![allow(dead_code)] // each exercise uses a different part of the model
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -22,29 +18,59 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use clap::Parser;
-
-/// Run `hello` and the busy-and-quiet program on a model loop whose ticks end after a budget,
-/// and on one whose ticks end when the queue is empty; print ticks and polls.
-#[derive(Parser, Debug)]
-#[command(name = "exercise_05_3")]
-struct Args {
-    /// The most polls one tick of the changed model may make before it gives up.
-    #[arg(long, default_value_t = 1_000_000)]
-    max_polls: u64,
+/// Which end of the ready queue the loop pops from. Wakes always push on the back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// `pop_front`: taketurns, asyncio and tokio.
+    Fifo,
+    /// `pop_back`: exercise 5.1's change.
+    Lifo,
 }
 
-// ANCHOR: model
+/// What a wake does to the task that is running (the one being polled right now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunningWake {
+    /// Remember it (`rewoken: true`): after the poll the task goes back to the ready queue.
+    Remember,
+    /// Do nothing: exercise 5.2's change (`State::Running { .. } => {}`).
+    Forget,
+}
+
 /// How much one tick runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TickEnds {
+pub enum TickEnds {
     /// After as many polls as tasks were ready when it began: taketurns, and asyncio's
     /// `_run_once` (`ntodo = len(self._ready)`).
     Budget,
-    /// When the ready queue is empty: the exercise's change.
+    /// When the ready queue is empty: exercise 5.3's change.
     QueueEmpty,
 }
 
+/// The rules the model schedules by.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    /// Which end of the ready queue a tick pops from.
+    pub order: Order,
+    /// What a wake of the running task does.
+    pub running_wake: RunningWake,
+    /// When a tick ends.
+    pub tick_ends: TickEnds,
+    /// A safety stop for [`TickEnds::QueueEmpty`]: a tick that reaches this many polls gives up
+    /// (taketurns, changed, would go on for ever).
+    pub max_polls_per_tick: u64,
+}
+
+impl Rules {
+    /// taketurns as shipped.
+    pub const TAKETURNS: Rules = Rules {
+        order: Order::Fifo,
+        running_wake: RunningWake::Remember,
+        tick_ends: TickEnds::Budget,
+        max_polls_per_tick: 1_000_000,
+    };
+}
+
+// ANCHOR: model
 /// A task's place in the model, as in taketurns' `State`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -64,28 +90,46 @@ struct Lists {
     ready: VecDeque<usize>,
     /// Each task's state, by task number.
     states: Vec<State>,
+    /// The loop's end of the queue (exercise 5.1's switch).
+    order: Order,
+    /// What a wake of the running task does (exercise 5.2's switch).
+    running_wake: RunningWake,
 }
 
 impl Lists {
+    // ANCHOR: wake
+    /// A waker fired: file the task according to its state.
     fn wake(&mut self, task: usize) {
         match self.states[task] {
             State::Waiting => {
                 self.states[task] = State::Queued;
                 self.ready.push_back(task);
             }
-            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
+            State::Running { .. } => {
+                if self.running_wake == RunningWake::Remember {
+                    self.states[task] = State::Running { rewoken: true };
+                }
+                // RunningWake::Forget: exercise 5.2's change drops the wake here.
+            }
             State::Queued | State::Done => {}
         }
     }
+    // ANCHOR_END: wake
 
     fn pop(&mut self) -> Option<usize> {
-        self.ready.pop_front()
+        match self.order {
+            Order::Fifo => self.ready.pop_front(),
+            Order::Lifo => self.ready.pop_back(), // exercise 5.1's one-line change
+        }
     }
 }
+// ANCHOR_END: model
 
 /// A waker that puts task `task` back in the ready queue.
 struct TaskWaker {
+    /// The model's lists, shared with the loop and every other waker.
     lists: Arc<Mutex<Lists>>,
+    /// The task this waker wakes.
     task: usize,
 }
 
@@ -98,40 +142,44 @@ impl Wake for TaskWaker {
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
 /// A single-threaded loop with a ready queue, a waiting list and a per-tick budget.
-struct Model {
+pub struct Model {
+    /// The two lists, shared with the wakers.
     lists: Arc<Mutex<Lists>>,
+    /// Each task's future by task number; `None` once it finished.
     tasks: Vec<Option<Task>>,
     /// Polls per task, by task number.
-    polls: Vec<u64>,
-    /// When a tick ends.
+    pub polls: Vec<u64>,
+    /// Ticks run so far.
+    pub ticks: u64,
+    /// When a tick ends (exercise 5.3's switch).
     tick_ends: TickEnds,
-    /// A safety stop for `TickEnds::QueueEmpty`: a tick that reaches this many polls gives up
-    /// (taketurns, changed, would go on for ever).
+    /// See [`Rules::max_polls_per_tick`].
     max_polls_per_tick: u64,
     /// Set when a tick gave up at `max_polls_per_tick`.
-    tick_gave_up: bool,
-    ticks: u64,
+    pub tick_gave_up: bool,
 }
 
 impl Model {
-    fn new(tick_ends: TickEnds, max_polls_per_tick: u64) -> Model {
+    pub fn new(rules: Rules) -> Model {
         let lists = Lists {
             ready: VecDeque::new(),
             states: Vec::new(),
+            order: rules.order,
+            running_wake: rules.running_wake,
         };
         Model {
             lists: Arc::new(Mutex::new(lists)),
             tasks: Vec::new(),
             polls: Vec::new(),
-            tick_ends,
-            max_polls_per_tick,
-            tick_gave_up: false,
             ticks: 0,
+            tick_ends: rules.tick_ends,
+            max_polls_per_tick: rules.max_polls_per_tick,
+            tick_gave_up: false,
         }
     }
 
     /// Add a task at the back of the ready queue; returns its number.
-    fn spawn(&mut self, future: impl Future<Output = ()> + 'static) -> usize {
+    pub fn spawn(&mut self, future: impl Future<Output = ()> + 'static) -> usize {
         let task = self.tasks.len();
         self.tasks.push(Some(Box::pin(future)));
         self.polls.push(0);
@@ -144,11 +192,11 @@ impl Model {
     // ANCHOR: tick
     /// One tick: poll the tasks that were ready when it began (`Budget`), or every task until
     /// the queue is empty (`QueueEmpty`).
-    fn tick(&mut self) {
+    pub fn tick(&mut self) {
         self.ticks += 1;
         let budget = match self.tick_ends {
             TickEnds::Budget => self.lists.lock().unwrap().ready.len() as u64,
-            TickEnds::QueueEmpty => self.max_polls_per_tick, // the exercise's change: `loop`
+            TickEnds::QueueEmpty => self.max_polls_per_tick, // exercise 5.3's change: `loop`
         };
         for polled in 0..=budget {
             if polled == budget {
@@ -182,17 +230,28 @@ impl Model {
             }
         }
     }
-
     // ANCHOR_END: tick
 
-    fn done(&self, task: usize) -> bool {
+    pub fn done(&self, task: usize) -> bool {
         self.tasks[task].is_none()
     }
+
+    /// The tasks in the waiting list.
+    pub fn waiting(&self) -> Vec<usize> {
+        let lists = self.lists.lock().unwrap();
+        (0..lists.states.len())
+            .filter(|&task| lists.states[task] == State::Waiting)
+            .collect()
+    }
+
+    /// True when nothing is ready: taketurns would now sleep in `epoll_wait`.
+    pub fn nothing_ready(&self) -> bool {
+        self.lists.lock().unwrap().ready.is_empty()
+    }
 }
-// ANCHOR_END: model
 
 /// `yield_now`: wake yourself and return `Pending` once.
-async fn yield_now() {
+pub async fn yield_now() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {
         if yielded {
@@ -205,15 +264,27 @@ async fn yield_now() {
     .await;
 }
 
+/// What one run of `hello` on the model did.
+pub struct HelloRun {
+    /// Each step, in the order it ran.
+    pub lines: Vec<String>,
+    /// Ticks until all three tasks finished, or until the loop found nothing ready.
+    pub ticks: u64,
+    /// Task numbers (1 = chef, 2 = waiter, 3 = guest) left in the waiting list when the loop
+    /// found nothing ready and would have slept forever; empty if all three finished.
+    pub stuck_waiting: Vec<usize>,
+}
+
 // ANCHOR: hello
-/// The chapter's `hello` program on the model: returns each step in the order it ran, and the
-/// number of ticks.
-fn hello(tick_ends: TickEnds) -> (Vec<String>, u64) {
+/// The chapter's `hello` program on the model. Instead of sleeping forever when nothing is ready
+/// and tasks are still waiting (what taketurns would do: no socket, no timer can wake them), the
+/// model stops and says which tasks were stuck.
+pub fn hello(rules: Rules) -> HelloRun {
     let log = Arc::new(Mutex::new(Vec::new()));
     let say = move |log: &Arc<Mutex<Vec<String>>>, line: &str| {
         log.lock().unwrap().push(line.to_string());
     };
-    let mut model = Model::new(tick_ends, 1_000_000);
+    let mut model = Model::new(rules);
     let (tx, rx) = futures::channel::oneshot::channel::<&str>();
     let l = log.clone();
     model.spawn(async move {
@@ -236,30 +307,43 @@ fn hello(tick_ends: TickEnds) -> (Vec<String>, u64) {
             yield_now().await;
         }
     });
+    let mut stuck_waiting = Vec::new();
     while (0..3).any(|task| !model.done(task)) {
+        if model.ticks > 0 && model.nothing_ready() {
+            stuck_waiting = model.waiting().iter().map(|task| task + 1).collect();
+            break;
+        }
         model.tick();
     }
     let lines = log.lock().unwrap().clone();
-    (lines, model.ticks)
+    HelloRun {
+        lines,
+        ticks: model.ticks,
+        stuck_waiting,
+    }
 }
 // ANCHOR_END: hello
 
 // ANCHOR: busy_and_quiet
 /// What one run of the busy-and-quiet program saw.
-struct Outcome {
+pub struct Outcome {
     /// Whether the driver saw, between ticks, that the quiet task had finished.
-    driver_saw_quiet_done: bool,
-    quiet_polls: u64,
-    busy_polls: u64,
-    ticks: u64,
-    /// Whether a tick gave up at `max_polls` (the changed taketurns would never return).
-    tick_gave_up: bool,
+    pub driver_saw_quiet_done: bool,
+    /// Polls of the task that returns at once.
+    pub quiet_polls: u64,
+    /// Polls of the task that yields for ever.
+    pub busy_polls: u64,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Whether a tick gave up at `max_polls_per_tick` (the changed taketurns would never return).
+    pub tick_gave_up: bool,
 }
 
-/// A task that returns at once and one that yields forever. Between ticks, like `block_on`, the
-/// driver checks whether the quiet task is done; it gives up after `max_ticks` ticks.
-fn busy_and_quiet(tick_ends: TickEnds, max_polls: u64, max_ticks: u64) -> Outcome {
-    let mut model = Model::new(tick_ends, max_polls);
+/// A task that returns at once and one that yields forever (spawned in that order, as in the
+/// chapter). Between ticks, like `block_on`, the driver checks whether the quiet task is done;
+/// the model cannot time out (it has no timers), so the driver gives up after `max_ticks` ticks.
+pub fn busy_and_quiet(rules: Rules, max_ticks: u64) -> Outcome {
+    let mut model = Model::new(rules);
     let quiet = model.spawn(async {});
     let busy = model.spawn(async {
         loop {
@@ -286,22 +370,3 @@ fn busy_and_quiet(tick_ends: TickEnds, max_polls: u64, max_ticks: u64) -> Outcom
     }
 }
 // ANCHOR_END: busy_and_quiet
-
-fn main() {
-    let args = Args::parse();
-    for tick_ends in [TickEnds::Budget, TickEnds::QueueEmpty] {
-        let (lines, ticks) = hello(tick_ends);
-        println!(
-            "model {tick_ends:?} hello: ticks={ticks} steps={} order: {}",
-            lines.len(),
-            lines.join(" | ")
-        );
-    }
-    for tick_ends in [TickEnds::Budget, TickEnds::QueueEmpty] {
-        let o = busy_and_quiet(tick_ends, args.max_polls, 1000);
-        println!(
-            "model {tick_ends:?} busy+quiet: driver_saw_quiet_done={} quiet_polls={} busy_polls={} ticks={} tick_gave_up={}",
-            o.driver_saw_quiet_done, o.quiet_polls, o.busy_polls, o.ticks, o.tick_gave_up
-        );
-    }
-}

@@ -53,7 +53,7 @@ struct Args {
 
 #[path = "support/processes.rs"]
 mod processes;
-use processes::{child, report, serve, usage, with_server};
+use processes::{measure_child, report, serve, usage, with_server};
 
 // ANCHOR: event_loop
 /// `count` fetches, one task each, on a runtime with this `event_interval`.
@@ -116,18 +116,13 @@ fn main() {
     } else {
         with_server(args.count, |addr| {
             for interval in &args.intervals {
-                child(&[
-                    "--measure".into(),
-                    interval.to_string(),
-                    "--addr".into(),
-                    addr.to_string(),
-                    "--count".into(),
-                    args.count.to_string(),
-                    "--delay-ms".into(),
-                    args.delay_ms.to_string(),
-                    "--size".into(),
-                    args.size.to_string(),
-                ])?;
+                measure_child(
+                    &["--measure".into(), interval.to_string()],
+                    addr,
+                    args.count,
+                    args.delay_ms,
+                    args.size,
+                )?;
             }
             Ok(())
         })

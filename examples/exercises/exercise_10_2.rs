@@ -55,7 +55,7 @@ struct Args {
 
 #[path = "support/processes.rs"]
 mod processes;
-use processes::{child, report, serve, usage, with_server};
+use processes::{measure_child, report, serve, usage, with_server};
 
 // ANCHOR: pool
 /// Run `client` on `count` fetches and print what it cost.
@@ -101,17 +101,13 @@ fn main() {
                 runs.extend([0, -1]);
             }
             for which in runs {
-                child(&[
-                    format!("--measure={which}"),
-                    "--addr".into(),
-                    addr.to_string(),
-                    "--count".into(),
-                    args.count.to_string(),
-                    "--delay-ms".into(),
-                    args.delay_ms.to_string(),
-                    "--size".into(),
-                    args.size.to_string(),
-                ])?;
+                measure_child(
+                    &[format!("--measure={which}")],
+                    addr,
+                    args.count,
+                    args.delay_ms,
+                    args.size,
+                )?;
             }
             Ok(())
         })

@@ -26,6 +26,7 @@ use futures::stream::FuturesUnordered;
 use pin_project_lite::pin_project;
 use taketurns::Runtime;
 use taketurns::time::sleep_until;
+use taketurns::workload::machine::cpu_time;
 
 /// Await N spread-out sleeps four ways and count the polls each way makes.
 #[derive(Parser, Debug)]
@@ -106,14 +107,6 @@ struct Run {
     task_polls: u64,
     wall: Duration,
     cpu: Duration,
-}
-
-/// CPU time (user + system) this process has used so far.
-fn cpu_time() -> Duration {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
-    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
-    Duration::from_micros(micros(usage.user_time()) + micros(usage.system_time()))
 }
 
 fn run_one(way: Way, n: usize, spread: Duration) -> std::io::Result<Run> {

@@ -66,7 +66,7 @@ struct Args {
 
 #[path = "support/processes.rs"]
 mod processes;
-use processes::{child, report, serve, usage, with_server};
+use processes::{measure_child, report, serve, usage, with_server};
 
 // ANCHOR: fetches
 /// A blocking fetch that reads into an `N`-byte array on this thread's stack; returns the bytes
@@ -209,20 +209,18 @@ fn main() {
         with_server(args.count, |addr| {
             for client in ["threads", "loop"] {
                 for kib in &args.buffers {
-                    child(&[
-                        "--measure".into(),
-                        client.into(),
-                        "--kib".into(),
-                        kib.clone(),
-                        "--addr".into(),
-                        addr.to_string(),
-                        "--count".into(),
-                        args.count.to_string(),
-                        "--delay-ms".into(),
-                        args.delay_ms.to_string(),
-                        "--size".into(),
-                        args.size.to_string(),
-                    ])?;
+                    measure_child(
+                        &[
+                            "--measure".into(),
+                            client.into(),
+                            "--kib".into(),
+                            kib.clone(),
+                        ],
+                        addr,
+                        args.count,
+                        args.delay_ms,
+                        args.size,
+                    )?;
                 }
             }
             Ok(())

@@ -23,7 +23,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use nix::sys::resource::{UsageWho, getrusage};
+use taketurns::workload::machine::cpu_time;
 
 /// Sleep a hundred times on taketurns, then on a model loop that rounds the timeout up and one
 /// that rounds it down; print ticks, epoll_wait calls and CPU time.
@@ -39,15 +39,6 @@ struct Args {
     /// Register a listening socket, so that a zero-timeout look is an epoll_wait too.
     #[arg(long)]
     with_socket: bool,
-}
-
-/// CPU time (user + system) this process has used so far.
-fn cpu() -> Duration {
-    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF) cannot fail");
-    let d = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    d(usage.user_time()) + d(usage.system_time())
 }
 
 // ANCHOR: model
@@ -88,7 +79,7 @@ fn model(
     }
     let (mut ticks, mut epoll_waits, mut early, mut early_wakes) = (0, 0, 0, 0);
     let mut worst_late = Duration::ZERO;
-    let cpu_before = cpu();
+    let cpu_before = cpu_time();
     for _ in 0..sleeps {
         let deadline = Instant::now() + length;
         let mut first_turn = true;
@@ -126,7 +117,7 @@ fn model(
         early_wakes,
         worst_late,
         early,
-        cpu: cpu() - cpu_before,
+        cpu: cpu_time() - cpu_before,
     })
 }
 // ANCHOR_END: model
@@ -134,7 +125,7 @@ fn model(
 // ANCHOR: real
 fn on_taketurns(sleeps: u32, length: Duration) -> std::io::Result<()> {
     let rt = taketurns::Runtime::new()?;
-    let cpu_before = cpu();
+    let cpu_before = cpu_time();
     let worst = rt.block_on(async {
         let mut worst = Duration::ZERO;
         for _ in 0..sleeps {
@@ -150,7 +141,7 @@ fn on_taketurns(sleeps: u32, length: Duration) -> std::io::Result<()> {
         s.ticks,
         s.io_polls,
         s.sleeps,
-        cpu() - cpu_before
+        cpu_time() - cpu_before
     );
     Ok(())
 }
