@@ -353,7 +353,12 @@ impl Reactor {
     /// Block in `epoll_wait` until a socket is ready or `timeout` has passed, then wake the task
     /// waiting on each ready socket; returns the number of events.
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
-        self.poll.poll(&mut self.events, timeout)?;
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            // A signal interrupted the wait: nothing happened, and the loop comes back.
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
         for event in &self.events {
             if let Some(waker) = self.wakers.get_mut(event.token().0).and_then(Option::take) {
                 waker.wake();

@@ -657,13 +657,13 @@ impl<'a> Model<'a> {
     fn count_poll(&mut self) -> Result<(), String> {
         self.polls_since_io += 1;
         if self.polls_since_io >= self.plan.event_interval {
-            self.check_outside()?;
+            self.poll_events()?;
         }
         Ok(())
     }
 
     /// Take remote wakes, then fire due timers. Returns how many timers fired.
-    fn check_outside(&mut self) -> Result<usize, String> {
+    fn poll_events(&mut self) -> Result<usize, String> {
         self.polls_since_io = 0;
         self.drain_inbox();
         self.fire_timers()
@@ -672,7 +672,7 @@ impl<'a> Model<'a> {
     /// Nothing queued: the loop blocks until the next timer (the only thing left that can wake
     /// it; every other thread has been joined) and fires it.
     fn sleep(&mut self) -> Result<(), String> {
-        if self.check_outside()? > 0 {
+        if self.poll_events()? > 0 {
             return Ok(());
         }
         match self.timers.front() {

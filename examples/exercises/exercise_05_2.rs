@@ -1,7 +1,7 @@
 //! Exercise 5.2, "Forget `rewoken`": what happens when a wake that arrives while its task is
 //! being polled is dropped?
 //!
-//! The exercise asks you to change one line of taketurns, in `Core::wake_local` (`State::Running {
+//! The exercise asks you to change one line of taketurns, in `Core::schedule_local` (`State::Running {
 //! .. } => {}`). A solution file cannot patch the library, so this one runs a **model** instead: a
 //! two-list executor of about a hundred lines, shared by the three exercises of chapter 5
 //! (`support/model.rs`), that files tasks like taketurns (a task that returns `Pending` goes to the

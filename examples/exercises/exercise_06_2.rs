@@ -7,7 +7,7 @@
 //!
 //! Part two is a **model**, because the exercise's change (write on every wake, in
 //! `Shared::wake_remote`) is inside the library. The model is the remote-wake path alone: an
-//! inbox, an `inbox_full` flag, a `notified` flag, and a real eventfd (a `mio::Waker`) that a loop
+//! inbox, an `full` flag, a `notified` flag, and a real eventfd (a `mio::Waker`) that a loop
 //! thread sleeps on with `mio::Poll`, like taketurns' reactor. A switch decides whether the waking
 //! thread writes only when `notified` was clear (as shipped) or on every wake (the change). The
 //! model counts the writes itself, where the book's solution counted them with strace; it has no
@@ -111,7 +111,7 @@ struct Shared {
     /// Wakes not yet seen by the loop (taketurns keeps task keys here; the model, numbers).
     inbox: Mutex<Vec<u64>>,
     /// Set by a wake, cleared by the loop's drain: lets an empty drain skip the lock.
-    inbox_full: AtomicBool,
+    full: AtomicBool,
     /// A write is on its way and the loop has not seen it yet.
     notified: AtomicBool,
     /// The eventfd the loop sleeps on.
@@ -124,7 +124,7 @@ struct Shared {
 impl Shared {
     fn wake_remote(&self, n: u64) {
         self.inbox.lock().unwrap().push(n);
-        self.inbox_full.store(true, Ordering::SeqCst);
+        self.full.store(true, Ordering::SeqCst);
         let write = match self.write {
             Write::IfNotNotified => !self.notified.swap(true, Ordering::SeqCst),
             Write::EveryWake => {
@@ -154,7 +154,7 @@ fn model(write: Write, wakes: u64) -> std::io::Result<Model> {
     let mut poll = mio::Poll::new()?;
     let shared = Arc::new(Shared {
         inbox: Mutex::new(Vec::new()),
-        inbox_full: AtomicBool::new(false),
+        full: AtomicBool::new(false),
         notified: AtomicBool::new(false),
         eventfd: mio::Waker::new(poll.registry(), EVENTFD)?,
         writes: AtomicU64::new(0),
@@ -175,7 +175,7 @@ fn model(write: Write, wakes: u64) -> std::io::Result<Model> {
     let mut batch = Vec::new();
     while !finished {
         // Drain: cheap when nothing came in.
-        if shared.inbox_full.swap(false, Ordering::SeqCst) {
+        if shared.full.swap(false, Ordering::SeqCst) {
             std::mem::swap(&mut batch, &mut *shared.inbox.lock().unwrap());
             drained += batch.len() as u64;
             finished = batch.contains(&u64::MAX);

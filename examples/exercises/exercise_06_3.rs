@@ -40,7 +40,7 @@ enum LoopStep {
 /// One step of the waking thread (`wake_remote`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ThreadStep {
-    /// Push the task on the inbox and set `inbox_full`.
+    /// Push the task on the inbox and set `full`.
     Push,
     /// `notified.swap(true)`, and write to the eventfd if it was `false`.
     SwapAndMaybeWrite,

@@ -1,7 +1,7 @@
 //! Exercise 8.3, "Round down": what does a loop pay if it rounds the time to its next timer *down*
 //! to whole milliseconds before it sleeps, instead of up?
 //!
-//! The exercise asks you to change `Core::sleep` in taketurns. A solution file cannot patch the
+//! The exercise asks you to change `Core::wait_for_events` in taketurns. A solution file cannot patch the
 //! library, so this one runs taketurns as shipped for reference, and then a **model** of the
 //! loop's sleep: a loop with one timer at a time (a hundred sleeps of `--sleep-ms`, one after
 //! another) that computes the time left, rounds it up (what mio does with taketurns' exact
