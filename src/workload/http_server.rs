@@ -11,8 +11,11 @@
 //! head within [`HttpOptions::request_timeout`] (a stalled or idle client) is closed without an
 //! answer. Every other connection carries on.
 //!
-//! Both servers share the sans-I/O part (`take_request` turns bytes into a request, `respond`
-//! turns a request into bytes); only the waiting differs. asyncio's counterpart is
+//! Both flavours share the sans-I/O part (`take_request` turns bytes into a request, `respond`
+//! turns a request into bytes); only the waiting differs. What is not about routes is the HTTP
+//! core this server shares with the delay server: `http::parse_head` (one httparse pass,
+//! the size limit, `GET` only, keep-alive framing) and, on the loop, `wire::RequestReader` (head
+//! deadlines, pipelined bytes, the error answer and the lingering close). asyncio's counterpart is
 //! `asyncio.start_server` with a `while True: await reader.readuntil(b"\r\n\r\n")` handler, and
 //! the threaded one is `socketserver.ThreadingTCPServer`; tokio's is a `TcpListener::accept` loop
 //! with `tokio::spawn` per connection (hyper underneath axum does the HTTP part).
@@ -437,15 +440,7 @@ fn connection_thread(mut stream: std::net::TcpStream, options: &HttpOptions, sta
             Some(Ok(request)) => request,
             Some(Err(reject)) => {
                 HttpStats::count(&stats.rejected);
-                // The blocking twin of the loop's lingering close (`wire::linger_close`).
-                let _ = stream.write_all(&http::error_response(&reject));
-                let _ = stream.shutdown(Shutdown::Write);
-                let _ = stream.set_read_timeout(Some(wire::LINGER_TIME));
-                let _ = io::copy(
-                    &mut (&stream).take(wire::LINGER_BYTES as u64),
-                    &mut io::sink(),
-                );
-                return;
+                return reject_blocking(&mut stream, &reject);
             }
             None => unreachable!("the loop above ends only with a request or a rejection"),
         };
@@ -461,6 +456,18 @@ fn connection_thread(mut stream: std::net::TcpStream, options: &HttpOptions, sta
     }
 }
 // ANCHOR_END: serve_threads
+
+/// Answer `reject` and close without losing the answer: the blocking twin of the loop's
+/// lingering close ([`wire::linger_close`]).
+fn reject_blocking(stream: &mut std::net::TcpStream, reject: &Reject) {
+    let _ = stream.write_all(&http::error_response(reject));
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(wire::LINGER_TIME));
+    let _ = io::copy(
+        &mut (&*stream).take(wire::LINGER_BYTES as u64),
+        &mut io::sink(),
+    );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Starting and stopping either server on a thread of its own

@@ -138,7 +138,8 @@ async fn connection(stream: TcpStream, options: ServerOptions, counters: Arc<Cou
         keep_alive,
     }) = requests.next(&stream, parse).await
     {
-        // No request buffer is held by now: a waiting connection holds its socket and timer.
+        // Reads borrow the thread's buffer for one poll, and a head that arrived whole kept no
+        // bytes: a waiting connection holds its socket and its timer entry.
         time::sleep(ask.delay).await;
         counters.requests.fetch_add(1, Ordering::Relaxed);
         let mut head = [0u8; OK_HEAD_MAX];
