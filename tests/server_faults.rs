@@ -128,7 +128,7 @@ fn reset_mid_response(server: &Running) -> io::Result<()> {
 #[test]
 fn clients_that_reset_mid_response_spoil_nothing_for_others() {
     for subject in Subject::ALL {
-        let server = subject.start();
+        let server = subject.start_patient();
         let mut kept = server.connect();
         for _ in 0..5 {
             reset_mid_response(&server)

@@ -6,7 +6,10 @@
 //! connection that waits costs a task, a socket and a timer entry. A bad request gets `400` (or
 //! `405` for a method other than GET, `431` for an oversized head) and the connection closed; a
 //! client that sends no complete request within [`ServerOptions::header_timeout`] is disconnected.
-//! Each of those happens inside that connection's task and touches no other.
+//! Each of those happens inside that connection's task and touches no other. That HTTP part is
+//! the core the delay server shares with [`super::http_server`] (`http::parse_head` reads a head
+//! in one httparse pass, `wire::RequestReader` keeps its deadlines and answers a bad one); this
+//! file keeps only its one route, `delay_ms` and `size`, and its answer.
 //!
 //! Keep-alive: a client that sends `Connection: close` (every fetch of the workload's clients
 //! does) gets one answer and the close; any other HTTP/1.1 client may send request after request
