@@ -1,21 +1,20 @@
 //! HTTP/1.1, just enough for the workload: the request our clients send, a response read as it
-//! arrives, and the one kind of request the delay server answers.
+//! arrives, and the request heads both of our servers read (the delay server and http_server
+//! share one core: [`parse_head`], [`take_head`], [`error_response`]).
 //!
 //! Parsing bytes is httparse's job (zero-copy, fuzzed, and what hyper uses underneath); this
 //! module feeds it bytes and decides what a parsed head *means*: which status counts as success,
 //! how long the body is, which request is bad. Everything here is "sans-I/O": it takes bytes and
-//! returns decisions, so the blocking clients, the event-loop client and the server share it, and
-//! tests can feed it bytes directly. asyncio's counterpart is `StreamReader.readuntil(b"\r\n\r\n")`
+//! returns decisions, so the blocking clients, the event-loop client and the servers share it, and
+//! tests can feed it bytes directly. Each server adds only its routes: [`parse_head`] checks the
+//! head's size and method and reads its framing, and hands the request target to the server. asyncio's counterpart is `StreamReader.readuntil(b"\r\n\r\n")`
 //! plus parsing (aiohttp uses llhttp); tokio's is hyper.
 //!
 //! Left out: chunked transfer coding (a chunked response is reported as malformed), keep-alive and
-//! pipelining (we send `Connection: close`), `1xx` interim responses, trailers, request bodies.
-
-use std::io::Write;
-use std::time::Duration;
+//! pipelining in the fetch clients (they send `Connection: close`), `1xx` interim responses,
+//! trailers, and request bodies (a server answers a request that has one, then closes).
 
 use super::fetch::FetchError;
-use super::server::ServerOptions;
 
 /// Headers one response or request may have; more is an error (a response: malformed; a request:
 /// `431`). Our own server sends two.
@@ -216,15 +215,11 @@ fn parse_decimal(bytes: &[u8]) -> Option<u64> {
     text.parse().ok()
 }
 
-/// What a delay-server request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Ask {
-    /// How long to wait before answering (`delay_ms`, default 0).
-    pub(crate) delay: Duration,
-    /// How many body bytes to send (`size`, default 0).
-    pub(crate) size: u64,
-}
+// ---------------------------------------------------------------------------------------------
+// The server side: one core for the delay server and http_server
+// ---------------------------------------------------------------------------------------------
 
+// ANCHOR: server_core
 /// Why the server refuses a request: the status to answer with and a sentence for the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reject {
@@ -235,7 +230,8 @@ pub(crate) struct Reject {
 }
 
 impl Reject {
-    fn new(status: u16, why: impl Into<String>) -> Reject {
+    /// A rejection with this status and sentence.
+    pub(crate) fn new(status: u16, why: impl Into<String>) -> Reject {
         Reject {
             status,
             why: why.into(),
@@ -243,106 +239,142 @@ impl Reject {
     }
 }
 
-/// Parse a request head as the delay server sees it. `Ok(None)`: incomplete, read more.
-pub(crate) fn parse_request(buf: &[u8], options: &ServerOptions) -> Result<Option<Ask>, Reject> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    match request.parse(buf) {
-        Ok(httparse::Status::Partial) if buf.len() > options.max_head_bytes => {
-            Err(too_large(options))
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
-        Ok(httparse::Status::Complete(_)) => {
-            if request.method != Some("GET") {
-                return Err(Reject::new(
-                    405,
-                    "only GET is served: GET /?delay_ms=50&size=1024",
-                ));
-            }
-            parse_query(request.path.unwrap_or("/"), options).map(Some)
-        }
-        Err(httparse::Error::TooManyHeaders) => Err(too_large(options)),
-        Err(e) => Err(Reject::new(
-            400,
-            format!("not an HTTP/1.x request head ({e}); try: GET /?delay_ms=50&size=1024"),
-        )),
-    }
+/// What every request head must satisfy, whichever server reads it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeadRules {
+    /// The largest head accepted, `\r\n\r\n` included; a larger one gets `431`.
+    pub(crate) max_head_bytes: usize,
+    /// A request the server does answer, for the error bodies (`GET /?delay_ms=50`).
+    pub(crate) usage: &'static str,
 }
 
-fn too_large(options: &ServerOptions) -> Reject {
+/// A parsed request head: what the server's own routing made of its target, and whether the
+/// connection may carry another request after the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Head<T> {
+    /// The server's reading of the request target (its route and parameters).
+    pub(crate) request: T,
+    /// HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`, and no
+    /// request body (we cannot skip one, so a request with a body ends the connection).
+    pub(crate) keep_alive: bool,
+}
+
+/// Parse the request head at the start of `buf` with httparse, once: check its size and method
+/// against `rules`, hand its target to the server's `route`, and read its framing.
+/// `Ok(None)`: incomplete, read more. `Ok(Some((head, head_len)))`: the next request starts at
+/// `head_len`.
+pub(crate) fn parse_head<T>(
+    buf: &[u8],
+    rules: &HeadRules,
+    route: impl FnOnce(&str) -> Result<T, Reject>,
+) -> Result<Option<(Head<T>, usize)>, Reject> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let head_len = match request.parse(buf) {
+        Ok(httparse::Status::Partial) if buf.len() > rules.max_head_bytes => {
+            return Err(too_large(rules));
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Ok(httparse::Status::Complete(n)) if n > rules.max_head_bytes => {
+            return Err(too_large(rules));
+        }
+        Ok(httparse::Status::Complete(n)) => n,
+        Err(httparse::Error::TooManyHeaders) => return Err(too_large(rules)),
+        Err(e) => {
+            return Err(Reject::new(
+                400,
+                format!("not an HTTP/1.x request head ({e}); try: {}", rules.usage),
+            ));
+        }
+    };
+    if request.method != Some("GET") {
+        return Err(Reject::new(
+            405,
+            format!("only GET is served: {}", rules.usage),
+        ));
+    }
+    let head = Head {
+        request: route(request.path.unwrap_or("/"))?,
+        keep_alive: keeps_alive(&request),
+    };
+    Ok(Some((head, head_len)))
+}
+
+fn too_large(rules: &HeadRules) -> Reject {
     Reject::new(
         431,
         format!(
             "the request head is larger than {} bytes or has more than {MAX_HEADERS} headers",
-            options.max_head_bytes
+            rules.max_head_bytes
         ),
     )
 }
 
-/// Read `delay_ms` and `size` from the query string of `target`; other parameters are ignored.
-fn parse_query(target: &str, options: &ServerOptions) -> Result<Ask, Reject> {
-    let mut ask = Ask {
-        delay: Duration::ZERO,
-        size: 0,
-    };
-    let Some((_path, query)) = target.split_once('?') else {
-        return Ok(ask);
-    };
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match name {
-            "delay_ms" => {
-                let ms = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|&ms| u128::from(ms) <= options.max_delay.as_millis())
-                    .ok_or_else(|| {
-                        Reject::new(
-                            400,
-                            format!(
-                                "delay_ms must be a whole number of milliseconds from 0 to {}, \
-                                 not {value:?}",
-                                options.max_delay.as_millis()
-                            ),
-                        )
-                    })?;
-                ask.delay = Duration::from_millis(ms);
+/// Whether the connection may carry another request after this one (see [`Head::keep_alive`]).
+fn keeps_alive(request: &httparse::Request<'_, '_>) -> bool {
+    let mut keep_alive = request.version == Some(1);
+    let mut has_body = false;
+    for header in request.headers.iter() {
+        if header.name.eq_ignore_ascii_case("connection") {
+            for token in header.value.split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive = true;
+                }
             }
-            "size" => {
-                ask.size = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|&size| size <= options.max_size)
-                    .ok_or_else(|| {
-                        Reject::new(
-                            400,
-                            format!(
-                                "size must be a whole number of bytes from 0 to {}, not {value:?}",
-                                options.max_size
-                            ),
-                        )
-                    })?;
-            }
-            _ => {}
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding")
+            || (header.name.eq_ignore_ascii_case("content-length")
+                && header
+                    .value
+                    .iter()
+                    .any(|&b| b.is_ascii_digit() && b != b'0'))
+        {
+            has_body = true;
         }
     }
-    Ok(ask)
+    keep_alive && !has_body
 }
 
-/// The longest head [`ok_head`] writes (a 20-digit length included), rounded up.
-pub(crate) const OK_HEAD_MAX: usize = 96;
-
-/// Write the head of a `200 OK` response with a body of `size` bytes into `out`, returning its
-/// length. No allocation: ten thousand of these are written per run.
-pub(crate) fn ok_head(size: u64, out: &mut [u8; OK_HEAD_MAX]) -> usize {
-    let mut rest = &mut out[..];
-    // Cannot fail: the longest possible head fits in OK_HEAD_MAX bytes.
-    let _ = write!(
-        rest,
-        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
-    );
-    OK_HEAD_MAX - rest.len()
+/// Feed one chunk read from a connection to the connection's `pending` bytes and `parse` what
+/// there is (`parse` answers like [`parse_head`]). `None`: read more. `Some(Ok)`: a request, and
+/// `pending` now holds only the bytes after its head (a pipelined next request, usually
+/// nothing). `Some(Err)`: answer the rejection and close. An empty chunk parses what `pending`
+/// already holds.
+///
+/// In the usual case the whole head arrives in one read and `pending` stays empty: a waiting
+/// connection holds no buffer. Only a head split across reads is copied into `pending`.
+pub(crate) fn take_head<T, E>(
+    pending: &mut Vec<u8>,
+    chunk: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<Option<(T, usize)>, E>,
+) -> Option<Result<T, E>> {
+    let parsed = if pending.is_empty() {
+        parse(chunk)
+    } else {
+        pending.extend_from_slice(chunk);
+        parse(pending)
+    };
+    match parsed {
+        Ok(Some((head, head_len))) => {
+            if pending.is_empty() {
+                pending.extend_from_slice(&chunk[head_len..]);
+            } else {
+                pending.drain(..head_len);
+            }
+            Some(Ok(head))
+        }
+        Ok(None) => {
+            if pending.is_empty() {
+                pending.extend_from_slice(chunk);
+            }
+            None
+        }
+        Err(reject) => Some(Err(reject)),
+    }
 }
+// ANCHOR_END: server_core
 
 /// A whole error response (head and a one-line plain-text body) for `reject`.
 pub(crate) fn error_response(reject: &Reject) -> Vec<u8> {
@@ -422,45 +454,82 @@ mod tests {
         assert!(matches!(read_all(&[]), Err(FetchError::Malformed(_))));
     }
 
-    #[test]
-    fn server_reads_delay_and_size() {
-        let o = ServerOptions::default();
-        let ask = parse_request(
-            b"GET /?delay_ms=50&size=1024 HTTP/1.1\r\nHost: x\r\n\r\n",
-            &o,
-        );
-        assert_eq!(
-            ask,
-            Ok(Some(Ask {
-                delay: Duration::from_millis(50),
-                size: 1024
-            }))
-        );
-        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nHo", &o), Ok(None));
-        assert_eq!(
-            parse_request(b"GET /?size=x HTTP/1.1\r\n\r\n", &o)
-                .unwrap_err()
-                .status,
-            400
-        );
-        assert_eq!(
-            parse_request(b"POST / HTTP/1.1\r\n\r\n", &o)
-                .unwrap_err()
-                .status,
-            405
-        );
-        assert_eq!(
-            parse_request(b"\x01\x02 / HTTP/1.1\r\n\r\n", &o)
-                .unwrap_err()
-                .status,
-            400
-        );
+    fn hello(target: &str) -> Result<&'static str, Reject> {
+        match target {
+            "/" => Ok("hello"),
+            _ => Err(Reject::new(400, "no")),
+        }
+    }
+
+    const RULES: HeadRules = HeadRules {
+        max_head_bytes: 8 * 1024,
+        usage: "GET /",
+    };
+
+    fn parse(buf: &[u8]) -> Result<Option<(Head<&'static str>, usize)>, Reject> {
+        parse_head(buf, &RULES, hello)
     }
 
     #[test]
-    fn ok_head_fits_the_largest_size() {
-        let mut out = [0; OK_HEAD_MAX];
-        let n = ok_head(u64::MAX, &mut out);
-        assert!(out[..n].ends_with(b"\r\n\r\n"));
+    fn a_head_is_parsed_once_with_its_framing() {
+        let (head, n) = parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((head.request, head.keep_alive, n), ("hello", true, 27));
+        let close = b"GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n";
+        assert!(!parse(close).unwrap().unwrap().0.keep_alive);
+        assert!(
+            !parse(b"GET / HTTP/1.0\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .0
+                .keep_alive
+        );
+        let old = b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n";
+        assert!(parse(old).unwrap().unwrap().0.keep_alive);
+        assert_eq!(parse(b"GET / HTTP/1.1\r\nHo"), Ok(None));
+    }
+
+    #[test]
+    fn a_request_with_a_body_ends_the_connection() {
+        let body = b"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+        assert!(!parse(body).unwrap().unwrap().0.keep_alive);
+        let empty = b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+        assert!(parse(empty).unwrap().unwrap().0.keep_alive);
+        let chunked = b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(!parse(chunked).unwrap().unwrap().0.keep_alive);
+    }
+
+    #[test]
+    fn bad_heads_get_400_405_431_and_routes_have_their_say() {
+        let status = |buf: &[u8]| parse(buf).unwrap_err().status;
+        assert_eq!(status(b"\x01\x02 / HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"GET /elsewhere HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"POST / HTTP/1.1\r\n\r\n"), 405);
+        let mut partial = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        partial.resize(9000, b'a');
+        assert_eq!(status(&partial), 431);
+        let mut complete = partial.clone();
+        complete.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(status(&complete), 431);
+        let many: Vec<u8> = [&b"GET / HTTP/1.1\r\n"[..], &b"X: y\r\n".repeat(40), b"\r\n"].concat();
+        assert_eq!(status(&many), 431);
+    }
+
+    #[test]
+    fn a_head_split_across_reads_and_two_pipelined_requests() {
+        let mut pending = Vec::new();
+        assert!(take_head(&mut pending, b"GET / HT", parse).is_none());
+        assert_eq!(pending.len(), 8);
+        let two = b"TP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+        let first = take_head(&mut pending, two, parse).unwrap().unwrap();
+        assert!(first.keep_alive);
+        let second = take_head(&mut pending, &[], parse).unwrap().unwrap();
+        assert!(!second.keep_alive);
+        assert!(pending.is_empty());
+        // The usual case: a whole head in one read keeps nothing, and allocates nothing.
+        let mut fresh = Vec::new();
+        assert!(take_head(&mut fresh, b"GET / HTTP/1.1\r\n\r\n", parse).is_some());
+        assert_eq!(fresh.capacity(), 0);
     }
 }

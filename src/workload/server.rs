@@ -6,7 +6,10 @@
 //! connection that waits costs a task, a socket and a timer entry. A bad request gets `400` (or
 //! `405` for a method other than GET, `431` for an oversized head) and the connection closed; a
 //! client that sends no complete request within [`ServerOptions::header_timeout`] is disconnected.
-//! Each of those happens inside that connection's task and touches no other.
+//! Each of those happens inside that connection's task and touches no other. That HTTP part is
+//! the core the delay server shares with [`super::http_server`] (`http::parse_head` reads a head
+//! in one httparse pass, `wire::RequestReader` keeps its deadlines and answers a bad one); this
+//! file keeps only its one route, `delay_ms` and `size`, and its answer.
 //!
 //! Keep-alive: a client that sends `Connection: close` (every fetch of the workload's clients
 //! does) gets one answer and the close; any other HTTP/1.1 client may send request after request
@@ -25,7 +28,7 @@
 
 use std::future::{Future, poll_fn};
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -36,9 +39,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use socket2::{Domain, Socket, Type};
 
-use super::http::{self, OK_HEAD_MAX, Reject};
-use super::http_server::{Framing, framing, take_head};
-use super::wire;
+use super::http::{self, Head, HeadRules, Reject};
+use super::wire::{self, Next, RequestReader};
 use crate::net::{LISTEN_BACKLOG, TcpListener, TcpStream};
 use crate::{Runtime, time};
 
@@ -97,14 +99,27 @@ async fn serve_counting(
     options: ServerOptions,
     counters: Arc<Counters>,
 ) -> io::Result<()> {
+    accept_each(&listener, |stream| {
+        counters.connections.fetch_add(1, Ordering::Relaxed);
+        // The JoinHandle is dropped: the task runs detached and frees itself when done.
+        crate::spawn(connection(stream, options, Arc::clone(&counters)));
+    })
+    .await
+}
+
+/// Accept connections on `listener` forever, handing each to `accepted`. Shared by the delay
+/// server and [`super::http_server`].
+///
+/// # Errors
+/// As [`serve`]: only an `accept` error that is neither transient nor about resources.
+pub(crate) async fn accept_each(
+    listener: &TcpListener,
+    mut accepted: impl FnMut(TcpStream),
+) -> io::Result<()> {
     loop {
         match listener.accept().await {
-            Ok((stream, _peer)) => {
-                counters.connections.fetch_add(1, Ordering::Relaxed);
-                // The JoinHandle is dropped: the task runs detached and frees itself when done.
-                crate::spawn(connection(stream, options, Arc::clone(&counters)));
-            }
-            Err(e) if is_out_of_resources(&e) => time::sleep(Duration::from_millis(10)).await,
+            Ok((stream, _peer)) => accepted(stream),
+            Err(e) if is_out_of_resources(&e) => time::sleep(OUT_OF_RESOURCES_PAUSE).await,
             Err(e)
                 if matches!(
                     e.kind(),
@@ -116,45 +131,36 @@ async fn serve_counting(
 }
 
 /// One connection: read a request, wait, answer; again while the client keeps the connection
-/// alive; then close.
+/// alive; then close. A bad request, a client too slow with its head and one that left are all
+/// handled by the [`RequestReader`] (an error answer, or none); dropping the stream closes it.
 async fn connection(stream: TcpStream, options: ServerOptions, counters: Arc<Counters>) {
-    // Bytes that arrived after a request head: the start of a pipelined next request. Empty,
-    // and unallocated, for every client that waits for its answer before asking again.
-    let mut pending = Vec::new();
-    let mut limit = options.header_timeout;
-    loop {
-        let ask = match time::timeout(limit, read_request(&stream, &options, &mut pending)).await {
-            Ok(Ok(ask)) => ask,
-            Ok(Err(Refusal::Answer(reject))) => {
-                let _ = wire::write_all(&stream, &http::error_response(&reject)).await;
-                linger_close(&stream).await;
-                return;
-            }
-            // The client went away (or reset) before finishing its request: nothing to answer.
-            Ok(Err(Refusal::Gone)) => return,
-            // The client said nothing (complete) for too long: drop it, which closes the socket.
-            Err(_elapsed) => return,
-        };
-        // The request buffer is gone by now: a waiting connection holds only its socket and timer.
+    let mut requests = RequestReader::new(options.header_timeout, options.idle_timeout);
+    let parse = |bytes: &[u8]| parse_ask(bytes, &options);
+    while let Next::Request(Head {
+        request: ask,
+        keep_alive,
+    }) = requests.next(&stream, parse).await
+    {
+        // Reads borrow the thread's buffer for one poll, and a head that arrived whole kept no
+        // bytes: a waiting connection holds its socket and its timer entry.
         time::sleep(ask.delay).await;
         counters.requests.fetch_add(1, Ordering::Relaxed);
         let mut head = [0u8; OK_HEAD_MAX];
-        let head_len = if ask.keep_alive {
-            keep_alive_head(ask.size, &mut head)
-        } else {
-            http::ok_head(ask.size, &mut head)
-        };
+        let head_len = ok_head(ask.size, keep_alive, &mut head);
         // A client that left during the delay makes this fail; that is its business, not ours.
         let sent = wire::write_head_and_fill(&stream, &head[..head_len], &FILL, ask.size).await;
-        if sent.is_err() || !ask.keep_alive {
+        if sent.is_err() || !keep_alive {
             // Dropping the stream closes the connection; with `Connection: close` that is also
             // what tells an HTTP/1.0-style client the body is complete.
             return;
         }
-        limit = options.idle_timeout;
+        requests.answered();
     }
 }
 // ANCHOR_END: serve
+
+/// How long the accept loops stop accepting when descriptors or memory run out.
+pub(crate) const OUT_OF_RESOURCES_PAUSE: Duration = Duration::from_millis(10);
 
 /// What the server has done, shared with its [`ShutdownHandle`]. Both counters only grow.
 #[derive(Debug, Default)]
@@ -165,97 +171,94 @@ struct Counters {
     requests: AtomicU64,
 }
 
-/// A request the server will answer, and whether the connection stays open after it.
-struct KeptAsk {
-    /// What the request asks for.
+// ---------------------------------------------------------------------------------------------
+// The delay server's own part: its one route, and its answer
+// ---------------------------------------------------------------------------------------------
+
+/// What a delay-server request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ask {
+    /// How long to wait before answering (`delay_ms`, default 0).
     delay: Duration,
-    /// How many body bytes.
+    /// How many body bytes to send (`size`, default 0).
     size: u64,
-    /// HTTP/1.1 without `Connection: close` (and no request body).
-    keep_alive: bool,
 }
 
-/// The head of a `200` on a kept-alive connection: [`http::ok_head`] without `Connection: close`.
-fn keep_alive_head(size: u64, out: &mut [u8; OK_HEAD_MAX]) -> usize {
+/// Parse the request head at the start of `buf` (the shared core), reading its target as an
+/// [`Ask`]. `Ok(None)`: incomplete, read more.
+fn parse_ask(buf: &[u8], options: &ServerOptions) -> Result<Option<(Head<Ask>, usize)>, Reject> {
+    let rules = HeadRules {
+        max_head_bytes: options.max_head_bytes,
+        usage: "GET /?delay_ms=50&size=1024",
+    };
+    http::parse_head(buf, &rules, |target| parse_query(target, options))
+}
+
+/// Read `delay_ms` and `size` from the query string of `target`; other parameters are ignored.
+fn parse_query(target: &str, options: &ServerOptions) -> Result<Ask, Reject> {
+    let mut ask = Ask {
+        delay: Duration::ZERO,
+        size: 0,
+    };
+    let Some((_path, query)) = target.split_once('?') else {
+        return Ok(ask);
+    };
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "delay_ms" => {
+                let ms = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&ms| u128::from(ms) <= options.max_delay.as_millis())
+                    .ok_or_else(|| {
+                        Reject::new(
+                            400,
+                            format!(
+                                "delay_ms must be a whole number of milliseconds from 0 to {}, \
+                                 not {value:?}",
+                                options.max_delay.as_millis()
+                            ),
+                        )
+                    })?;
+                ask.delay = Duration::from_millis(ms);
+            }
+            "size" => {
+                ask.size = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&size| size <= options.max_size)
+                    .ok_or_else(|| {
+                        Reject::new(
+                            400,
+                            format!(
+                                "size must be a whole number of bytes from 0 to {}, not {value:?}",
+                                options.max_size
+                            ),
+                        )
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(ask)
+}
+
+/// The longest head [`ok_head`] writes (a 20-digit length included), rounded up.
+const OK_HEAD_MAX: usize = 96;
+
+/// Write the head of a `200 OK` response with a body of `size` bytes into `out`, returning its
+/// length: `Connection: keep-alive` or `Connection: close`. No allocation: ten thousand of these
+/// are written per run.
+fn ok_head(size: u64, keep_alive: bool, out: &mut [u8; OK_HEAD_MAX]) -> usize {
+    let connection = if keep_alive { "keep-alive" } else { "close" };
     let mut rest = &mut out[..];
-    // Cannot fail: shorter than the `Connection: close` head, which fits.
+    // Cannot fail: the longest possible head fits in OK_HEAD_MAX bytes.
     let _ = write!(
         rest,
-        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: keep-alive\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: {connection}\r\n\r\n"
     );
     OK_HEAD_MAX - rest.len()
-}
-
-/// Why a connection gets no `200`.
-enum Refusal {
-    /// Answer with this error status, then close.
-    Answer(Reject),
-    /// The client closed or reset the connection before its request was complete.
-    Gone,
-}
-
-/// Parse the request at the start of `buf`, with its framing.
-fn parse_kept(buf: &[u8], options: &ServerOptions) -> Result<Option<(KeptAsk, usize)>, Reject> {
-    let Some(ask) = http::parse_request(buf, options)? else {
-        return Ok(None);
-    };
-    // A complete head parsed once already parses again (a second, ~100 ns pass for the
-    // framing, which keeps http.rs as it was).
-    let framing = framing(buf).unwrap_or(Framing {
-        head_len: buf.len(),
-        keep_alive: false,
-    });
-    let kept = KeptAsk {
-        delay: ask.delay,
-        size: ask.size,
-        keep_alive: framing.keep_alive,
-    };
-    Ok(Some((kept, framing.head_len)))
-}
-
-/// Read a request head (the request is usually one read; the bytes are kept only if it is not).
-/// `pending` holds bytes already read past the previous request, and on return the bytes past
-/// this one.
-async fn read_request(
-    stream: &TcpStream,
-    options: &ServerOptions,
-    pending: &mut Vec<u8>,
-) -> Result<KeptAsk, Refusal> {
-    if !pending.is_empty() {
-        match parse_kept(pending, options) {
-            Ok(Some((ask, head_len))) => {
-                pending.drain(..head_len);
-                return Ok(ask);
-            }
-            Ok(None) => {}
-            Err(reject) => return Err(Refusal::Answer(reject)),
-        }
-    }
-    let outcome = wire::read_until(stream, |chunk| {
-        if chunk.is_empty() {
-            return Some(Err(Refusal::Gone));
-        }
-        take_head(pending, chunk, |bytes| parse_kept(bytes, options))
-            .map(|taken| taken.map_err(Refusal::Answer))
-    })
-    .await;
-    outcome.unwrap_or(Err(Refusal::Gone))
-}
-
-/// Close after an error answer without losing it. Closing a socket with unread bytes makes the
-/// kernel send a reset, which can destroy the answer before the client reads it; so we shut down
-/// our side, then read and discard what the client still sends (at most 64 KiB, at most 1 s),
-/// the "lingering close" of Apache and nginx.
-async fn linger_close(stream: &TcpStream) {
-    if stream.shutdown(Shutdown::Write).is_err() {
-        return;
-    }
-    let mut left = 64 * 1024usize;
-    let drain = wire::read_until(stream, |chunk| {
-        left = left.saturating_sub(chunk.len());
-        (chunk.is_empty() || left == 0).then_some(())
-    });
-    let _ = time::timeout(Duration::from_secs(1), drain).await;
 }
 
 /// Errors of `accept` that mean "out of descriptors or memory for now".
@@ -517,3 +520,39 @@ impl ShutdownSignal {
     }
 }
 // ANCHOR_END: shutdown_signal
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_server_reads_delay_and_size() {
+        let o = ServerOptions::default();
+        let (head, n) = parse_ask(
+            b"GET /?delay_ms=50&size=1024 HTTP/1.1\r\nHost: x\r\n\r\n",
+            &o,
+        )
+        .unwrap()
+        .unwrap();
+        let ask = Ask {
+            delay: Duration::from_millis(50),
+            size: 1024,
+        };
+        assert_eq!((head.request, head.keep_alive, n), (ask, true, 49));
+        assert_eq!(parse_ask(b"GET / HTTP/1.1\r\nHo", &o), Ok(None));
+        let status = |buf: &[u8]| parse_ask(buf, &o).unwrap_err().status;
+        assert_eq!(status(b"GET /?size=x HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"GET /?delay_ms=60001 HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"POST / HTTP/1.1\r\n\r\n"), 405);
+        assert_eq!(status(b"\x01\x02 / HTTP/1.1\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn ok_head_fits_the_largest_size() {
+        let mut out = [0; OK_HEAD_MAX];
+        for keep_alive in [false, true] {
+            let n = ok_head(u64::MAX, keep_alive, &mut out);
+            assert!(out[..n].ends_with(b"\r\n\r\n"));
+        }
+    }
+}

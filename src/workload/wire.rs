@@ -1,5 +1,7 @@
-//! Moving whole messages over a [`TcpStream`]: write all of a buffer, and read until the reader
-//! of the bytes says it has enough.
+//! Moving whole messages over a [`TcpStream`]: write all of a buffer, read until the reader of
+//! the bytes says it has enough, and, for both servers, read request heads one after another on
+//! a kept-alive connection within their time limits ([`RequestReader`]), answering a bad one and
+//! closing without losing the answer ([`linger_close`]).
 //!
 //! The one idea here is *where the read buffer lives*. A task waiting for its response may wait
 //! 50 ms, and ten thousand tasks wait at once; if each kept a 4 KiB buffer in its future, the
@@ -17,17 +19,22 @@
 //! tokio's counterpart is `AsyncReadExt::read_buf` into a `BytesMut` the caller owns (hyper
 //! keeps one per connection), and `ReadBuf`, which lets a reader fill memory that was never
 //! initialised (with `unsafe` inside); asyncio's `StreamReader` owns a `bytearray` per stream.
-//! Left out: vectored reads, and any buffer reuse across connections beyond the one per thread.
+//! Left out: vectored reads, any buffer reuse across connections beyond the one per thread, and
+//! request bodies (the servers answer a request that has one, then close).
 
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::Poll;
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use super::http::{Head, Reject, error_response, take_head};
 use crate::net::TcpStream;
+use crate::time;
 
 /// Size of the stack buffer one read uses, in every client: one page. Enough for a response
 /// head and a 1 KiB body in one `read`; bigger bodies take one `read` per 4 KiB.
@@ -127,6 +134,110 @@ pub(crate) async fn read_until<T>(
     .await
 }
 // ANCHOR_END: read_until
+
+// ANCHOR: request_reader
+/// How one request head on a server connection came out.
+pub(crate) enum Next<T> {
+    /// A request to answer.
+    Request(Head<T>),
+    /// A bad head: it has been answered with its error status and the connection closed
+    /// (lingering, see [`linger_close`]); the caller only counts it.
+    Rejected,
+    /// No whole head arrived within the head's time limit; the caller drops the connection.
+    TimedOut,
+    /// The client closed or reset the connection before a whole head.
+    Gone,
+}
+
+/// The reading side of one server connection, request after request (keep-alive): the bytes
+/// read past the previous head, and how long each head may take. Shared by the delay server and
+/// http_server on the loop; each only parses (with its own routes) and answers.
+pub(crate) struct RequestReader {
+    /// Bytes read but not yet parsed: a head that arrived in pieces, or the start of a pipelined
+    /// next request. Empty, and unallocated, for every client that waits for its answer before
+    /// asking again.
+    pending: Vec<u8>,
+    /// The time limit of the next head: from the accept for the first one, from the end of the
+    /// previous answer for the next (set by [`RequestReader::answered`]).
+    limit: Duration,
+    /// The time limit of every head after the first.
+    idle_limit: Duration,
+}
+
+impl RequestReader {
+    /// A fresh connection: the first head may take `first_limit`, each later one `idle_limit`.
+    pub(crate) fn new(first_limit: Duration, idle_limit: Duration) -> RequestReader {
+        RequestReader {
+            pending: Vec::new(),
+            limit: first_limit,
+            idle_limit,
+        }
+    }
+
+    /// The answer to the last request is sent: the next head's clock starts now.
+    pub(crate) fn answered(&mut self) {
+        self.limit = self.idle_limit;
+    }
+
+    /// Read the next request head (usually one read; bytes are kept only when it is not), parse
+    /// it with `parse` (which answers like [`super::http::parse_head`]), and answer a bad one
+    /// itself: the error response, then a lingering close.
+    pub(crate) async fn next<T>(
+        &mut self,
+        stream: &TcpStream,
+        mut parse: impl FnMut(&[u8]) -> Result<Option<(Head<T>, usize)>, Reject>,
+    ) -> Next<T> {
+        let pending = &mut self.pending;
+        let read = async {
+            // A pipelined request may already be complete in `pending`.
+            if !pending.is_empty()
+                && let Some(done) = take_head(pending, &[], &mut parse)
+            {
+                return Some(done);
+            }
+            let outcome = read_until(stream, |chunk| {
+                if chunk.is_empty() {
+                    return Some(None); // the client closed: nothing to answer
+                }
+                take_head(pending, chunk, &mut parse).map(Some)
+            });
+            outcome.await.ok().flatten()
+        };
+        match time::timeout(self.limit, read).await {
+            Ok(Some(Ok(head))) => Next::Request(head),
+            Ok(Some(Err(reject))) => {
+                let _ = write_all(stream, &error_response(&reject)).await;
+                linger_close(stream).await;
+                Next::Rejected
+            }
+            Ok(None) => Next::Gone,
+            Err(_elapsed) => Next::TimedOut,
+        }
+    }
+}
+
+/// Close after an error answer without losing it. Closing a socket with unread bytes makes the
+/// kernel send a reset, which can destroy the answer before the client reads it; so we shut down
+/// our side, then read and discard what the client still sends (at most 64 KiB, at most 1 s),
+/// the "lingering close" of Apache and nginx.
+pub(crate) async fn linger_close(stream: &TcpStream) {
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let mut left = LINGER_BYTES;
+    let drain = read_until(stream, |chunk| {
+        left = left.saturating_sub(chunk.len());
+        (chunk.is_empty() || left == 0).then_some(())
+    });
+    let _ = time::timeout(LINGER_TIME, drain).await;
+}
+// ANCHOR_END: request_reader
+
+/// The most a lingering close reads and discards.
+pub(crate) const LINGER_BYTES: usize = 64 * 1024;
+
+/// The longest a lingering close waits for the client to close its side.
+pub(crate) const LINGER_TIME: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {
