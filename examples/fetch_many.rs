@@ -96,7 +96,8 @@ struct Cli {
     target: Option<String>,
 
     /// At most N fetches in flight at once, for every client (a thread pool is never bigger
-    /// than N) [default: no cap against the delay server; 50 with --target].
+    /// than N) [default: no cap against the delay server; 5 with --target, which fits the listen
+    /// backlog of `python3 -m http.server`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     concurrency: Option<u64>,
 
@@ -119,9 +120,13 @@ struct Cli {
 /// The most fetches `--timeline` draws (one row each).
 const TIMELINE_MAX_ROWS: u64 = 40;
 
-/// The cap on fetches in flight with --target unless --concurrency says otherwise: what hey and
-/// oha use.
-const DEFAULT_TARGET_CONCURRENCY: usize = 50;
+/// The cap on fetches in flight with --target unless --concurrency says otherwise. A server's
+/// listen backlog bounds the connections waiting to be accepted (Linux queues backlog + 1), and
+/// a connection beyond it waits for a retransmission 1, 3, 7, 15 s later. `python3 -m
+/// http.server`, the server people try first, listens with socketserver's backlog of 5, so 5
+/// in flight can never overflow it. Load tools such as hey and oha start 50 at once, which suits
+/// servers with a backlog of 128 or more (nginx, Go's net/http): give them `--concurrency 50`.
+const DEFAULT_TARGET_CONCURRENCY: usize = 5;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -129,7 +134,7 @@ Examples:
   fetch_many --count 10000 --runner event-loop
   fetch_many --python                         the same plan in Python too: asyncio and threads
   fetch_many --target http://127.0.0.1:8000/ --count 2000   (e.g. python3 -m http.server 8000)
-  fetch_many --target 127.0.0.1:8000/ --concurrency 5      (at most 5 fetches in flight)";
+  fetch_many --target 127.0.0.1:8080/ --concurrency 50     (a server with a bigger backlog)";
 
 /// Which client(s) to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
