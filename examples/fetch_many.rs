@@ -797,7 +797,12 @@ fn python_runner(client: Client) -> (&'static str, String) {
 
 /// Run the Python counterpart of every Rust client that ran, each in its own `python3` process,
 /// and add their reports; without `python3` on the PATH, say so and add nothing.
-fn run_python_side(setup: &Setup, runnable: &[(Client, usize)], plan: &FetchPlan, outcome: &mut Outcome) {
+fn run_python_side(
+    setup: &Setup,
+    runnable: &[(Client, usize)],
+    plan: &FetchPlan,
+    outcome: &mut Outcome,
+) {
     let version = match Command::new(PYTHON).arg("--version").output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
         _ => {

@@ -70,10 +70,18 @@ fn python_rows_follow_the_cap_on_fetches_in_flight() {
         .iter()
         .map(|r| {
             let client = r["client"].as_str().unwrap();
-            (client, r["ok"].as_u64().unwrap(), r["concurrency"].as_u64().unwrap())
+            (
+                client,
+                r["ok"].as_u64().unwrap(),
+                r["concurrency"].as_u64().unwrap(),
+            )
         })
         .collect();
-    assert_eq!(rows, [("event-loop", 12, 3), ("py-asyncio", 12, 3)], "{json:#}");
+    assert_eq!(
+        rows,
+        [("event-loop", 12, 3), ("py-asyncio", 12, 3)],
+        "{json:#}"
+    );
 }
 
 #[test]
@@ -81,7 +89,15 @@ fn without_python3_on_the_path_it_says_so_and_the_rust_rows_still_run() {
     let empty = std::env::temp_dir().join(format!("taketurns-no-python-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
     let out = Command::new(run_example::binary("fetch_many"))
-        .args(["--count", "5", "--delay-ms", "1", "--runner", "event-loop", "--python"])
+        .args([
+            "--count",
+            "5",
+            "--delay-ms",
+            "1",
+            "--runner",
+            "event-loop",
+            "--python",
+        ])
         .env("PATH", &empty)
         .output()
         .unwrap();

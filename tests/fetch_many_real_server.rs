@@ -124,7 +124,10 @@ fn every_client_fetches_200_files_from_python_http_server_without_an_error() {
         "200",
     ]);
     assert_eq!(code, Some(0), "{json:#}");
-    assert_eq!(json["plan"]["concurrency"], 5, "the default cap with --target");
+    assert_eq!(
+        json["plan"]["concurrency"], 5,
+        "the default cap with --target"
+    );
     let reports = json["reports"].as_array().unwrap();
     let clients: Vec<&str> = reports
         .iter()
@@ -132,7 +135,12 @@ fn every_client_fetches_200_files_from_python_http_server_without_an_error() {
         .collect();
     assert_eq!(
         clients,
-        ["sequential", "thread-per-task", "thread-pool(5)", "event-loop"],
+        [
+            "sequential",
+            "thread-per-task",
+            "thread-pool(5)",
+            "event-loop"
+        ],
         "the pool is no bigger than the cap"
     );
     for report in reports {

@@ -23,9 +23,9 @@
 //!
 //! Left out: retries, and cancelling a run half-way.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io;
-use std::cell::Cell;
 use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -489,5 +489,97 @@ impl std::error::Error for ClientError {
             ClientError::Plan(e) | ClientError::Runtime(e) => Some(e),
             ClientError::Pool { source, .. } | ClientError::Spawn { source, .. } => Some(source),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A server that answers every connection on a thread of its own after `hold`, and counts
+    /// the requests it holds at once: the most it saw. A request counts from its arrival until
+    /// just before its answer leaves, so a client that waits for an answer before it sends the
+    /// next request can never be seen twice.
+    fn counting_server(
+        connections: usize,
+        hold: Duration,
+    ) -> (FetchPlan, std::thread::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let plan = FetchPlan::new(listener.local_addr().unwrap(), connections);
+        let server = std::thread::spawn(move || {
+            let open = Arc::new(AtomicUsize::new(0));
+            let most = Arc::new(AtomicUsize::new(0));
+            let mut handlers = Vec::new();
+            for _ in 0..connections {
+                let (mut stream, _) = listener.accept().unwrap();
+                let (open, most) = (Arc::clone(&open), Arc::clone(&most));
+                handlers.push(std::thread::spawn(move || {
+                    let mut head = [0u8; 1024];
+                    let _ = stream.read(&mut head);
+                    let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(hold);
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }));
+            }
+            for handler in handlers {
+                handler.join().unwrap();
+            }
+            most.load(Ordering::SeqCst)
+        });
+        (plan, server)
+    }
+
+    fn capped_run_stays_under_the_cap(client: Client) {
+        let (plan, server) = counting_server(24, Duration::from_millis(20));
+        let tally = client.run(&plan.with_limit(Some(4))).unwrap();
+        assert_eq!((tally.ok, tally.bytes, tally.errors.total()), (24, 48, 0));
+        let most = server.join().unwrap();
+        assert!(most <= 4, "{client}: {most} requests held at once, cap 4");
+    }
+
+    #[test]
+    fn capped_thread_per_task_never_has_more_than_the_cap_in_flight() {
+        capped_run_stays_under_the_cap(Client::ThreadPerTask);
+    }
+
+    #[test]
+    fn capped_event_loop_never_has_more_than_the_cap_in_flight() {
+        capped_run_stays_under_the_cap(Client::EventLoop);
+    }
+
+    #[test]
+    fn a_pool_bigger_than_the_cap_shrinks_to_it() {
+        capped_run_stays_under_the_cap(Client::ThreadPool(16));
+    }
+
+    #[test]
+    fn in_flight_is_the_smaller_of_the_client_s_own_limit_and_the_cap() {
+        let plan = FetchPlan::new("127.0.0.1:1".parse().unwrap(), 100);
+        assert_eq!(Client::EventLoop.in_flight(&plan), 100);
+        let capped = plan.with_limit(Some(8));
+        assert_eq!(Client::EventLoop.in_flight(&capped), 8);
+        assert_eq!(Client::ThreadPerTask.in_flight(&capped), 8);
+        assert_eq!(Client::ThreadPool(4).in_flight(&capped), 4);
+        assert_eq!(Client::Sequential.in_flight(&capped), 1);
+    }
+
+    #[test]
+    fn merged_tallies_add_up_and_keep_the_first_error() {
+        let mut a = Tally::default();
+        a.record(Ok(3));
+        let mut b = Tally::default();
+        b.record(Err(FetchError::Status(404)));
+        b.record(Err(FetchError::Refused));
+        b.record(Ok(5));
+        a.merge(b);
+        assert_eq!((a.ok, a.bytes, a.fetches()), (2, 8, 4));
+        assert!(matches!(a.first_error, Some(FetchError::Status(404))));
+        assert_eq!(a.errors.get(FetchErrorKind::Refused), 1);
     }
 }

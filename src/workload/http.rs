@@ -615,9 +615,11 @@ mod tests {
         assert!(e.contains("3 bytes into a chunked body"), "{e}");
         let garbled: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"];
         assert!(matches!(read_all(garbled), Err(FetchError::Malformed(_))));
-        let too_long: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n"];
+        let too_long: &[&[u8]] =
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n"];
         assert!(matches!(read_all(too_long), Err(FetchError::Malformed(_))));
-        let huge: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n"];
+        let huge: &[&[u8]] =
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n"];
         assert!(matches!(read_all(huge), Err(FetchError::Malformed(_))));
     }
 

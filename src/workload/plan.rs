@@ -141,7 +141,10 @@ impl FetchPlan {
     /// If the cap is `Some(0)`: a plan that may never start a fetch would wait forever.
     #[must_use = "`with_limit` returns the changed plan"]
     pub fn with_limit(mut self, limit: Option<usize>) -> FetchPlan {
-        assert!(limit != Some(0), "a cap of 0 fetches in flight never fetches");
+        assert!(
+            limit != Some(0),
+            "a cap of 0 fetches in flight never fetches"
+        );
         self.limit = limit;
         self
     }
@@ -263,7 +266,10 @@ mod tests {
     #[test]
     fn https_other_schemes_and_missing_ports_say_what_to_write() {
         let https = target("https://127.0.0.1:8443/").unwrap_err().to_string();
-        assert!(https.contains("no TLS") && https.contains("http://"), "{https}");
+        assert!(
+            https.contains("no TLS") && https.contains("http://"),
+            "{https}"
+        );
         let ftp = target("ftp://127.0.0.1:21/").unwrap_err().to_string();
         assert!(ftp.contains("only http://"), "{ftp}");
         let bare = target("localhost").unwrap_err().to_string();
