@@ -5,11 +5,19 @@
 //! $ cargo run --release --example fetch_many                          # 1,000 fetches, 50 ms each
 //! $ cargo run --release --example fetch_many -- --count 10000
 //! $ cargo run --release --example fetch_many -- --runner event-loop --json
+//! $ cargo run --release --example fetch_many -- --python             # and Python's, same plan
 //! $ python3 -m http.server 8000 &                                      # any HTTP server will do
-//! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8000/ --count 100
+//! $ cargo run --release --example fetch_many -- --target http://127.0.0.1:8000/ --count 2000
+//! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8080/ --concurrency 50
 //! $ cargo run --release --example fetch_many -- --runner event-loop --count 10 --timeline
 //! $ cargo run --release --example fetch_many -- --runner event-loop --trace out.json
 //! ```
+//!
+//! `--concurrency N` caps the fetches in flight for every client (see `FetchPlan::limit`): none
+//! against our delay server, whose comparison is "everything at once", and 5 with `--target`,
+//! which fits the listen backlog of `python3 -m http.server`. `--python` runs
+//! `examples/fetch_many.py`, the same plan with Python's asyncio and threads, one `python3`
+//! process per runner, and adds its rows (named `py-…`) to the table.
 //!
 //! `--trace FILE` and `--timeline` fetch the plan once more, after the measured runs, on a traced
 //! event loop in this process (one task per fetch, named `fetch N`), and write its Chrome trace
