@@ -752,8 +752,8 @@ fn closing_notes(cli: &Cli, setup: &Setup, outcome: &mut Outcome) {
         outcome.notes.push(
             "wall−delay: wall time minus the delay the server was asked for, once per round of \
              fetches in flight (1 round for thread-per-task and event-loop, one per fetch for \
-             sequential, ceil(fetches/pool) for the pool); RSS/fetch: peak RSS growth during the \
-             run / fetches"
+             sequential, ceil(fetches/pool) for the pool, ceil(fetches/N) under --concurrency N); \
+             RSS/fetch: peak RSS growth during the run / fetches"
                 .to_string(),
         );
     } else {
