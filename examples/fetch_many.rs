@@ -5,11 +5,19 @@
 //! $ cargo run --release --example fetch_many                          # 1,000 fetches, 50 ms each
 //! $ cargo run --release --example fetch_many -- --count 10000
 //! $ cargo run --release --example fetch_many -- --runner event-loop --json
+//! $ cargo run --release --example fetch_many -- --python             # and Python's, same plan
 //! $ python3 -m http.server 8000 &                                      # any HTTP server will do
-//! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8000/ --count 100
+//! $ cargo run --release --example fetch_many -- --target http://127.0.0.1:8000/ --count 2000
+//! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8080/ --concurrency 50
 //! $ cargo run --release --example fetch_many -- --runner event-loop --count 10 --timeline
 //! $ cargo run --release --example fetch_many -- --runner event-loop --trace out.json
 //! ```
+//!
+//! `--concurrency N` caps the fetches in flight for every client (see `FetchPlan::limit`): none
+//! against our delay server, whose comparison is "everything at once", and 5 with `--target`,
+//! which fits the listen backlog of `python3 -m http.server`. `--python` runs
+//! `examples/fetch_many.py`, the same plan with Python's asyncio and threads, one `python3`
+//! process per runner, and adds its rows (named `py-…`) to the table.
 //!
 //! `--trace FILE` and `--timeline` fetch the plan once more, after the measured runs, on a traced
 //! event loop in this process (one task per fetch, named `fetch N`), and write its Chrome trace
@@ -89,10 +97,22 @@ struct Cli {
     #[arg(long)]
     json: bool,
 
-    /// Fetch from an existing HTTP server instead of starting the delay server, e.g.
-    /// 127.0.0.1:8000/ for `python3 -m http.server 8000`. Its delay is unknown.
-    #[arg(long, value_name = "HOST:PORT[/PATH]")]
+    /// Fetch from an existing HTTP server instead of starting the delay server: HOST:PORT/PATH
+    /// or a pasted URL, e.g. http://127.0.0.1:8000/ for `python3 -m http.server 8000`. Its
+    /// delay is unknown. No https (there is no TLS here).
+    #[arg(long, value_name = "URL")]
     target: Option<String>,
+
+    /// At most N fetches in flight at once, for every client (a thread pool is never bigger
+    /// than N) [default: no cap against the delay server; 5 with --target, which fits the listen
+    /// backlog of `python3 -m http.server`].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    concurrency: Option<u64>,
+
+    /// Also run examples/fetch_many.py (Python's asyncio and threads on the same plan, each
+    /// runner in its own python3 process) and add its rows to the table.
+    #[arg(long)]
+    python: bool,
 
     /// After the measured runs, fetch once more on a traced event loop in this process and write
     /// its Chrome trace (JSON; open it at ui.perfetto.dev) to FILE. Not part of the table.
@@ -108,11 +128,21 @@ struct Cli {
 /// The most fetches `--timeline` draws (one row each).
 const TIMELINE_MAX_ROWS: u64 = 40;
 
+/// The cap on fetches in flight with --target unless --concurrency says otherwise. A server's
+/// listen backlog bounds the connections waiting to be accepted (Linux queues backlog + 1), and
+/// a connection beyond it waits for a retransmission 1, 3, 7, 15 s later. `python3 -m
+/// http.server`, the server people try first, listens with socketserver's backlog of 5, so 5
+/// in flight can never overflow it. Load tools such as hey and oha start 50 at once, which suits
+/// servers with a backlog of 128 or more (nginx, Go's net/http): give them `--concurrency 50`.
+const DEFAULT_TARGET_CONCURRENCY: usize = 5;
+
 const AFTER_HELP: &str = "\
 Examples:
   fetch_many                                  all four clients, 1,000 fetches, 50 ms delay
   fetch_many --count 10000 --runner event-loop
-  fetch_many --target 127.0.0.1:8000/ --count 100   (e.g. python3 -m http.server 8000)";
+  fetch_many --python                         the same plan in Python too: asyncio and threads
+  fetch_many --target http://127.0.0.1:8000/ --count 2000   (e.g. python3 -m http.server 8000)
+  fetch_many --target 127.0.0.1:8080/ --concurrency 50     (a server with a bigger backlog)";
 
 /// Which client(s) to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -193,6 +223,9 @@ enum Internal {
         /// Per-fetch timeout.
         #[arg(long)]
         timeout_ms: u64,
+        /// At most this many fetches in flight.
+        #[arg(long)]
+        limit: Option<usize>,
         /// The delay the server was asked for, if known (for the report).
         #[arg(long)]
         delay_ms: Option<u64>,
@@ -222,11 +255,13 @@ fn main() {
             host,
             path,
             timeout_ms,
+            limit,
             delay_ms,
             watch_stdin,
         }) => {
             let plan = FetchPlan {
                 count: *count,
+                limit: limit.filter(|&n| n > 0),
                 addr: *addr,
                 host: host.clone(),
                 path: path.clone(),
@@ -298,7 +333,7 @@ fn child_run_client(
         return 1;
     };
     // Normally inherited from the parent already; needed when this is run by hand.
-    if let Err(e) = raise_fd_limit(client.concurrency(plan.count) as u64 + FD_MARGIN) {
+    if let Err(e) = raise_fd_limit(client.in_flight(plan) as u64 + FD_MARGIN) {
         eprintln!("{e}");
         return 1;
     }
@@ -391,6 +426,9 @@ fn run_child(
     if let Some(delay) = delay {
         command.args(["--delay-ms", &delay.as_millis().to_string()]);
     }
+    if let Some(limit) = plan.limit {
+        command.args(["--limit", &limit.to_string()]);
+    }
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start a child process: {e}"))?;
@@ -400,6 +438,11 @@ fn run_child(
         .wait_with_output()
         .map_err(|e| format!("lost the child process: {e}"))?;
     drop(stdin);
+    report_from(&output)
+}
+
+/// The report a child printed as its last line, or why there is none.
+fn report_from(output: &std::process::Output) -> Result<Report, String> {
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
     if !output.status.success() {
         return Err(if stderr.is_empty() {
@@ -419,7 +462,7 @@ fn run_child(
 
 /// What the parent ran and found, for the table or the JSON.
 struct Outcome {
-    /// The reports of the clients that ran.
+    /// The reports of the clients that ran (Rust first, then Python's with --python).
     reports: Vec<Report>,
     /// Clients that could not run, with why.
     failures: Vec<(String, String)>,
@@ -427,220 +470,80 @@ struct Outcome {
     notes: Vec<String>,
 }
 
+/// What a run is about, settled from the flags before anything starts.
+struct Setup {
+    /// The delay each fetch asks the delay server for; `None` with --target (that server
+    /// decides, and we do not know).
+    delay: Option<Duration>,
+    /// The body size each fetch asks for; `None` with --target.
+    size: Option<u64>,
+    /// The cap on fetches in flight, for every client; `None`: no cap.
+    limit: Option<usize>,
+    /// The --target plan, resolved; `None` when the delay server's plan is made once it runs.
+    target_plan: Option<FetchPlan>,
+    /// Which clients run, each on how many fetches, in order.
+    runs: Vec<(Client, usize)>,
+}
+
 fn parent(cli: &Cli) -> i32 {
-    if cli.timeline && cli.count > TIMELINE_MAX_ROWS {
-        eprintln!(
-            "fetch_many: --timeline draws one row per fetch, so at most {TIMELINE_MAX_ROWS} \
-             (asked for {}); use --count {TIMELINE_MAX_ROWS} or less, or --trace FILE and Perfetto \
-             for bigger runs",
-            cli.count
-        );
+    if let Err(e) = check_timeline(cli) {
+        eprintln!("fetch_many: {e}");
         return 2;
     }
-    let count = cli.count as usize;
-    let pool_size = cli.pool_size as usize;
-    let mut notes = Vec::new();
-
-    // What to fetch. With --target the server is someone else's and its delay unknown.
-    let (delay, size) = match &cli.target {
-        Some(_) => {
-            if cli.delay_ms.is_some() || cli.size.is_some() {
-                notes.push(
-                    "--delay-ms and --size are ignored with --target: that server decides"
-                        .to_string(),
-                );
-            }
-            (None, None)
-        }
-        None => (
-            Some(Duration::from_millis(
-                cli.delay_ms.unwrap_or(DEFAULT_DELAY_MS),
-            )),
-            Some(cli.size.unwrap_or(DEFAULT_SIZE)),
-        ),
+    let mut outcome = Outcome {
+        reports: Vec::new(),
+        failures: Vec::new(),
+        notes: Vec::new(),
     };
-    let target_plan = match &cli.target {
-        Some(target) => match FetchPlan::from_target(target, count) {
-            Ok(plan) => Some(plan),
-            Err(e) => {
-                eprintln!("fetch_many: {e}");
-                return 1;
-            }
-        },
-        None => None,
-    };
-
-    // Which clients, on how many fetches.
-    let mut runs: Vec<(Client, usize)> = match cli.runner.client(pool_size) {
-        Some(client) => vec![(client, count)],
-        None => {
-            let sequential = count.min(cli.sequential_count as usize);
-            if sequential < count {
-                let at = delay.map_or(String::new(), |d| {
-                    format!(
-                        " (all {count} would take at least {:.0} s)",
-                        d.as_secs_f64() * count as f64
-                    )
-                });
-                notes.push(format!(
-                    "sequential ran {sequential} of the {count} fetches{at}; compare its per-fetch \
-                     numbers, not its totals (--sequential-count)"
-                ));
-            }
-            vec![
-                (Client::Sequential, sequential),
-                (Client::ThreadPerTask, count),
-                (Client::ThreadPool(pool_size), count),
-                (Client::EventLoop, count),
-            ]
-        }
-    };
-
-    // Limits, before anything starts.
-    let in_flight = runs
-        .iter()
-        .map(|&(client, n)| client.concurrency(n) as u64)
-        .max()
-        .unwrap_or(1);
-    if let Err(e) = check_local_ports(in_flight) {
-        eprintln!("fetch_many: {e}");
-        return 1;
-    }
-    if let Err(e) = raise_fd_limit(in_flight + FD_MARGIN) {
-        eprintln!("fetch_many: {e}");
-        return 1;
-    }
-    let mut failures: Vec<(String, String)> = Vec::new();
-    let mut runnable = Vec::new();
-    for (client, n) in runs.drain(..) {
-        let threads = match client {
-            Client::ThreadPerTask | Client::ThreadPool(_) => client.concurrency(n) as u64,
-            Client::Sequential | Client::EventLoop => 0,
-        };
-        if threads > 0
-            && let Err(e) = check_thread_limit(threads + THREAD_MARGIN)
-        {
-            if cli.runner != Runner::All {
-                eprintln!("fetch_many: {e}");
-                return 1;
-            }
-            eprintln!("fetch_many: skipping {}: {e}", client.name());
-            failures.push((client.name(), format!("skipped: {e}")));
-            continue;
-        }
-        runnable.push((client, n));
-    }
-
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
+    let setup = match settle(cli, &mut outcome.notes) {
+        Ok(setup) => setup,
         Err(e) => {
-            eprintln!("fetch_many: cannot find my own executable to start the children: {e}");
+            eprintln!("fetch_many: {e}");
             return 1;
         }
     };
-
-    // The server, unless we fetch from someone else's.
-    let (plan, _server) = match target_plan {
-        Some(plan) => (plan, None),
-        None => match start_server(&exe) {
-            Ok((addr, guard)) => {
-                let plan = FetchPlan::delay_server(
-                    addr,
-                    count,
-                    delay.unwrap_or_default(),
-                    size.unwrap_or_default(),
-                );
-                (plan, Some(guard))
-            }
-            Err(e) => {
-                eprintln!("fetch_many: {e}");
-                return 1;
-            }
-        },
-    };
-    let plan = plan.with_timeout(Duration::from_millis(cli.timeout_ms));
-    eprintln!(
-        "fetch_many: GET http://{}{} ({}), each client in its own process",
-        plan.host,
-        plan.path,
-        match delay {
-            Some(d) => format!("{} ms delay", d.as_millis()),
-            None => "another server: delay unknown".to_string(),
+    let runnable = match check_limits(cli, &setup, &mut outcome.failures) {
+        Ok(runnable) => runnable,
+        Err(e) => {
+            eprintln!("fetch_many: {e}");
+            return 1;
         }
-    );
-
-    let mut reports = Vec::new();
-    for (client, n) in runnable {
-        eprint!("fetch_many: {:<16} {n} fetches ... ", client.name());
-        match run_child(&exe, client, &plan.clone().with_count(n), delay) {
-            Ok(report) => {
-                eprintln!("{} ok in {:.2} s", report.ok, report.wall.as_secs_f64());
-                reports.push(report);
-            }
-            Err(e) => {
-                eprintln!("failed");
-                failures.push((client.name(), e));
-            }
-        }
-    }
-    let traced = if cli.trace.is_some() || cli.timeline {
-        match traced_fetch(&plan, cli.trace.as_deref()) {
-            Ok(timeline) => Some(timeline),
-            Err(e) => {
-                eprintln!("fetch_many: the traced run failed: {e}");
-                failures.push(("traced run".to_string(), e));
-                None
-            }
-        }
-    } else {
-        None
     };
-    drop(_server);
-
-    if delay.is_some() {
-        notes.push(
-            "wall−delay: wall time minus the delay the server was asked for, once per round of \
-             fetches in flight (1 round for thread-per-task and event-loop, one per fetch for \
-             sequential, ceil(fetches/pool) for the pool); RSS/fetch: peak RSS growth during the \
-             run / fetches"
-                .to_string(),
-        );
-    } else {
-        notes.push("wall−delay is `?`: the target server's delay is unknown".to_string());
-    }
-    let timeouts: u64 = reports
-        .iter()
-        .map(|r| r.errors.get(FetchErrorKind::Timeout))
-        .sum();
-    if let Some(target) = &cli.target
-        && timeouts > 0
-    {
-        // The port the reader's server listens on, for the one-liner below.
-        let host_port = target.split('/').next().unwrap_or(target);
-        let port = host_port.rsplit(':').next().unwrap_or("8000");
-        notes.push(format!(
-            "{timeouts} fetches timed out. A server with a small listen backlog drops bursts of \
-             connections, and the dropped clients wait 1, 3, 7, 15 s… for the kernel to retry: \
-             python3 -m http.server listens with a backlog of 5 (`ss -ltn` shows it under Send-Q). \
-             Fetch fewer at once (--count, --runner thread-pool), or give it a bigger backlog: \
-             python3 -c \"import http.server as h; h.ThreadingHTTPServer.request_queue_size = 4096; \
-             h.test(HandlerClass=h.SimpleHTTPRequestHandler, ServerClass=h.ThreadingHTTPServer, \
-             port={port})\""
-        ));
-    }
-    let outcome = Outcome {
-        reports,
-        failures,
-        notes,
+    let (exe, plan, server) = match start(cli, &setup) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("fetch_many: {e}");
+            return 1;
+        }
     };
+    for (client, n) in &runnable {
+        let plan = plan.clone().with_count(*n);
+        let result = run_child(&exe, *client, &plan, setup.delay);
+        record(&client.name(), *n, result, &mut outcome);
+    }
+    if cli.python {
+        run_python_side(&setup, &runnable, &plan, &mut outcome);
+    }
+    let traced = (cli.trace.is_some() || cli.timeline)
+        .then(|| traced_fetch(&plan, cli.trace.as_deref()))
+        .and_then(|traced| {
+            traced
+                .map_err(|e| {
+                    eprintln!("fetch_many: the traced run failed: {e}");
+                    outcome.failures.push(("traced run".to_string(), e));
+                })
+                .ok()
+        });
+    drop(server);
+    closing_notes(cli, &setup, &mut outcome);
     let verdict = verdict(&outcome.reports);
     if cli.json {
         println!(
             "{}",
-            to_json(cli, &plan, delay, size, &outcome, verdict.as_deref())
+            to_json(cli, &plan, &setup, &outcome, verdict.as_deref())
         );
     } else {
-        print_table(&plan, delay, size, &outcome, verdict.as_deref());
+        print_table(&plan, &setup, &outcome, verdict.as_deref());
         if let (true, Some(timeline)) = (cli.timeline, &traced) {
             println!("\nThe traced run, one row per fetch (time since its runtime was built):\n");
             print!("{timeline}");
@@ -648,6 +551,326 @@ fn parent(cli: &Cli) -> i32 {
     }
     let all_ok = outcome.failures.is_empty() && outcome.reports.iter().all(Report::all_ok);
     if all_ok { 0 } else { 1 }
+}
+
+/// `--timeline` draws one row per fetch: refuse plans too big to draw before anything runs.
+fn check_timeline(cli: &Cli) -> Result<(), String> {
+    if cli.timeline && cli.count > TIMELINE_MAX_ROWS {
+        return Err(format!(
+            "--timeline draws one row per fetch, so at most {TIMELINE_MAX_ROWS} (asked for {}); \
+             use --count {TIMELINE_MAX_ROWS} or less, or --trace FILE and Perfetto for bigger runs",
+            cli.count
+        ));
+    }
+    Ok(())
+}
+
+/// Settle the delay, size, cap, target and clients from the flags.
+fn settle(cli: &Cli, notes: &mut Vec<String>) -> Result<Setup, String> {
+    let count = cli.count as usize;
+    // With --target the server is someone else's: its delay is unknown, and a burst of
+    // connections may overflow its listen backlog, so fetches get a cap unless told otherwise.
+    let (delay, size, target_plan) = match &cli.target {
+        Some(target) => {
+            if cli.delay_ms.is_some() || cli.size.is_some() {
+                notes.push(
+                    "--delay-ms and --size are ignored with --target: that server decides"
+                        .to_string(),
+                );
+            }
+            let plan = FetchPlan::from_target(target, count).map_err(|e| e.to_string())?;
+            (None, None, Some(plan))
+        }
+        None => (
+            Some(Duration::from_millis(
+                cli.delay_ms.unwrap_or(DEFAULT_DELAY_MS),
+            )),
+            Some(cli.size.unwrap_or(DEFAULT_SIZE)),
+            None,
+        ),
+    };
+    let limit = match (cli.concurrency, &cli.target) {
+        (Some(n), _) => Some(n as usize),
+        (None, Some(_)) => Some(DEFAULT_TARGET_CONCURRENCY),
+        (None, None) => None,
+    };
+    let runs = plan_runs(cli, delay, limit, notes);
+    Ok(Setup {
+        delay,
+        size,
+        limit,
+        target_plan,
+        runs,
+    })
+}
+
+/// Which clients run, on how many fetches each.
+fn plan_runs(
+    cli: &Cli,
+    delay: Option<Duration>,
+    limit: Option<usize>,
+    notes: &mut Vec<String>,
+) -> Vec<(Client, usize)> {
+    let count = cli.count as usize;
+    let mut pool_size = cli.pool_size as usize;
+    if let Some(limit) = limit.filter(|&limit| limit < pool_size) {
+        pool_size = limit;
+        if matches!(cli.runner, Runner::All | Runner::ThreadPool) {
+            notes.push(format!(
+                "the pool has {limit} threads, not --pool-size {}: --concurrency caps every client",
+                cli.pool_size
+            ));
+        }
+    }
+    if let Some(client) = cli.runner.client(pool_size) {
+        return vec![(client, count)];
+    }
+    let sequential = count.min(cli.sequential_count as usize);
+    if sequential < count {
+        let at = delay.map_or(String::new(), |d| {
+            format!(
+                " (all {count} would take at least {:.0} s)",
+                d.as_secs_f64() * count as f64
+            )
+        });
+        notes.push(format!(
+            "sequential ran {sequential} of the {count} fetches{at}; compare its per-fetch \
+             numbers, not its totals (--sequential-count)"
+        ));
+    }
+    vec![
+        (Client::Sequential, sequential),
+        (Client::ThreadPerTask, count),
+        (Client::ThreadPool(pool_size), count),
+        (Client::EventLoop, count),
+    ]
+}
+
+/// Fetches in flight for `client` on `n` fetches under the cap.
+fn in_flight(client: Client, n: usize, limit: Option<usize>) -> usize {
+    let uncapped = client.concurrency(n);
+    limit.map_or(uncapped, |limit| uncapped.min(limit))
+}
+
+/// Check the open-file, port and thread limits before anything starts. The clients that can run;
+/// with --runner all, a client the thread limit rules out is skipped (and listed in `failures`).
+fn check_limits(
+    cli: &Cli,
+    setup: &Setup,
+    failures: &mut Vec<(String, String)>,
+) -> Result<Vec<(Client, usize)>, String> {
+    let most = setup
+        .runs
+        .iter()
+        .map(|&(client, n)| in_flight(client, n, setup.limit) as u64)
+        .max()
+        .unwrap_or(1);
+    check_local_ports(most).map_err(|e| e.to_string())?;
+    raise_fd_limit(most + FD_MARGIN).map_err(|e| e.to_string())?;
+    let mut runnable = Vec::new();
+    for &(client, n) in &setup.runs {
+        let threads = match client {
+            Client::ThreadPerTask | Client::ThreadPool(_) => in_flight(client, n, setup.limit),
+            Client::Sequential | Client::EventLoop => 0,
+        };
+        if threads > 0
+            && let Err(e) = check_thread_limit(threads as u64 + THREAD_MARGIN)
+        {
+            if cli.runner != Runner::All {
+                return Err(e.to_string());
+            }
+            eprintln!("fetch_many: skipping {}: {e}", client.name());
+            failures.push((client.name(), format!("skipped: {e}")));
+            continue;
+        }
+        runnable.push((client, n));
+    }
+    Ok(runnable)
+}
+
+/// Find our own executable, start the delay server unless --target names another, and make the
+/// plan every client runs.
+fn start(cli: &Cli, setup: &Setup) -> Result<(PathBuf, FetchPlan, Option<ChildGuard>), String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find my own executable to start the children: {e}"))?;
+    let (plan, server) = match &setup.target_plan {
+        Some(plan) => (plan.clone(), None),
+        None => {
+            let (addr, guard) = start_server(&exe)?;
+            let plan = FetchPlan::delay_server(
+                addr,
+                cli.count as usize,
+                setup.delay.unwrap_or_default(),
+                setup.size.unwrap_or_default(),
+            );
+            (plan, Some(guard))
+        }
+    };
+    let plan = plan
+        .with_timeout(Duration::from_millis(cli.timeout_ms))
+        .with_limit(setup.limit);
+    eprintln!(
+        "fetch_many: GET http://{}{} ({}, {}), each client in its own process",
+        plan.host,
+        plan.path,
+        match setup.delay {
+            Some(d) => format!("{} ms delay", d.as_millis()),
+            None => "another server: delay unknown".to_string(),
+        },
+        cap_words(setup.limit),
+    );
+    Ok((exe, plan, server))
+}
+
+/// `at most 50 in flight`, or `no cap on fetches in flight`.
+fn cap_words(limit: Option<usize>) -> String {
+    match limit {
+        Some(n) => format!("at most {n} in flight"),
+        None => "no cap on fetches in flight".to_string(),
+    }
+}
+
+/// Say how a child went, on stderr, and keep its report or why it failed.
+fn record(name: &str, n: usize, result: Result<Report, String>, outcome: &mut Outcome) {
+    eprint!("fetch_many: {name:<18} {n} fetches ... ");
+    match result {
+        Ok(report) => {
+            eprintln!("{} ok in {:.2} s", report.ok, report.wall.as_secs_f64());
+            outcome.reports.push(report);
+        }
+        Err(e) => {
+            eprintln!("failed");
+            outcome.failures.push((name.to_string(), e));
+        }
+    }
+}
+
+/// The notes under the table that depend on what happened: what wall−delay means, and why
+/// fetches from another server may have timed out.
+fn closing_notes(cli: &Cli, setup: &Setup, outcome: &mut Outcome) {
+    if setup.delay.is_some() {
+        outcome.notes.push(
+            "wall−delay: wall time minus the delay the server was asked for, once per round of \
+             fetches in flight (1 round for thread-per-task and event-loop, one per fetch for \
+             sequential, ceil(fetches/pool) for the pool, ceil(fetches/N) under --concurrency N); \
+             RSS/fetch: peak RSS growth during the run / fetches"
+                .to_string(),
+        );
+    } else {
+        outcome
+            .notes
+            .push("wall−delay is `?`: the target server's delay is unknown".to_string());
+    }
+    let timeouts: u64 = outcome
+        .reports
+        .iter()
+        .map(|r| r.errors.get(FetchErrorKind::Timeout))
+        .sum();
+    if cli.target.is_some() && timeouts > 0 {
+        outcome.notes.push(format!(
+            "{timeouts} fetches timed out. A server with a small listen backlog drops bursts of \
+             connections, and the dropped clients wait 1, 3, 7, 15 s… for the kernel to retry: \
+             python3 -m http.server listens with a backlog of 5 (`ss -ltn` shows it under \
+             Send-Q). Fetch fewer at once (a smaller --concurrency; this run had {}), or allow \
+             a longer --timeout-ms",
+            cap_words(setup.limit)
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Python side (--python)
+// ---------------------------------------------------------------------------------------------
+
+/// `examples/fetch_many.py`, in the source tree this binary was built from.
+const PYTHON_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fetch_many.py");
+
+/// The interpreter `--python` runs, looked up on the PATH.
+const PYTHON: &str = "python3";
+
+/// The Python runner that waits the way `client` does, and its row's name.
+fn python_runner(client: Client) -> (&'static str, String) {
+    let runner = match client {
+        Client::Sequential => "sequential",
+        Client::ThreadPerTask => "thread-per-task",
+        Client::ThreadPool(_) => "thread-pool",
+        Client::EventLoop => "asyncio",
+    };
+    let name = match client {
+        Client::ThreadPool(n) => format!("py-thread-pool({n})"),
+        _ => format!("py-{runner}"),
+    };
+    (runner, name)
+}
+
+/// Run the Python counterpart of every Rust client that ran, each in its own `python3` process,
+/// and add their reports; without `python3` on the PATH, say so and add nothing.
+fn run_python_side(
+    setup: &Setup,
+    runnable: &[(Client, usize)],
+    plan: &FetchPlan,
+    outcome: &mut Outcome,
+) {
+    let version = match Command::new(PYTHON).arg("--version").output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        _ => {
+            let why = "--python: python3 is not on the PATH (or does not run), so the table has \
+                       no Python rows; install Python 3 (any 3.8 or later) to compare";
+            eprintln!("fetch_many: {why}");
+            outcome.notes.push(why.to_string());
+            return;
+        }
+    };
+    if !Path::new(PYTHON_SCRIPT).is_file() {
+        outcome.failures.push((
+            "python".to_string(),
+            format!("{PYTHON_SCRIPT} is missing: --python runs the script from the source tree"),
+        ));
+        return;
+    }
+    for &(client, n) in runnable {
+        let (runner, name) = python_runner(client);
+        let result = run_python(runner, client, &plan.clone().with_count(n), setup.delay);
+        record(&name, n, result, outcome);
+    }
+    outcome.notes.push(format!(
+        "py-*: the same plan fetched by examples/fetch_many.py on {version}, standard library \
+         only (one after another; ThreadPoolExecutor with a worker per fetch, and with the \
+         pool's size; asyncio.open_connection), each runner in its own python3 process; its CPU \
+         and memory include the interpreter's"
+    ));
+}
+
+/// Run one Python runner in a `python3` process and read its report line.
+fn run_python(
+    runner: &str,
+    client: Client,
+    plan: &FetchPlan,
+    delay: Option<Duration>,
+) -> Result<Report, String> {
+    let mut command = Command::new(PYTHON);
+    command
+        .arg(PYTHON_SCRIPT)
+        .args(["--runner", runner])
+        .args(["--addr", &plan.addr.to_string()])
+        .args(["--host", &plan.host])
+        .args(["--path", &plan.path])
+        .args(["--count", &plan.count.to_string()])
+        .args(["--timeout-ms", &plan.timeout.as_millis().to_string()]);
+    if let Client::ThreadPool(n) = client {
+        command.args(["--pool-size", &n.to_string()]);
+    }
+    if let Some(limit) = plan.limit {
+        command.args(["--concurrency", &limit.to_string()]);
+    }
+    if let Some(delay) = delay {
+        command.args(["--delay-ms", &delay.as_millis().to_string()]);
+    }
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {PYTHON}: {e}"))?;
+    report_from(&output)
 }
 
 // ANCHOR: traced_fetch
@@ -700,23 +923,18 @@ fn traced_fetch(plan: &FetchPlan, trace: Option<&Path>) -> Result<String, String
 }
 // ANCHOR_END: traced_fetch
 
-fn print_table(
-    plan: &FetchPlan,
-    delay: Option<Duration>,
-    size: Option<u64>,
-    outcome: &Outcome,
-    verdict: Option<&str>,
-) {
-    let what = match (delay, size) {
+fn print_table(plan: &FetchPlan, setup: &Setup, outcome: &Outcome, verdict: Option<&str>) {
+    let what = match (setup.delay, setup.size) {
         (Some(d), Some(s)) => format!("{} ms delay, {s}-byte body", d.as_millis()),
         _ => "delay unknown".to_string(),
     };
     println!(
-        "{} fetches of http://{}{} ({what}, timeout {} ms) on {}",
+        "{} fetches of http://{}{} ({what}, timeout {} ms, {}) on {}",
         plan.count,
         plan.host,
         plan.path,
         plan.timeout.as_millis(),
+        cap_words(setup.limit),
         taketurns::workload::machine::describe()
     );
     println!();
@@ -790,6 +1008,20 @@ fn verdict(reports: &[Report]) -> Option<String> {
             " (but {failed} fetches failed: not a fair comparison)"
         ));
     }
+    if let Some(asyncio) = reports.iter().find(|r| r.client == "py-asyncio") {
+        line.push_str(&format!(
+            "; vs Python's asyncio: {} ({:.0} µs vs {:.0} µs), wall time {} vs {}",
+            compare(
+                per_fetch_us(event_loop),
+                per_fetch_us(asyncio),
+                "CPU per fetch"
+            ),
+            per_fetch_us(event_loop),
+            per_fetch_us(asyncio),
+            seconds(event_loop.wall),
+            seconds(asyncio.wall),
+        ));
+    }
     Some(line)
 }
 
@@ -810,11 +1042,11 @@ fn json_string(s: &str) -> String {
 fn to_json(
     cli: &Cli,
     plan: &FetchPlan,
-    delay: Option<Duration>,
-    size: Option<u64>,
+    setup: &Setup,
     outcome: &Outcome,
     verdict: Option<&str>,
 ) -> String {
+    let (delay, size) = (setup.delay, setup.size);
     let null_or = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
     let reports: Vec<String> = outcome.reports.iter().map(Report::to_json).collect();
     let failures: Vec<String> = outcome
@@ -831,8 +1063,8 @@ fn to_json(
     let notes: Vec<String> = outcome.notes.iter().map(|n| json_string(n)).collect();
     format!(
         "{{\"machine\":{},\"plan\":{{\"count\":{},\"host\":{},\"path\":{},\"delay_ms\":{},\
-         \"size\":{},\"timeout_ms\":{},\"pool_size\":{}}},\"reports\":[{}],\"failures\":[{}],\
-         \"notes\":[{}],\"verdict\":{}}}",
+         \"size\":{},\"timeout_ms\":{},\"pool_size\":{},\"concurrency\":{}}},\"reports\":[{}],\
+         \"failures\":[{}],\"notes\":[{}],\"verdict\":{}}}",
         json_string(&taketurns::workload::machine::describe()),
         plan.count,
         json_string(&plan.host),
@@ -841,6 +1073,7 @@ fn to_json(
         null_or(size),
         plan.timeout.as_millis(),
         cli.pool_size,
+        null_or(setup.limit.map(|n| n as u64)),
         reports.join(","),
         failures.join(","),
         notes.join(","),

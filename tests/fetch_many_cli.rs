@@ -189,3 +189,35 @@ fn a_bad_target_says_what_it_should_look_like() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn https_is_refused_with_what_to_write_instead() {
+    let Some(out) = run(&["--target", "https://127.0.0.1:8443/", "--count", "1"]) else {
+        return;
+    };
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no TLS") && stderr.contains("http://"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_header_says_how_many_fetches_may_be_in_flight() {
+    for (extra, expected) in [
+        (None, "no cap on fetches in flight"),
+        (Some("2"), "at most 2 in flight"),
+    ] {
+        let mut args = vec!["--count", "4", "--delay-ms", "1", "--runner", "event-loop"];
+        if let Some(n) = extra {
+            args.extend(["--concurrency", n]);
+        }
+        let Some(out) = run(&args) else { return };
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        let header = stdout.lines().next().unwrap_or_default();
+        assert!(header.contains(expected), "{header}");
+        assert!(stdout.contains(" 4/4 "), "{stdout}");
+    }
+}

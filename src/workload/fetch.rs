@@ -14,8 +14,11 @@
 //! `ConnectionResetError`, `TimeoutError`, `http.client.BadStatusLine`/`IncompleteRead`, and
 //! `HTTPError` for the same six cases.
 //!
-//! Left out: retries, redirects, and reading the body of an error response (a non-2xx status ends
-//! the fetch as soon as the head is read).
+//! A response from a real server may be a redirect, an error status, a chunked body or a body
+//! that ends when the server closes; the parser ([`super::http`]) follows the last two, and the
+//! first two end the fetch as a [`FetchError`] that says what to fetch instead. Left out:
+//! retries, following redirects, and reading the body of an error response (a non-2xx status
+//! ends the fetch as soon as the head is read).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -49,8 +52,16 @@ pub enum FetchError {
         /// What arrived before the connection closed.
         got: u64,
     },
-    /// The server answered with a status outside `200..=299`.
+    /// The server answered with a status outside `200..=299` that is not a redirect.
     Status(u16),
+    /// The server answered with a redirect (`3xx`), which is reported, not followed. Counted
+    /// as [`FetchErrorKind::Status`].
+    Redirect {
+        /// The status, e.g. `301`.
+        status: u16,
+        /// The `Location` header, if the server sent one.
+        location: Option<String>,
+    },
     /// Any other I/O error (out of file descriptors, no route to host, ...).
     Other(io::Error),
 }
@@ -68,7 +79,7 @@ pub enum FetchErrorKind {
     Malformed,
     /// [`FetchError::ShortBody`].
     ShortBody,
-    /// [`FetchError::Status`].
+    /// [`FetchError::Status`] and [`FetchError::Redirect`].
     Status,
     /// [`FetchError::Other`].
     Other,
@@ -110,7 +121,7 @@ impl FetchError {
             FetchError::Timeout(_) => FetchErrorKind::Timeout,
             FetchError::Malformed(_) => FetchErrorKind::Malformed,
             FetchError::ShortBody { .. } => FetchErrorKind::ShortBody,
-            FetchError::Status(_) => FetchErrorKind::Status,
+            FetchError::Status(_) | FetchError::Redirect { .. } => FetchErrorKind::Status,
             FetchError::Other(_) => FetchErrorKind::Other,
         }
     }
@@ -166,6 +177,22 @@ impl fmt::Display for FetchError {
             FetchError::Status(code) => write!(
                 f,
                 "the server answered {code}, not 2xx; check the path (and the server's log)"
+            ),
+            FetchError::Redirect {
+                status,
+                location: Some(location),
+            } => write!(
+                f,
+                "the server answered {status}, a redirect to {location:?}, which this client \
+                 does not follow; fetch that location instead (a directory's path needs its \
+                 trailing slash)"
+            ),
+            FetchError::Redirect {
+                status,
+                location: None,
+            } => write!(
+                f,
+                "the server answered {status}, a redirect without a Location; check the path"
             ),
             FetchError::Other(e) => write!(f, "{e}"),
         }

@@ -10,9 +10,15 @@
 //! head's size and method and reads its framing, and hands the request target to the server. asyncio's counterpart is `StreamReader.readuntil(b"\r\n\r\n")`
 //! plus parsing (aiohttp uses llhttp); tokio's is hyper.
 //!
-//! Left out: chunked transfer coding (a chunked response is reported as malformed), keep-alive and
-//! pipelining in the fetch clients (they send `Connection: close`), `1xx` interim responses,
-//! trailers, and request bodies (a server answers a request that has one, then closes).
+//! A response body ends one of three ways, and the reader follows whichever the head says: after
+//! `Content-Length` bytes, after the last chunk of `Transfer-Encoding: chunked` (decoded by
+//! [`Chunked`]; real servers use it whenever they do not know the length up front), or when the
+//! server closes (no length at all, HTTP/1.0 style). A redirect (`3xx`) is reported with its
+//! `Location`, not followed.
+//!
+//! Left out: keep-alive and pipelining in the fetch clients (they send `Connection: close`), `1xx`
+//! interim responses, following redirects, decompressing bodies, keeping trailers, and request
+//! bodies (a server answers a request that has one, then closes).
 
 use super::fetch::FetchError;
 
@@ -52,19 +58,147 @@ pub(crate) struct ResponseReader {
 /// Body bookkeeping, once the head is known.
 #[derive(Debug, Clone, Copy)]
 struct Body {
-    /// From `Content-Length`; `None` means "until the server closes" (HTTP/1.0 style).
-    expected: Option<u64>,
-    /// Body bytes received so far.
+    /// How the body ends, from the head.
+    framing: Framing,
+    /// Body bytes received so far (after decoding, for a chunked body).
     received: u64,
 }
 
+/// How a response body ends (RFC 9112, section 6.3).
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    /// After this many bytes (`Content-Length`).
+    Length(u64),
+    /// After the zero-size last chunk (`Transfer-Encoding: chunked`); the decoder's state.
+    Chunked(Chunked),
+    /// When the server closes the connection (no length given).
+    UntilClose,
+}
+
 impl Body {
+    /// Take body bytes (possibly none).
+    fn feed(&mut self, bytes: &[u8]) -> Result<Progress, FetchError> {
+        match &mut self.framing {
+            Framing::Chunked(decoder) => self.received += decoder.feed(bytes)?,
+            Framing::Length(_) | Framing::UntilClose => self.received += bytes.len() as u64,
+        }
+        Ok(self.progress())
+    }
+
     fn progress(&self) -> Progress {
-        match self.expected {
+        match self.framing {
             // Bytes beyond Content-Length are ignored: the server is about to close anyway.
-            Some(expected) if self.received >= expected => Progress::Done(expected),
+            Framing::Length(expected) if self.received >= expected => Progress::Done(expected),
+            Framing::Chunked(Chunked::Done) => Progress::Done(self.received),
             _ => Progress::NeedMore,
         }
+    }
+}
+
+/// Where a chunked body's decoder is: `SIZE[;ext]CRLF DATA CRLF ... 0 CRLF [trailers] CRLF`.
+/// It counts the data bytes and keeps none of them; a bare LF is accepted where CRLF belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chunked {
+    /// Reading the hex digits of a chunk size: the value so far and how many digits.
+    Size {
+        /// The size so far.
+        size: u64,
+        /// Digits read (at most 16, so the size fits a `u64`).
+        digits: u8,
+    },
+    /// Past the size's digits: skipping extensions and the CR up to the line's LF.
+    SizeLine {
+        /// The chunk's size.
+        size: u64,
+    },
+    /// Inside a chunk's data, with this many bytes left.
+    Data {
+        /// Data bytes still to come in this chunk.
+        left: u64,
+    },
+    /// After a chunk's data: the CRLF that ends it (`seen_cr`: its CR has arrived).
+    DataEnd {
+        /// The CR has arrived.
+        seen_cr: bool,
+    },
+    /// After the last (zero-size) chunk: trailer lines up to an empty line (`line`: the
+    /// current line has bytes).
+    Trailer {
+        /// The current trailer line is not empty.
+        line: bool,
+    },
+    /// The body is complete; anything after it is ignored.
+    Done,
+}
+
+impl Chunked {
+    /// A decoder before the first chunk-size line.
+    pub(crate) const START: Chunked = Chunked::Size { size: 0, digits: 0 };
+
+    /// Decode `bytes`, returning how many of them were chunk data.
+    pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<u64, FetchError> {
+        let mut data = 0;
+        while let Some(&byte) = bytes.first() {
+            match *self {
+                Chunked::Done => break,
+                Chunked::Data { left } => {
+                    let n = left.min(bytes.len() as u64);
+                    data += n;
+                    bytes = &bytes[n as usize..];
+                    *self = if n == left {
+                        Chunked::DataEnd { seen_cr: false }
+                    } else {
+                        Chunked::Data { left: left - n }
+                    };
+                    continue;
+                }
+                _ => {}
+            }
+            bytes = &bytes[1..];
+            *self = self.step(byte)?;
+        }
+        Ok(data)
+    }
+
+    /// One byte of framing (everything but chunk data).
+    fn step(self, byte: u8) -> Result<Chunked, FetchError> {
+        let malformed = |what: &str| {
+            Err(FetchError::Malformed(format!(
+                "bad chunked body: {what} (byte {:?})",
+                char::from(byte)
+            )))
+        };
+        Ok(match (self, byte) {
+            (Chunked::Size { digits: 16, .. }, b) if b.is_ascii_hexdigit() => {
+                return malformed("a chunk size longer than 16 hex digits");
+            }
+            (Chunked::Size { size, digits }, b) if b.is_ascii_hexdigit() => Chunked::Size {
+                size: size * 16 + u64::from(char::from(b).to_digit(16).unwrap_or(0)),
+                digits: digits + 1,
+            },
+            (Chunked::Size { digits: 0, .. }, _) => {
+                return malformed("a chunk-size line that does not start with a hex digit");
+            }
+            (Chunked::Size { size, .. } | Chunked::SizeLine { size }, b'\n') if size == 0 => {
+                Chunked::Trailer { line: false }
+            }
+            (Chunked::Size { size, .. } | Chunked::SizeLine { size }, b'\n') => {
+                Chunked::Data { left: size }
+            }
+            (Chunked::Size { size, .. } | Chunked::SizeLine { size }, _) => {
+                Chunked::SizeLine { size }
+            }
+            (Chunked::DataEnd { seen_cr: false }, b'\r') => Chunked::DataEnd { seen_cr: true },
+            (Chunked::DataEnd { .. }, b'\n') => Chunked::START,
+            (Chunked::DataEnd { .. }, _) => {
+                return malformed("chunk data longer than its size line said");
+            }
+            (Chunked::Trailer { line }, b'\r') => Chunked::Trailer { line },
+            (Chunked::Trailer { line: false }, b'\n') => Chunked::Done,
+            (Chunked::Trailer { line: true }, b'\n') => Chunked::Trailer { line: false },
+            (Chunked::Trailer { .. }, _) => Chunked::Trailer { line: true },
+            (Chunked::Data { .. } | Chunked::Done, _) => self,
+        })
     }
 }
 
@@ -91,26 +225,30 @@ impl ResponseReader {
     /// Take a non-empty chunk.
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Progress, FetchError> {
         if let Some(body) = &mut self.body {
-            body.received += chunk.len() as u64;
-            return Ok(body.progress());
+            return body.feed(chunk);
         }
-        let (parsed, total) = if self.partial_head.is_empty() {
-            (parse_response_head(chunk)?, chunk.len())
+        let parsed = if self.partial_head.is_empty() {
+            parse_response_head(chunk)?
         } else {
             self.partial_head.extend_from_slice(chunk);
-            let parsed = parse_response_head(&self.partial_head)?;
-            (parsed, self.partial_head.len())
+            parse_response_head(&self.partial_head)?
         };
         match parsed {
-            Some((head_len, expected)) => {
-                let body = Body {
-                    expected,
-                    received: (total - head_len) as u64,
+            Some((head_len, framing)) => {
+                let mut body = Body {
+                    framing,
+                    received: 0,
                 };
-                self.body = Some(body);
                 // The head is parsed: give its memory back now, not when the fetch ends.
-                self.partial_head = Vec::new();
-                Ok(body.progress())
+                let head = std::mem::take(&mut self.partial_head);
+                let rest = if head.is_empty() {
+                    &chunk[head_len..]
+                } else {
+                    &head[head_len..]
+                };
+                let progress = body.feed(rest)?;
+                self.body = Some(body);
+                Ok(progress)
             }
             None => {
                 if self.partial_head.is_empty() {
@@ -131,16 +269,23 @@ impl ResponseReader {
     pub(crate) fn end_of_stream(&self) -> Result<u64, FetchError> {
         match self.body {
             Some(Body {
-                expected: None,
+                framing: Framing::UntilClose,
                 received,
             }) => Ok(received),
             Some(Body {
-                expected: Some(expected),
+                framing: Framing::Length(expected),
                 received,
             }) => Err(FetchError::ShortBody {
                 expected,
                 got: received,
             }),
+            Some(Body {
+                framing: Framing::Chunked(_),
+                received,
+            }) => Err(FetchError::Malformed(format!(
+                "the server closed the connection {received} bytes into a chunked body, before \
+                 its last (zero-size) chunk: it stopped mid-response"
+            ))),
             None if self.partial_head.is_empty() => Err(FetchError::Malformed(
                 "the server closed the connection without sending a response".to_string(),
             )),
@@ -153,10 +298,11 @@ impl ResponseReader {
 }
 
 // ANCHOR: parse_response_head
-/// Parse a response head. `Ok(None)`: incomplete. `Ok(Some((head_len, body_len)))`: a 2xx
-/// response whose head is `head_len` bytes, with `body_len` from `Content-Length` (`None` when
-/// the body ends at end of stream).
-fn parse_response_head(buf: &[u8]) -> Result<Option<(usize, Option<u64>)>, FetchError> {
+/// Parse a response head. `Ok(None)`: incomplete. `Ok(Some((head_len, framing)))`: a 2xx
+/// response whose head is `head_len` bytes and whose body ends as `framing` says. A redirect is
+/// [`FetchError::Redirect`] with its `Location`; any other non-2xx status is
+/// [`FetchError::Status`].
+fn parse_response_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, FetchError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     let head_len = match response.parse(buf) {
@@ -171,17 +317,32 @@ fn parse_response_head(buf: &[u8]) -> Result<Option<(usize, Option<u64>)>, Fetch
     };
     // A complete head always has a code.
     let code = response.code.unwrap_or(0);
+    if (300..400).contains(&code) {
+        let location = response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("location"))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_string());
+        return Err(FetchError::Redirect {
+            status: code,
+            location,
+        });
+    }
     if !(200..300).contains(&code) {
         return Err(FetchError::Status(code));
     }
     let mut content_length: Option<u64> = None;
+    let mut chunked = false;
+    let mut transfer_encoded = false;
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(FetchError::Malformed(
-                "the body uses Transfer-Encoding (chunked), which this client leaves out; \
-                 fetch something the server sends with a Content-Length, like a static file"
-                    .to_string(),
-            ));
+            // The last coding decides: `gzip, chunked` is chunked (the data stays gzipped, and
+            // is counted as it is); any other last coding runs until the server closes.
+            let value = String::from_utf8_lossy(header.value);
+            let last = value.rsplit(',').next().unwrap_or("").trim();
+            chunked = last.eq_ignore_ascii_case("chunked");
+            transfer_encoded = true;
+            continue;
         }
         if header.name.eq_ignore_ascii_case("content-length") {
             let value = parse_decimal(header.value).ok_or_else(|| {
@@ -198,11 +359,15 @@ fn parse_response_head(buf: &[u8]) -> Result<Option<(usize, Option<u64>)>, Fetch
             content_length = Some(value);
         }
     }
-    // 204 No Content has no body whatever the headers say.
-    if code == 204 {
-        content_length = Some(0);
-    }
-    Ok(Some((head_len, content_length)))
+    // 204 No Content has no body whatever the headers say; Transfer-Encoding overrides
+    // Content-Length.
+    let framing = match (code, chunked, transfer_encoded, content_length) {
+        (204, ..) => Framing::Length(0),
+        (_, true, _, _) => Framing::Chunked(Chunked::START),
+        (_, false, true, _) | (_, false, false, None) => Framing::UntilClose,
+        (_, false, false, Some(length)) => Framing::Length(length),
+    };
+    Ok(Some((head_len, framing)))
 }
 // ANCHOR_END: parse_response_head
 
@@ -452,6 +617,63 @@ mod tests {
         let garbage: &[&[u8]] = &[b"SPLAT\r\n\r\n"];
         assert!(matches!(read_all(garbage), Err(FetchError::Malformed(_))));
         assert!(matches!(read_all(&[]), Err(FetchError::Malformed(_))));
+    }
+
+    #[test]
+    fn chunked_body_is_decoded_across_any_split() {
+        let whole: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+            5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: t\r\n\r\n";
+        // Every split point, so each state of the decoder meets the end of a read.
+        for at in 1..whole.len() {
+            let (a, b) = whole.split_at(at);
+            assert_eq!(read_all(&[a, b]).unwrap(), 31, "split at {at}");
+        }
+        let one_byte_each: Vec<&[u8]> = whole.chunks(1).collect();
+        assert_eq!(read_all(&one_byte_each).unwrap(), 31);
+    }
+
+    #[test]
+    fn chunked_overrides_content_length_and_a_bare_lf_is_accepted() {
+        let r: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\nabc\n0\n\n",
+        ];
+        assert_eq!(read_all(r).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_chunked_body_cut_short_or_garbled_is_malformed() {
+        let cut: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc"];
+        let e = read_all(cut).unwrap_err().to_string();
+        assert!(e.contains("3 bytes into a chunked body"), "{e}");
+        let garbled: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"];
+        assert!(matches!(read_all(garbled), Err(FetchError::Malformed(_))));
+        let too_long: &[&[u8]] =
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n"];
+        assert!(matches!(read_all(too_long), Err(FetchError::Malformed(_))));
+        let huge: &[&[u8]] =
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n"];
+        assert!(matches!(read_all(huge), Err(FetchError::Malformed(_))));
+    }
+
+    #[test]
+    fn redirects_are_reported_with_their_location_not_followed() {
+        let r: &[&[u8]] = &[b"HTTP/1.0 301 Moved Permanently\r\nLocation: /dir/\r\n\r\n"];
+        match read_all(r) {
+            Err(FetchError::Redirect {
+                status: 301,
+                location: Some(location),
+            }) => assert_eq!(location, "/dir/"),
+            other => panic!("{other:?}"),
+        }
+        let e = read_all(r).unwrap_err();
+        assert_eq!(e.kind(), super::super::FetchErrorKind::Status);
+        assert!(e.to_string().contains("\"/dir/\""), "{e}");
+    }
+
+    #[test]
+    fn close_delimited_body_after_a_head_split_across_reads() {
+        let r: &[&[u8]] = &[b"HTTP/1.0 200 OK\r\nServer: x\r", b"\n\r\nabc", b"de"];
+        assert_eq!(read_all(r).unwrap(), 5);
     }
 
     fn hello(target: &str) -> Result<&'static str, Reject> {

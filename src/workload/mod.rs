@@ -20,7 +20,7 @@
 //! sockets), `report` (measuring a run), `machine` (what it ran on), `limits` (open files, threads and ports, checked before a
 //! run starts), and `http_server` (a keep-alive HTTP/1.1 server on the loop and on threads, for
 //! load tests). Deliberately left out of the fetch clients: keep-alive and pipelining (every fetch
-//! is a new connection, which is the expensive case we want to measure), TLS, chunked bodies, redirects, and DNS
+//! is a new connection, which is the expensive case we want to measure), TLS, following redirects, and DNS
 //! lookups during the run (a target name is resolved once, up front).
 
 mod client;

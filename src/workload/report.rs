@@ -43,7 +43,7 @@ pub struct Report {
     pub ok: u64,
     /// Body bytes received by the successful fetches.
     pub bytes: u64,
-    /// Fetches in flight at once ([`Client::concurrency`]).
+    /// Fetches in flight at once ([`Client::in_flight`]).
     pub concurrency: u64,
     /// Failed fetches by kind.
     pub errors: ErrorCounts,
@@ -107,7 +107,7 @@ impl Report {
             fetches: tally.fetches(),
             ok: tally.ok,
             bytes: tally.bytes,
-            concurrency: client.concurrency(plan.count) as u64,
+            concurrency: client.in_flight(plan) as u64,
             errors: tally.errors,
             first_error: tally.first_error.map(|e| e.to_string()),
             wall,
