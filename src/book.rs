@@ -105,6 +105,11 @@ pub struct AppendixA;
 #[doc = include_str!("../book/src/appendix-b-solutions.md")]
 pub struct AppendixB;
 
+/// Appendix C: The build track at a glance.
+///
+#[doc = include_str!("../book/src/build-track.md")]
+pub struct AppendixC;
+
 /// The README's code blocks are tested too.
 #[doc = include_str!("../README.md")]
 pub struct Readme;

@@ -502,7 +502,10 @@ impl Runtime {
         core.main_woken.set(true);
         loop {
             if core.main_woken.replace(false) {
-                debug_assert!(core.unborrowed(), "the block_on future is polled with no borrow held");
+                debug_assert!(
+                    core.unborrowed(),
+                    "the block_on future is polled with no borrow held"
+                );
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }

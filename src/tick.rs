@@ -213,7 +213,10 @@ impl Core {
         if blocking || self.reactor.len() > 0 {
             // Wakes made inside `poll` are socket wakes (recorded as such when tracing).
             let _socket = self.wake_source(WakeSource::Socket);
-            debug_assert!(self.unborrowed(), "the reactor calls wakers with no borrow held");
+            debug_assert!(
+                self.unborrowed(),
+                "the reactor calls wakers with no borrow held"
+            );
             match self.reactor.poll(timeout) {
                 Ok(outcome) => {
                     if outcome.remote_wake {

@@ -10,7 +10,6 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -23,6 +22,9 @@ use std::time::{Duration, Instant};
 use futures::future::{Either, pending, poll_fn, select};
 use taketurns::time::sleep;
 use taketurns::{JoinHandle, Runtime, WaitReason, spawn, yield_now};
+
+mod watchdog;
+use watchdog::watchdog;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -42,34 +44,6 @@ fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
         thread::sleep(Duration::from_millis(1));
     }
     true
-}
-
-/// How long any one test may run the loop before its [`Watchdog`] gives up on it.
-const WATCHDOG_LIMIT: Duration = Duration::from_secs(60);
-
-/// Aborts the whole test process if it is not dropped within [`WATCHDOG_LIMIT`]: a lost wakeup
-/// then fails the run with a message instead of hanging it.
-struct Watchdog {
-    /// Dropping it disconnects the channel, which tells the watchdog thread to stand down.
-    _disarm: mpsc::Sender<()>,
-}
-
-/// A watchdog for the current test (the test harness names each test's thread after the test).
-fn watchdog() -> Watchdog {
-    let test = thread::current().name().unwrap_or("a test").to_owned();
-    let (disarm, disarmed) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(WATCHDOG_LIMIT) {
-            // Straight to the file descriptor: the test harness captures `eprintln!`, and
-            // its capture dies with the process.
-            let _ = writeln!(
-                std::io::stderr(),
-                "watchdog: `{test}` did not finish within {WATCHDOG_LIMIT:?} (a lost wakeup?)"
-            );
-            std::process::abort();
-        }
-    });
-    Watchdog { _disarm: disarm }
 }
 
 /// `taketurns::block_on` under a [`Watchdog`].

@@ -7,7 +7,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -22,29 +21,8 @@ use taketurns::net::{TcpListener, TcpStream};
 use taketurns::time::{sleep, timeout};
 use taketurns::{Dropped, Runtime, Warning, WarningKind, spawn, yield_now};
 
-/// How long a test may run before its watchdog gives up on it: far longer than any needs.
-const WATCHDOG_LIMIT: Duration = Duration::from_secs(60);
-
-/// Aborts the process unless dropped within [`WATCHDOG_LIMIT`]: a hang fails with a message.
-struct Watchdog {
-    /// Dropping it disconnects the channel, which stands the watchdog thread down.
-    _disarm: mpsc::Sender<()>,
-}
-
-fn watchdog() -> Watchdog {
-    let test = thread::current().name().unwrap_or("a test").to_owned();
-    let (disarm, disarmed) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(WATCHDOG_LIMIT) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "watchdog: `{test}` did not finish within {WATCHDOG_LIMIT:?} (a task never woken?)"
-            );
-            std::process::abort();
-        }
-    });
-    Watchdog { _disarm: disarm }
-}
+mod watchdog;
+use watchdog::watchdog;
 
 /// A runtime whose warnings are collected instead of printed.
 fn runtime_collecting_warnings() -> (Runtime, Rc<RefCell<Vec<Warning>>>) {
@@ -458,8 +436,7 @@ fn poll_order(traced: bool) -> Vec<&'static str> {
             }
         }
     });
-    let order = order.borrow().clone();
-    order
+    order.take()
 }
 
 #[test]

@@ -52,8 +52,9 @@ fn slicing_the_blocker_shortens_its_polls_and_a_short_interval_keeps_timers_on_t
     // (due 5 ms in) ends after it.
     assert!(one_poll_longest >= Duration::from_millis(100), "{stdout}");
     assert!(one_poll_late >= Duration::from_millis(90), "{stdout}");
-    // Sliced: no poll comes near the whole work (generous: the machine may be busy).
-    assert!(sliced_longest < Duration::from_millis(100), "{stdout}");
+    // Sliced: no poll holds the whole work (a slice preempted on a busy machine may still be
+    // long, so the bound is the one long poll, not a number of milliseconds).
+    assert!(sliced_longest < one_poll_longest, "{stdout}");
     // Sliced and checked after every poll: far less late than behind the one long poll.
     assert!(checked_late < one_poll_late, "{stdout}");
     // The stats tables named the cruncher.
