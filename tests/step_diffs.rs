@@ -152,5 +152,8 @@ fn every_step_diff_in_the_book_is_generated_from_the_steps() {
 }
 
 fn display(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
