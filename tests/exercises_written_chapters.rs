@@ -1,4 +1,4 @@
-//! The exercise solutions of chapters 2, 5, 6, 7, 8 and 10 (`examples/exercises/exercise_NN_M.rs`), run
+//! The exercise solutions of chapters 2, 5, 6, 7 and 10 (`examples/exercises/exercise_NN_M.rs`), run
 //! with small parameters.
 //!
 //! An integration test cannot call an example's functions, so each test runs the example's binary
@@ -303,83 +303,6 @@ fn exercise_06_3_only_the_swapped_order_without_the_tick_drain_loses_a_wake() {
     assert!(out.contains(
         "lost: loop Drain, thread Push, thread SwapAndMaybeWrite, loop Clear, loop Sleep"
     ));
-}
-
-// ---------------------------------------------------------------- chapter 8
-
-#[test]
-#[cfg(feature = "workload")] // measures with the lab bench
-fn exercise_08_1_lazy_deletion_keeps_the_dead_until_a_rebuild() {
-    let n = 20_000u64;
-    let out = run("exercise_08_1", &["--timers", &n.to_string()]);
-    assert_eq!(get::<u64>(&out, "btree ", "entries_left"), 0);
-    assert_eq!(get::<u64>(&out, "heap ", "entries_left"), n);
-    // A rebuild empties the heap each time it passes 100 entries, all dead: every 101 cancels.
-    assert_eq!(get::<u64>(&out, "heap-rebuild ", "entries_left"), n % 101);
-    assert_eq!(get::<u64>(&out, "taketurns ", "entries_left"), 0);
-    for variant in ["btree ", "heap ", "heap-rebuild "] {
-        // Whatever the dead entries, the three live timers fire, nearest first.
-        assert_eq!(get::<u64>(&out, variant, "live_fired"), 3, "{variant}");
-    }
-    // 24 bytes per dead entry at least.
-    assert!(get::<u64>(&out, "heap ", "storage_bytes") >= 24 * n);
-}
-
-#[test]
-fn exercise_08_2_no_sleep_ends_early_busy_or_idle() {
-    let out = run(
-        "exercise_08_2",
-        &["--sleeps", "5", "--sleep-ms", "2", "--intervals", "61,1"],
-    );
-    for run in [
-        "taketurns, idle",
-        "taketurns, busy, interval 61",
-        "taketurns, busy, interval 1",
-        "tokio current_thread, idle",
-        "tokio current_thread, busy",
-    ] {
-        assert_eq!(get::<u64>(&out, run, "sleeps"), 5, "{run}");
-        assert_eq!(get::<u64>(&out, run, "early"), 0, "{run}");
-    }
-}
-
-#[test]
-#[cfg(feature = "workload")] // measures with the lab bench
-fn exercise_08_3_rounding_down_spins() {
-    let sleeps = 10u64;
-    for socket in [false, true] {
-        let mut args = vec!["--sleeps", "10", "--sleep-ms", "5"];
-        if socket {
-            args.push("--with-socket");
-        }
-        let out = run("exercise_08_3", &args);
-        let (up, down) = if socket {
-            ("model Up, socket:", "model Down, socket:")
-        } else {
-            ("model Up:", "model Down:")
-        };
-        // Rounded up, epoll_wait never returns before the deadline: one sleep per timer.
-        assert_eq!(get::<u64>(&out, up, "early_wakes"), 0);
-        assert_eq!(get::<u64>(&out, up, "ticks"), sleeps);
-        assert_eq!(get::<u64>(&out, up, "epoll_waits"), sleeps);
-        // Rounded down, every sleep that ends before its deadline costs another turn. (How many
-        // do depends on the load: on a busy machine the wake-up itself can be a millisecond
-        // late, so no count is asserted.)
-        let ticks: u64 = get(&out, down, "ticks");
-        let early_wakes: u64 = get(&out, down, "early_wakes");
-        assert_eq!(ticks, sleeps + early_wakes);
-        let waits: u64 = get(&out, down, "epoll_waits");
-        if socket {
-            assert_eq!(waits, ticks, "with a socket every look is an epoll_wait");
-        } else {
-            assert!(
-                waits >= sleeps && waits <= ticks,
-                "waits={waits} ticks={ticks}"
-            );
-        }
-        assert_eq!(get::<u64>(&out, up, "early"), 0);
-        assert_eq!(get::<u64>(&out, down, "early"), 0);
-    }
 }
 
 // ---------------------------------------------------------------- chapter 7
