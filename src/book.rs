@@ -110,6 +110,11 @@ pub struct AppendixB;
 #[doc = include_str!("../book/src/build-track.md")]
 pub struct AppendixC;
 
+/// Appendix D: Inside a thread.
+///
+#[doc = include_str!("../book/src/appendix-threads.md")]
+pub struct AppendixD;
+
 /// The README's code blocks are tested too.
 #[doc = include_str!("../README.md")]
 pub struct Readme;
