@@ -88,8 +88,15 @@ async () => {
   const names = Array.from(document.querySelectorAll("a[name]")).map((el) => el.getAttribute("name"));
 
   const main = document.querySelector("main") || document.querySelector("#content") || document.body;
-  const rootBg = getComputedStyle(document.documentElement).backgroundColor;
-  const bodyBg = getComputedStyle(document.body).backgroundColor;
+  // The colour the reader sees behind the text: the body's, else the root's, else the canvas,
+  // which Chromium paints white, or rgb(18, 18, 18) when the root asks for a dark colour scheme.
+  const transparent = "rgba(0, 0, 0, 0)";
+  const rootStyle = getComputedStyle(document.documentElement);
+  const scheme = rootStyle.colorScheme.split(/\s+/);
+  const darkCanvas = scheme.includes("dark")
+    && (!scheme.includes("light") || matchMedia("(prefers-color-scheme: dark)").matches);
+  const background = [getComputedStyle(document.body).backgroundColor, rootStyle.backgroundColor]
+    .find((c) => c !== transparent) || (darkCanvas ? "rgb(18, 18, 18)" : "rgb(255, 255, 255)");
   return {
     badImages,
     badSvgImages,
@@ -97,7 +104,7 @@ async () => {
     anchors: ids.concat(names),
     mainText: (main.innerText || "").trim().length,
     htmlClass: document.documentElement.className,
-    background: bodyBg === "rgba(0, 0, 0, 0)" ? rootBg : bodyBg,
+    background,
   };
 }
 """
@@ -232,34 +239,30 @@ class Tab:
         result.html_class = probe["htmlClass"]
         return result
 
-
-def check_search(context, url: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Press `s` on the page, type the search term, and return problems and the result links."""
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"uncaught exception during search: {e}"))
-    page.on(
-        "console",
-        lambda m: problems.append(f"console error during search: {m.text}") if m.type == "error" else None,
-    )
-    links: list[tuple[str, str]] = []
-    try:
-        page.goto(url, wait_until="load", timeout=STEP_TIMEOUT_S * 1000)
-        page.keyboard.press("s")
-        box = page.locator("#mdbook-searchbar, #searchbar").first
-        box.wait_for(state="visible", timeout=STEP_TIMEOUT_S * 1000)
-        # Typed key by key: mdBook searches on keyup, which a programmatic fill never fires.
-        box.press_sequentially(SEARCH_TERM)
-        results = page.locator("ul#mdbook-searchresults li a, ul#searchresults li a")
+    def search(self, url: str) -> Visit:
+        """Open the page, press `s`, type the search term; the result links become the links
+        of the returned visit, so they are checked like any other."""
+        result = self.current = Visit()
+        page = self.page
         try:
-            results.first.wait_for(state="visible", timeout=STEP_TIMEOUT_S * 1000)
-        except Exception:  # noqa: BLE001 - no result in time is the failure this step looks for
-            problems.append(f"search for {SEARCH_TERM!r} showed no result (is search enabled in book.toml?)")
-        links = [(a.get_attribute("href") or "", a.evaluate("a => a.href")) for a in results.all()]
-    except Exception as e:  # noqa: BLE001
-        problems.append(f"search box did not open or take input: {e}")
-    page.close()
-    return problems, links
+            page.goto(url, wait_until="load", timeout=STEP_TIMEOUT_S * 1000)
+            page.keyboard.press("s")
+            box = page.locator("#mdbook-searchbar, #searchbar").first
+            box.wait_for(state="visible", timeout=STEP_TIMEOUT_S * 1000)
+            # Typed key by key: mdBook searches on keyup, which a programmatic fill never fires.
+            box.press_sequentially(SEARCH_TERM)
+            results = page.locator("ul#mdbook-searchresults li a, ul#searchresults li a")
+            try:
+                results.first.wait_for(state="visible", timeout=STEP_TIMEOUT_S * 1000)
+            except Exception:  # noqa: BLE001 - no result in time is the failure this step looks for
+                result.problems.append(
+                    f"search for {SEARCH_TERM!r} showed no result"
+                    " (is the search index built? mdBook's `search` feature and [output.html.search])"
+                )
+            result.links = [(a.get_attribute("href") or "", a.evaluate("a => a.href")) for a in results.all()]
+        except Exception as e:  # noqa: BLE001 - reported, the other checks carry on
+            result.problems.append(f"search box did not open or take input: {e}")
+        return result
 
 
 def main() -> int:
@@ -303,15 +306,15 @@ def main() -> int:
             for name in pages:
                 visits.setdefault(name, {})[theme] = tab.visit(base + urllib.parse.quote(name))
             if theme == LIGHT_THEME:
-                search_problems, search_links = check_search(context, base + "index.html")
-                problems += [f"index.html: {p}" for p in search_problems]
+                search = tab.search(base + "index.html")
+                problems += [f"index.html [search]: {p}" for p in dict.fromkeys(search.problems)]
             context.close()
         browser.close()
 
         status = StatusCache()
         checked: set[tuple[str, str]] = set()
         link_sources = [(name, visits[name][LIGHT_THEME].links) for name in pages]
-        link_sources.append(("index.html (search results)", search_links))
+        link_sources.append(("index.html [search results]", search.links))
         for name, links in link_sources:
             for raw, absolute in links:
                 target, _, fragment = absolute.partition("#")
@@ -352,6 +355,7 @@ def main() -> int:
 
     elapsed = time.monotonic() - started
     if problems:
+        problems.sort()  # each line starts with its page: one page's problems read together
         print(f"browser check: {len(problems)} problem(s) in {len(pages)} pages:", file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
