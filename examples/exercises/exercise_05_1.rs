@@ -126,6 +126,7 @@ struct Lists {
 impl Lists {
     /// Wake `task`: if it is running, note that it wants another turn. A waiting, queued or
     /// finished task stays as it is.
+    // ANCHOR: wake
     fn wake(&mut self, task: usize) {
         match self.states[task] {
             // The change: a waiting task stays where it is; the scan at the start of the next
@@ -135,6 +136,7 @@ impl Lists {
             State::Queued | State::Done => {}
         }
     }
+    // ANCHOR_END: wake
 }
 
 /// A task's waker: the task, and its lists.
@@ -186,12 +188,14 @@ impl Executor {
         let mut tick = 0;
         loop {
             let mut lists = self.lists.lock().unwrap();
+            // ANCHOR: scan
             // The scan: a future cannot be asked whether it could go on, only polled.
             let scanned: Vec<usize> = lists.waiting.drain(..).collect();
             for task in scanned {
                 lists.states[task] = State::Queued;
                 lists.ready.push_back(task);
             }
+            // ANCHOR_END: scan
             let Some(task) = lists.ready.pop_front() else {
                 break;
             };

@@ -125,6 +125,7 @@ struct Lists {
 impl Lists {
     /// Wake `task`: move it from the waiting list to the back of the ready queue; if it is
     /// running, forget the wake (the mistake). A queued or finished task stays as it is.
+    // ANCHOR: wake
     fn wake(&mut self, task: usize) {
         match self.states[task] {
             State::Waiting => {
@@ -137,6 +138,7 @@ impl Lists {
             State::Queued | State::Done => {}
         }
     }
+    // ANCHOR_END: wake
 }
 
 /// A task's waker: the task, and its lists.

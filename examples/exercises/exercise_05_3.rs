@@ -183,6 +183,7 @@ impl Executor {
         task
     }
 
+    // ANCHOR: budget
     /// Run ticks until the ready queue is empty. A tick polls the tasks that were in the ready
     /// queue when it began, front first; tasks queued during the tick wait for the next one.
     fn run(&mut self) {
@@ -200,6 +201,7 @@ impl Executor {
         let waiting = show(&self.lists.lock().unwrap().waiting);
         println!("no task is ready; still waiting: {waiting}");
     }
+    // ANCHOR_END: budget
 
     /// Poll the task at the front of the ready queue once, and file it.
     fn poll_front(&mut self, tick: u64) {
