@@ -150,6 +150,7 @@ impl<F: Future> TaskCell<F> {
 }
 
 impl<F: Future + 'static> Erased for TaskCell<F> {
+    // ANCHOR: poll_task
     fn poll_task(self: Pin<&mut Self>) -> Poll<Option<PanicPayload>> {
         let mut this = self.project();
         let mut cx = Context::from_waker(this.waker);
@@ -175,6 +176,7 @@ impl<F: Future + 'static> Erased for TaskCell<F> {
         }));
         Poll::Ready(dropped.err())
     }
+    // ANCHOR_END: poll_task
 
     fn cancel(self: Pin<&mut Self>) -> Option<Option<String>> {
         let mut this = self.project();

@@ -1,4 +1,4 @@
-//! The exercise solutions of chapters 2, 5, 6, 7 and 10 (`examples/exercises/exercise_NN_M.rs`), run
+//! The exercise solutions of chapters 2, 6, 7 and 10 (`examples/exercises/exercise_NN_M.rs`), run
 //! with small parameters.
 //!
 //! An integration test cannot call an example's functions, so each test runs the example's binary
@@ -78,13 +78,6 @@ where
     value
         .parse()
         .unwrap_or_else(|e| panic!("{key}={value} on the {prefix:?} line: {e:?}"))
-}
-
-/// The steps after `order: `, split on ` | `.
-fn order(out: &str, prefix: &str) -> Vec<String> {
-    let l = line(out, prefix);
-    let (_, steps) = l.split_once("order: ").expect("an order: field");
-    steps.split(" | ").map(str::to_string).collect()
 }
 
 // ---------------------------------------------------------------- chapter 2
@@ -171,81 +164,6 @@ fn exercise_02_4_a_pool_overlaps_as_many_waits_as_it_has_workers() {
     }
     assert!(line(&out, "pool of  1:").contains("floor 8 x 5ms"));
     assert!(line(&out, "pool of  4:").contains("floor 2 x 5ms"));
-}
-
-// ---------------------------------------------------------------- chapter 5
-
-const HELLO_FIFO: &[&str] = &[
-    "chef: chop",
-    "waiter: waits",
-    "guest: sits",
-    "chef: stir",
-    "guest: reads",
-    "chef: taste",
-    "waiter: heard \"dinner is ready\"",
-];
-
-#[test]
-fn exercise_05_1_lifo_breaks_the_turns_and_starves_the_quiet_task() {
-    let out = run("exercise_05_1", &["--max-ticks", "1000"]);
-    assert!(line(&out, "taketurns (FIFO, as shipped):").contains("quiet task ran"));
-    assert_eq!(order(&out, "model Fifo hello:"), HELLO_FIFO);
-    assert_eq!(
-        order(&out, "model Lifo hello:"),
-        [
-            "guest: sits",
-            "guest: reads",
-            "waiter: waits",
-            "chef: chop",
-            "chef: stir",
-            "chef: taste",
-            "waiter: heard \"dinner is ready\"",
-        ]
-    );
-    assert_eq!(get::<u64>(&out, "model Fifo hello:", "ticks"), 5);
-    assert_eq!(get::<u64>(&out, "model Lifo hello:", "ticks"), 6);
-
-    let fifo = "model Fifo busy+quiet:";
-    assert!(get::<bool>(&out, fifo, "quiet_done"));
-    assert_eq!(get::<u64>(&out, fifo, "ticks"), 1);
-    let lifo = "model Lifo busy+quiet:";
-    assert!(!get::<bool>(&out, lifo, "quiet_done"));
-    assert_eq!(get::<u64>(&out, lifo, "quiet_polls"), 0);
-    // Two entries at the start of every tick, both polls go to the busy task.
-    assert_eq!(get::<u64>(&out, lifo, "ticks"), 1000);
-    assert_eq!(get::<u64>(&out, lifo, "busy_polls"), 2000);
-}
-
-#[test]
-fn exercise_05_2_forgetting_rewoken_loses_the_yields() {
-    let out = run("exercise_05_2", &[]);
-    assert_eq!(get::<u64>(&out, "taketurns (as shipped):", "finished"), 3);
-    assert_eq!(order(&out, "model Remember hello:"), HELLO_FIFO);
-    assert!(line(&out, "model Remember hello:").contains("stuck_waiting=[]"));
-    assert_eq!(
-        order(&out, "model Forget hello:"),
-        ["chef: chop", "waiter: waits", "guest: sits"]
-    );
-    assert!(line(&out, "model Forget hello:").contains("stuck_waiting=[1, 2, 3]"));
-    assert_eq!(get::<u64>(&out, "model Forget hello:", "ticks"), 1);
-}
-
-#[test]
-fn exercise_05_3_a_tick_that_runs_until_empty_never_returns() {
-    let out = run("exercise_05_3", &["--max-polls", "10000"]);
-    assert_eq!(order(&out, "model Budget hello:"), HELLO_FIFO);
-    assert_eq!(order(&out, "model QueueEmpty hello:"), HELLO_FIFO);
-    assert_eq!(get::<u64>(&out, "model Budget hello:", "ticks"), 5);
-    assert_eq!(get::<u64>(&out, "model QueueEmpty hello:", "ticks"), 1);
-
-    let budget = "model Budget busy+quiet:";
-    assert!(get::<bool>(&out, budget, "driver_saw_quiet_done"));
-    assert_eq!(get::<u64>(&out, budget, "ticks"), 1);
-    let empty = "model QueueEmpty busy+quiet:";
-    assert!(!get::<bool>(&out, empty, "driver_saw_quiet_done"));
-    assert!(get::<bool>(&out, empty, "tick_gave_up"));
-    assert_eq!(get::<u64>(&out, empty, "quiet_polls"), 1);
-    assert_eq!(get::<u64>(&out, empty, "busy_polls"), 9999);
 }
 
 // ---------------------------------------------------------------- chapter 6

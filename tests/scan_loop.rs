@@ -65,7 +65,7 @@ fn only_runs_one_loop() {
 /// Chapter 4, exercise 3: with a nap longer than the whole wait, a scan loop makes at most a few
 /// passes while the server waits, and still completes every fetch.
 #[test]
-fn exercise_04_3_a_napping_scan_loop_still_finishes() {
+fn a_napping_scan_loop_still_finishes() {
     let stdout = run_ok(
         "scan_loop",
         &[

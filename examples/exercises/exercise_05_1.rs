@@ -1,91 +1,286 @@
-//! Exercise 5.1, "LIFO": what happens to the turns, and to a quiet task next to a busy one, when
-//! the ready queue pops from the back instead of the front?
-//!
-//! The exercise asks you to change one line of taketurns (`pop_front` to `pop_back` in
-//! `ReadyQueue::pop`, `src/ready.rs`). A solution file cannot patch the library, so this one does
-//! two things instead. First it runs the busy-and-quiet program on taketurns *as shipped* (FIFO).
-//! Then it runs a **model**: a two-list executor of about a hundred lines, shared by the three
-//! exercises of chapter 5 (`support/model.rs`), that schedules like taketurns (ready queue, waiting
-//! list, a budget of "what was ready when the tick began") and has a FIFO/LIFO switch. Both orders
-//! run the chapter's `hello` program and the busy-and-quiet program side by side. The model is not
-//! taketurns: it has no reactor, no timers and no `event_interval`, so where taketurns would let a
-//! timeout end the wait, the model stops after `--max-ticks` ticks and reports what it saw.
-//! asyncio's `_ready` is a FIFO deque; tokio is FIFO too, apart from its one-task "LIFO slot"
-//! (which it caps so it cannot starve others).
+//! Chapter 5, exercise 1: scan the waiting list. Step 3 with wakes that do not move a waiting
+//! task; instead, each tick begins by moving *every* waiting task to the back of the ready queue,
+//! the loop of the asyncio drawings that looks through the waiting list on every turn.
 //!
 //! ```console
-//! $ cargo run --example exercise_05_1 -- --max-ticks 100000
+//! $ cargo run --example exercise_05_1
 //! ```
+//!
+//! A future cannot be asked "are you ready?": `poll` is its only method, so looking at a waiting
+//! task means polling it. The summary counts the waiter's polls: two in step 3, where only the
+//! chef's `send` moves it, and four here, as many as in step 2, which had no waiting list at all:
+//! the scan empties the list at the start of every tick, so no tick line shows anything in it.
+//! With thousands of waiting tasks, each of those polls would be a system call that answers "not
+//! yet". asyncio and tokio never scan: the thing waited for calls the task's waker.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use clap::Parser;
 
-#[path = "support/model.rs"]
-mod model;
+use futures::channel::oneshot;
 
-use model::{Order, Rules, busy_and_quiet, hello};
+// ANCHOR: yield_now
+/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
+/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
+/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+struct YieldNow {
+    /// Whether this future has returned `Pending` once already.
+    yielded: bool,
+}
 
-/// Run the busy-and-quiet program on taketurns (FIFO), then a model loop with a FIFO and a LIFO
-/// ready queue, and print the turns each one takes.
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Give the thread back to the loop once.
+fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+// ANCHOR_END: yield_now
+
+/// Set by `--quiet`: print what the tasks say, not the lists.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// The command line.
 #[derive(Parser, Debug)]
-#[command(name = "exercise_05_1")]
-struct Args {
-    /// The most ticks the model runs the busy-and-quiet program before giving up.
-    #[arg(long, default_value_t = 100_000)]
-    max_ticks: u64,
+#[command(name = "exercise_05_1", version)]
+struct Cli {
+    /// Print what the tasks say, not the lists.
+    #[arg(long)]
+    quiet: bool,
 }
 
-// ANCHOR: real
-/// The same program on taketurns as shipped (FIFO), with the chapter's 100 ms timeout.
-fn on_taketurns() -> std::io::Result<()> {
-    let rt = taketurns::Runtime::new()?;
-    let outcome = rt.block_on(async {
-        let quiet = taketurns::spawn(async { "quiet task ran" });
-        let _busy = taketurns::spawn(async {
-            loop {
-                taketurns::yield_now().await;
+/// Read the command line (`--help` lists the flags).
+fn parse_args() {
+    QUIET.store(Cli::parse().quiet, Ordering::Relaxed);
+}
+
+/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
+/// and last two numbers and its length.
+fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
+    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
+    if all.len() <= 10 {
+        return format!("[{}]", all.join(", "));
+    }
+    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
+}
+
+/// One line per tick: which task runs, then both lists.
+fn print_tick<'a>(
+    tick: u64,
+    running: usize,
+    ready: impl IntoIterator<Item = &'a usize>,
+    waiting: impl IntoIterator<Item = &'a usize>,
+) {
+    if !QUIET.load(Ordering::Relaxed) {
+        let (ready, waiting) = (show(ready), show(waiting));
+        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
+    }
+}
+
+// ANCHOR: lists
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Queued,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Finished: a wake does nothing.
+    Done,
+}
+
+/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
+#[derive(Default)]
+struct Lists {
+    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
+    ready: VecDeque<usize>,
+    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: Vec<State>,
+}
+
+impl Lists {
+    /// Wake `task`: if it is running, note that it wants another turn. A waiting, queued or
+    /// finished task stays as it is.
+    // ANCHOR: wake
+    fn wake(&mut self, task: usize) {
+        match self.states[task] {
+            // The change: a waiting task stays where it is; the scan at the start of the next
+            // tick moves it, woken or not.
+            State::Waiting => {}
+            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
+            State::Queued | State::Done => {}
+        }
+    }
+    // ANCHOR_END: wake
+}
+
+/// A task's waker: the task, and its lists.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker moves.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+// ANCHOR_END: lists
+
+// ANCHOR: executor
+/// A task: a future with no output, boxed so that tasks of different types share one table, and
+/// pinned because a future may not move once it has been polled.
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The loop: every task, and the two lists.
+#[derive(Default)]
+struct Executor {
+    /// The tasks' futures, by task number; `None` once the task has finished.
+    tasks: Vec<Option<Task>>,
+    /// The ready queue and the waiting list, shared with the wakers.
+    lists: Arc<Mutex<Lists>>,
+    /// Polls per task, by task number, for the summary.
+    polls: Vec<u64>,
+}
+
+impl Executor {
+    /// Add a task at the back of the ready queue; returns its number.
+    fn spawn(&mut self, future: impl Future<Output = ()> + 'static) -> usize {
+        let task = self.tasks.len();
+        self.tasks.push(Some(Box::pin(future)));
+        self.polls.push(0);
+        let mut lists = self.lists.lock().unwrap();
+        lists.states.push(State::Queued);
+        lists.ready.push_back(task);
+        task
+    }
+
+    /// Move every waiting task to the ready queue, then poll the task at the front, one per tick,
+    /// until both lists are empty.
+    fn run(&mut self) {
+        let mut tick = 0;
+        loop {
+            let mut lists = self.lists.lock().unwrap();
+            // ANCHOR: scan
+            // The scan: a future cannot be asked whether it could go on, only polled.
+            let scanned: Vec<usize> = lists.waiting.drain(..).collect();
+            for task in scanned {
+                lists.states[task] = State::Queued;
+                lists.ready.push_back(task);
             }
-        });
-        taketurns::time::timeout(Duration::from_millis(100), quiet).await
-    });
-    let s = rt.stats();
-    let result = match outcome {
-        Ok(Ok(text)) => text.to_string(),
-        Ok(Err(e)) => format!("quiet task failed: {e}"),
-        Err(_) => "timed out".to_string(),
-    };
-    println!(
-        "taketurns (FIFO, as shipped): {result}; ticks={} polls={}",
-        s.ticks, s.polls
-    );
-    Ok(())
+            // ANCHOR_END: scan
+            let Some(task) = lists.ready.pop_front() else {
+                break;
+            };
+            tick += 1;
+            print_tick(tick, task, &lists.ready, &lists.waiting);
+            lists.states[task] = State::Running { rewoken: false };
+            drop(lists);
+            let waker = Waker::from(Arc::new(TaskWaker {
+                lists: self.lists.clone(),
+                task,
+            }));
+            let future = self.tasks[task].as_mut().expect("queued, so not finished");
+            self.polls[task] += 1;
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            let mut lists = self.lists.lock().unwrap();
+            match (poll, lists.states[task]) {
+                (Poll::Ready(()), _) => lists.states[task] = State::Done,
+                (Poll::Pending, State::Running { rewoken: true }) => {
+                    lists.states[task] = State::Queued;
+                    lists.ready.push_back(task);
+                }
+                (Poll::Pending, _) => {
+                    lists.states[task] = State::Waiting;
+                    lists.waiting.push(task);
+                }
+            }
+            drop(lists); // a finished future's destructor may wake a task: unlock first
+            if poll.is_ready() {
+                self.tasks[task] = None;
+            }
+        }
+        let waiting = show(&self.lists.lock().unwrap().waiting);
+        println!("no task is ready; still waiting: {waiting}");
+    }
+    /// One line per task: how often it was polled, and whether it finished.
+    fn report(&self) {
+        for (task, polls) in self.polls.iter().enumerate() {
+            let finished = self.tasks[task].is_none();
+            println!("task {task}: {polls} polls, finished: {finished}");
+        }
+    }
 }
-// ANCHOR_END: real
+// ANCHOR_END: executor
 
-fn main() {
-    let args = Args::parse();
-    if let Err(e) = on_taketurns() {
-        eprintln!("exercise_05_1: could not create a taketurns runtime: {e}");
-        std::process::exit(1);
+// ANCHOR: kitchen
+/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
+async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
+    for step in ["chop", "stir", "taste"] {
+        println!("chef: {step}");
+        yield_now().await;
     }
-    let rules = |order| Rules {
-        order,
-        ..Rules::TAKETURNS
-    };
-    for order in [Order::Fifo, Order::Lifo] {
-        let run = hello(rules(order));
-        println!(
-            "model {order:?} hello: ticks={} order: {}",
-            run.ticks,
-            run.lines.join(" | ")
-        );
-    }
-    for order in [Order::Fifo, Order::Lifo] {
-        let o = busy_and_quiet(rules(order), args.max_ticks);
-        println!(
-            "model {order:?} busy+quiet: quiet_done={} quiet_polls={} busy_polls={} ticks={}",
-            o.driver_saw_quiet_done, o.quiet_polls, o.busy_polls, o.ticks
-        );
+    // The waiter holds the receivers until both have arrived, so neither send can fail.
+    dinner.send("roast").expect("the waiter waits for dinner");
+    wine.send("wine").expect("the waiter waits for wine");
+}
+
+/// The waiter: waits for dinner and wine, both at once.
+async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
+    println!("waiter: waits");
+    match futures::future::join(dinner, wine).await {
+        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
+        _ => println!("waiter: the chef left without cooking"),
     }
 }
+
+/// The guest: two steps, giving the thread back after each.
+async fn guest() {
+    for step in ["sits", "reads"] {
+        println!("guest: {step}");
+        yield_now().await;
+    }
+}
+// ANCHOR_END: kitchen
+
+// ANCHOR: main
+fn main() {
+    parse_args();
+    let mut executor = Executor::default();
+    let (dinner_tx, dinner_rx) = oneshot::channel();
+    let (wine_tx, wine_rx) = oneshot::channel();
+    executor.spawn(chef(dinner_tx, wine_tx));
+    executor.spawn(waiter(dinner_rx, wine_rx));
+    executor.spawn(guest());
+    println!("tasks: 0 chef, 1 waiter, 2 guest");
+    executor.run();
+    executor.report();
+}
+// ANCHOR_END: main
