@@ -344,22 +344,6 @@ fn exercise_08_3_rounding_down_spins() {
 // ---------------------------------------------------------------- chapter 7
 
 #[test]
-fn exercise_07_1_the_short_read_rule_saves_the_servers_eagains() {
-    let out = run("exercise_07_1", &["--rounds", "50"]);
-    let with = "with the short-read rule:";
-    let without = "without it:";
-    assert_eq!(get::<u64>(&out, with, "server_reads"), 50);
-    assert_eq!(get::<u64>(&out, with, "server_eagain"), 0);
-    assert_eq!(get::<u64>(&out, without, "server_reads"), 100);
-    assert_eq!(get::<u64>(&out, without, "server_eagain"), 50);
-    // The client's read_exact gets what it asked for, which says nothing: the same either way.
-    for run in [with, without] {
-        assert_eq!(get::<u64>(&out, run, "client_reads"), 99, "{run}");
-        assert_eq!(get::<u64>(&out, run, "client_eagain"), 49, "{run}");
-    }
-}
-
-#[test]
 #[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_07_2_closing_removes_the_registration_anyway() {
     let out = run("exercise_07_2", &["--clients", "20"]);
