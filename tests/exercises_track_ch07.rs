@@ -54,3 +54,34 @@ fn exercise_07_1_rejects_a_bad_give_up() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("--give-up-ms wants"), "{err}");
 }
+
+/// The `ADD` and `DEL` counts of the line `epoll_ctl ADD: a, DEL: d`.
+fn epoll_ctl_counts(out: &str) -> (u64, u64) {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("epoll_ctl ADD: "))
+        .unwrap_or_else(|| panic!("no epoll_ctl line in:\n{out}"));
+    let (adds, dels) = line
+        .split_once(", DEL: ")
+        .unwrap_or_else(|| panic!("bad epoll_ctl line: {line}"));
+    (adds.parse().unwrap(), dels.parse().unwrap())
+}
+
+#[test]
+fn exercise_07_2_closing_is_enough_and_deregister_is_one_more_call_per_socket() {
+    let out = run_ok("exercise_07_2", &["--quiet", "--guests", "20"]);
+    assert!(out.contains("guests: 20, papers read: 20"), "{out}");
+    assert_eq!(epoll_ctl_counts(&out), (20, 0), "{out}");
+
+    let out = run_ok("exercise_07_2", &["--quiet", "--guests", "20", "--deregister"]);
+    assert!(out.contains("guests: 20, papers read: 20"), "{out}");
+    assert_eq!(epoll_ctl_counts(&out), (20, 20), "{out}");
+}
+
+#[test]
+fn exercise_07_2_rejects_too_many_guests() {
+    let output = run("exercise_07_2", &["--guests", "1001"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--guests wants a number from 1 to 1000"), "{err}");
+}

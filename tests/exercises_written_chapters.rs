@@ -345,20 +345,6 @@ fn exercise_08_3_rounding_down_spins() {
 
 #[test]
 #[cfg(feature = "workload")] // measures with the lab bench
-fn exercise_07_2_closing_removes_the_registration_anyway() {
-    let out = run("exercise_07_2", &["--clients", "20"]);
-    for (run, dels) in [("close only:", 0), ("deregister, then close:", 40)] {
-        assert_eq!(get::<u64>(&out, run, "epoll_ctl_add"), 41, "{run}");
-        assert_eq!(get::<u64>(&out, run, "epoll_ctl_del"), dels, "{run}");
-        // Numbers are reused, and the kernel never says "already registered".
-        assert!(get::<u64>(&out, run, "reused_numbers") > 0, "{run}");
-        assert_eq!(get::<u64>(&out, run, "eexist"), 0, "{run}");
-        assert_eq!(get::<u64>(&out, run, "stray_events"), 0, "{run}");
-    }
-}
-
-#[test]
-#[cfg(feature = "workload")] // measures with the lab bench
 fn exercise_07_3_one_event_per_epoll_wait() {
     let out = run(
         "exercise_07_3",
