@@ -16,7 +16,9 @@ fn exercise_06_2_a_loop_that_sleeps_gets_the_wake_from_another_thread() {
     let out = run_ok("exercise_06_2", &["--delay-ms", "200"]);
     let said = said(&out);
     let sent = said.iter().position(|l| l.contains("sends the wine"));
-    let served = said.iter().position(|l| *l == "waiter: serves roast and wine");
+    let served = said
+        .iter()
+        .position(|l| *l == "waiter: serves roast and wine");
     assert!(
         matches!((sent, served), (Some(s), Some(v)) if s < v),
         "the wine is sent, then served:\n{out}"
@@ -68,7 +70,10 @@ fn exercise_06_3_abort_wakes_the_waiting_task_and_drops_it() {
         out.contains("task 4: 2 polls, finished: true"),
         "one poll to wait, one to be dropped:\n{out}"
     );
-    assert!(!out.contains("no taxi came"), "the aborted future is not polled again:\n{out}");
+    assert!(
+        !out.contains("no taxi came"),
+        "the aborted future is not polled again:\n{out}"
+    );
     assert!(out.contains("main returned \"dinner is over\""), "{out}");
 }
 

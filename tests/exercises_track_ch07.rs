@@ -19,7 +19,10 @@ fn exercise_07_1_reading_until_would_block_gets_the_whole_answer() {
     // 1,084 bytes in chunks of at most 64 need at least 17 reads, and one more for the end.
     let reads: u64 = out
         .lines()
-        .find_map(|l| l.strip_prefix("guest: ")?.strip_suffix(" reads of at most 64 bytes"))
+        .find_map(|l| {
+            l.strip_prefix("guest: ")?
+                .strip_suffix(" reads of at most 64 bytes")
+        })
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no read count in:\n{out}"));
     assert!(reads >= 18, "{out}");
@@ -73,7 +76,10 @@ fn exercise_07_2_closing_is_enough_and_deregister_is_one_more_call_per_socket() 
     assert!(out.contains("guests: 20, papers read: 20"), "{out}");
     assert_eq!(epoll_ctl_counts(&out), (20, 0), "{out}");
 
-    let out = run_ok("exercise_07_2", &["--quiet", "--guests", "20", "--deregister"]);
+    let out = run_ok(
+        "exercise_07_2",
+        &["--quiet", "--guests", "20", "--deregister"],
+    );
     assert!(out.contains("guests: 20, papers read: 20"), "{out}");
     assert_eq!(epoll_ctl_counts(&out), (20, 20), "{out}");
 }
@@ -83,5 +89,8 @@ fn exercise_07_2_rejects_too_many_guests() {
     let output = run("exercise_07_2", &["--guests", "1001"]);
     assert_eq!(output.status.code(), Some(2));
     let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("--guests wants a number from 1 to 1000"), "{err}");
+    assert!(
+        err.contains("--guests wants a number from 1 to 1000"),
+        "{err}"
+    );
 }

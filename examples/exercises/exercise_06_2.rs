@@ -23,8 +23,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use futures::channel::oneshot;
 
@@ -71,7 +71,8 @@ struct Args {
 }
 
 /// The usage text, printed by `--help`.
-const USAGE: &str = "usage: exercise_06_2 [--quiet] [--stop-when-idle] [--delay-ms N] [--give-up-ms N]
+const USAGE: &str =
+    "usage: exercise_06_2 [--quiet] [--stop-when-idle] [--delay-ms N] [--give-up-ms N]
   --quiet           print what the tasks say, not the lists
   --stop-when-idle  stop when the ready queue is empty, as step 4 does (main never finishes)
   --delay-ms N      the helper thread sends the wine after N ms (default 100)
@@ -90,7 +91,9 @@ fn parse_args() -> Args {
             match value.parse::<u64>() {
                 Ok(ms) if ms <= 600_000 => Duration::from_millis(ms),
                 _ => {
-                    eprintln!("{name} wants a number of milliseconds up to 600000, got {value:?}\n{USAGE}");
+                    eprintln!(
+                        "{name} wants a number of milliseconds up to 600000, got {value:?}\n{USAGE}"
+                    );
                     std::process::exit(2);
                 }
             }
@@ -193,12 +196,14 @@ struct TaskWaker {
     task: usize,
 }
 
+// ANCHOR: wake
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
         self.lists.lock().unwrap().wake(self.task);
         self.woken.notify_one();
     }
 }
+// ANCHOR_END: wake
 // ANCHOR_END: lists
 
 // ANCHOR: executor
@@ -244,6 +249,7 @@ impl Executor {
                 self.add(future);
             }
             let mut lists = self.lists.lock().unwrap();
+            // ANCHOR: sleep
             if lists.ready.is_empty()
                 && !lists.waiting.is_empty()
                 && !STOP_WHEN_IDLE.load(Ordering::Relaxed)
@@ -251,11 +257,15 @@ impl Executor {
                 // Checked and slept under the lock that `wake` takes: no wake slips in between.
                 self.sleeps += 1;
                 let nothing_ready = |lists: &mut Lists| lists.ready.is_empty();
-                (lists, _) = self.woken.wait_timeout_while(lists, self.give_up, nothing_ready).unwrap();
+                (lists, _) = self
+                    .woken
+                    .wait_timeout_while(lists, self.give_up, nothing_ready)
+                    .unwrap();
                 if lists.ready.is_empty() {
                     println!("no wake came for {:?}: the loop gives up", self.give_up);
                 }
             }
+            // ANCHOR_END: sleep
             let Some(task) = lists.ready.pop_front() else {
                 break;
             };

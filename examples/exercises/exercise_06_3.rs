@@ -254,6 +254,7 @@ thread_local! {
     static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
 }
 
+// ANCHOR: abort
 /// What a task shares with its `JoinHandle`.
 struct Join<T> {
     /// The task's output, once it has finished; the handle takes it.
@@ -341,6 +342,7 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
     SPAWNED.with_borrow_mut(|spawned| spawned.push(Box::pin(task)));
     JoinHandle { join }
 }
+// ANCHOR_END: abort
 
 /// Run `main` as task 0 until the ready queue is empty, and return its output; `None` if it did
 /// not finish, because every task waits and nothing is left to wake one.
@@ -382,6 +384,7 @@ async fn guest() {
     }
 }
 
+// ANCHOR: late_guest
 /// The late guest: waits for a taxi that nobody calls.
 async fn late_guest(taxi: oneshot::Receiver<()>) -> &'static str {
     println!("late guest: waits for a taxi");
@@ -413,6 +416,7 @@ async fn dinner() -> &'static str {
     println!("main: the late guest's handle gives {:?}", late.await);
     "dinner is over"
 }
+// ANCHOR_END: late_guest
 // ANCHOR_END: kitchen
 
 // ANCHOR: main

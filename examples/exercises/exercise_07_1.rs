@@ -23,8 +23,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 use mio::{Events, Interest, Token};
@@ -84,7 +84,9 @@ fn parse_args() -> Duration {
                 match value.parse::<u64>() {
                     Ok(ms) if (1..=600_000).contains(&ms) => give_up = Duration::from_millis(ms),
                     _ => {
-                        eprintln!("--give-up-ms wants 1 to 600000 milliseconds, got {value:?}\n{USAGE}");
+                        eprintln!(
+                            "--give-up-ms wants 1 to 600000 milliseconds, got {value:?}\n{USAGE}"
+                        );
                         std::process::exit(2);
                     }
                 }
@@ -445,6 +447,7 @@ impl TcpStream {
 }
 
 impl TcpStream {
+    // ANCHOR: next_event
     /// Wait for the socket's next event, without trying to read first.
     async fn next_event(&mut self) {
         let mut parked = false;
@@ -459,6 +462,7 @@ impl TcpStream {
         })
         .await
     }
+    // ANCHOR_END: next_event
 }
 
 impl Drop for TcpStream {
@@ -482,11 +486,15 @@ async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
     while sent < request.len() {
         sent += stream.io(|socket| socket.write(&request[sent..])).await?;
     }
+    // ANCHOR: read_loop
     let (mut answer, mut buf) = (Vec::new(), [0; 64]);
     let mut reads = 0;
     loop {
         if reads > 0 && ONE_READ_PER_EVENT.load(Ordering::Relaxed) {
-            println!("guest: has {} bytes, waits for the next event", answer.len());
+            println!(
+                "guest: has {} bytes, waits for the next event",
+                answer.len()
+            );
             stream.next_event().await;
         }
         reads += 1;
@@ -496,6 +504,7 @@ async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
         }
     }
     println!("guest: {reads} reads of at most 64 bytes");
+    // ANCHOR_END: read_loop
     let text = String::from_utf8_lossy(&answer);
     let first_line = text.lines().next().unwrap_or("").to_string();
     Ok((first_line, answer.len()))

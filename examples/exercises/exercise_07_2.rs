@@ -439,6 +439,7 @@ impl TcpStream {
 }
 
 impl Drop for TcpStream {
+    // ANCHOR: deregister
     /// Free the socket's token; with `--deregister`, also remove the socket from epoll, before
     /// its field is dropped and closes it. Without, the close takes it out of epoll.
     fn drop(&mut self) {
@@ -452,6 +453,7 @@ impl Drop for TcpStream {
             }
         });
     }
+    // ANCHOR_END: deregister
 }
 // ANCHOR_END: stream
 
