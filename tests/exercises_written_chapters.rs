@@ -182,78 +182,9 @@ fn exercise_06_1_every_waiter_is_woken_and_stored_once() {
     assert_eq!(get::<u64>(&out, many, "still_waiting"), 0);
 }
 
-#[test]
-fn exercise_06_2_notified_saves_eventfd_writes() {
-    let out = run("exercise_06_2", &["--wakes", "20000"]);
-    let real = "taketurns (as shipped):";
-    assert_eq!(get::<u64>(&out, real, "remote_wakes"), 20_001);
-    let polls: u64 = get(&out, real, "task_polls");
-    assert!((2..=20_002).contains(&polls), "task_polls={polls}");
-
-    let flag = "model IfNotNotified:";
-    let (writes, sleeps): (u64, u64) = (
-        get(&out, flag, "eventfd_writes"),
-        get(&out, flag, "loop_sleeps"),
-    );
-    assert_eq!(get::<u64>(&out, flag, "drained"), 20_001);
-    // A write needs the loop to have cleared `notified`, which it does once per wake-up.
-    assert!(
-        writes >= 1 && writes <= sleeps + 1,
-        "writes={writes} sleeps={sleeps}"
-    );
-    let every = "model EveryWake:";
-    assert_eq!(get::<u64>(&out, every, "eventfd_writes"), 20_001);
-    assert_eq!(get::<u64>(&out, every, "drained"), 20_001);
-}
-
-#[test]
-fn exercise_06_3_only_the_swapped_order_without_the_tick_drain_loses_a_wake() {
-    let out = run("exercise_06_3", &[]);
-    let lost = |name: &str| get::<u64>(&out, name, "lost");
-    assert_eq!(lost("shipped (clear, drain, tick drain):"), 0);
-    assert_eq!(lost("shipped without the tick drain:"), 0);
-    assert_eq!(lost("swapped (drain, clear, tick drain):"), 0);
-    assert_eq!(lost("swapped without the tick drain:"), 1);
-    assert_eq!(
-        get::<u64>(&out, "swapped without the tick drain:", "interleavings"),
-        10
-    );
-    assert!(out.contains(
-        "lost: loop Drain, thread Push, thread SwapAndMaybeWrite, loop Clear, loop Sleep"
-    ));
 }
 
 // ---------------------------------------------------------------- chapter 7
-
-#[test]
-fn exercise_07_1_the_short_read_rule_saves_the_servers_eagains() {
-    let out = run("exercise_07_1", &["--rounds", "50"]);
-    let with = "with the short-read rule:";
-    let without = "without it:";
-    assert_eq!(get::<u64>(&out, with, "server_reads"), 50);
-    assert_eq!(get::<u64>(&out, with, "server_eagain"), 0);
-    assert_eq!(get::<u64>(&out, without, "server_reads"), 100);
-    assert_eq!(get::<u64>(&out, without, "server_eagain"), 50);
-    // The client's read_exact gets what it asked for, which says nothing: the same either way.
-    for run in [with, without] {
-        assert_eq!(get::<u64>(&out, run, "client_reads"), 99, "{run}");
-        assert_eq!(get::<u64>(&out, run, "client_eagain"), 49, "{run}");
-    }
-}
-
-#[test]
-#[cfg(feature = "workload")] // measures with the lab bench
-fn exercise_07_2_closing_removes_the_registration_anyway() {
-    let out = run("exercise_07_2", &["--clients", "20"]);
-    for (run, dels) in [("close only:", 0), ("deregister, then close:", 40)] {
-        assert_eq!(get::<u64>(&out, run, "epoll_ctl_add"), 41, "{run}");
-        assert_eq!(get::<u64>(&out, run, "epoll_ctl_del"), dels, "{run}");
-        // Numbers are reused, and the kernel never says "already registered".
-        assert!(get::<u64>(&out, run, "reused_numbers") > 0, "{run}");
-        assert_eq!(get::<u64>(&out, run, "eexist"), 0, "{run}");
-        assert_eq!(get::<u64>(&out, run, "stray_events"), 0, "{run}");
-    }
-}
 
 #[test]
 #[cfg(feature = "workload")] // measures with the lab bench

@@ -1,186 +1,582 @@
-//! Exercise 7.1, "Short reads": an echo server reads into 4 KiB and gets 100 bytes. How many reads
-//! hear `EAGAIN`, with taketurns' short-read rule and without it, and on which side?
+//! Exercise 7.1, "One read per event": step 6, with a guest that reads its answer in 64-byte
+//! chunks, and a switch that makes it wait for an event before every read.
 //!
-//! The exercise asks you to delete the short-read rule from `TcpStream::poll_read_priv` and count
-//! `recvfrom` calls with strace. A solution file cannot patch the library, so this one runs a
-//! **model** of the reactor's read path on real sockets: one thread, a `mio::Poll`, an echo server
-//! and a client connected over loopback, and for each socket the *ready bit* that taketurns keeps
-//! (set by an epoll event, cleared by `EAGAIN`). The short-read rule is a switch: when a read
-//! returns fewer bytes than were asked for, clear the bit as well, so the next read waits for an
-//! event instead of asking the kernel. The client makes `--rounds` round trips of 100 bytes with a
-//! `read_exact` loop; the server reads into 4 KiB and writes back what it got. The model counts
-//! every read system call and every `EAGAIN`, per side, where the book's solution used strace.
-//! It is not taketurns: no tasks or wakers, just two hand-written state machines run in turn, in
-//! the same order taketurns polls them (the client runs on after its write, then the server, then
-//! the loop waits for events), and it stops when the client is done, as `block_on` would. tokio
-//! has the same rule (`poll_read` clears readiness after a short read); asyncio's selector loop is
-//! level-triggered, so it simply asks again.
+//! Reading one chunk per event is right for a *level-triggered* epoll (asyncio's selector): a
+//! socket with unread bytes is reported again on the next wait. mio registers sockets
+//! *edge-triggered*: a socket is reported when new bytes arrive, once. With
+//! `--one-read-per-event`, the guest reads 64 bytes, then waits for an event; the rest of the
+//! answer is already in the socket's buffer, so no new edge comes, and the guest waits for ever.
+//! `epoll_wait` here gives up after `--give-up-ms` so that the program can say so. Without the
+//! switch the guest reads until `WouldBlock`, as step 6 does, and gets the whole answer.
 //!
 //! ```console
-//! $ cargo run --release --example exercise_07_1 -- --rounds 1000
+//! $ cargo run --example exercise_07_1
+//! $ cargo run --example exercise_07_1 -- --one-read-per-event
 //! ```
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use futures::channel::oneshot;
+use mio::{Events, Interest, Token};
+use slab::Slab;
 
-/// Count the reads and EAGAINs of an echo ping-pong with and without the short-read rule.
-#[derive(Parser, Debug)]
-#[command(name = "exercise_07_1")]
-struct Args {
-    /// Round trips of 100 bytes.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
-    rounds: u32,
+// ANCHOR: yield_now
+/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
+/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
+/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+struct YieldNow {
+    /// Whether this future has returned `Pending` once already.
+    yielded: bool,
 }
 
-// ANCHOR: reader
-/// One socket and the ready bit taketurns keeps for it.
-struct Side {
-    stream: TcpStream,
-    /// May a read find data? Set by an event, cleared by `EAGAIN` (and by a short read, if the
-    /// rule is on).
-    ready: bool,
-    /// Read system calls made.
-    reads: u64,
-    /// Reads that returned `EAGAIN`.
-    eagain: u64,
-}
+impl Future for YieldNow {
+    type Output = ();
 
-impl Side {
-    /// A read as taketurns' `poll_read` does it: `None` means "park until the next event".
-    fn read(&mut self, buf: &mut [u8], short_read_rule: bool) -> io::Result<Option<usize>> {
-        if !self.ready {
-            return Ok(None); // no event since the bit was cleared: no system call
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
         }
-        self.reads += 1;
-        match self.stream.read(buf) {
-            Ok(n) => {
-                if short_read_rule && n > 0 && n < buf.len() {
-                    self.ready = false; // the kernel had less than we asked for: it is empty now
-                }
-                Ok(Some(n))
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.eagain += 1;
-                self.ready = false;
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
-// ANCHOR_END: reader
 
-/// What one run counted.
-struct Counts {
-    server_reads: u64,
-    server_eagain: u64,
-    client_reads: u64,
-    client_eagain: u64,
-    epoll_waits: u64,
-    wall: Duration,
+/// Give the thread back to the loop once.
+fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
 }
+// ANCHOR_END: yield_now
 
-// ANCHOR: ping_pong
-fn ping_pong(rounds: u32, short_read_rule: bool) -> io::Result<Counts> {
-    const SERVER: Token = Token(0);
-    const CLIENT: Token = Token(1);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let client = std::net::TcpStream::connect(listener.local_addr()?)?;
-    let (server, _) = listener.accept()?;
-    let mut poll = Poll::new()?;
-    let mut sides = [server, client].map(|s| {
-        s.set_nonblocking(true)
-            .expect("a socket can be made non-blocking");
-        Side {
-            stream: TcpStream::from_std(s),
-            ready: false, // a fresh socket: no event yet
-            reads: 0,
-            eagain: 0,
-        }
-    });
-    for (side, token) in sides.iter_mut().zip([SERVER, CLIENT]) {
-        poll.registry()
-            .register(&mut side.stream, token, Interest::READABLE)?;
-    }
-    let [server, client] = &mut sides;
-    let message = [b'x'; 100];
-    let (mut done, mut need_write, mut got, mut back) = (0u32, true, 0usize, [0u8; 100]);
-    let mut server_buf = [0u8; 4096];
-    let mut events = Events::with_capacity(16);
-    let mut epoll_waits = 0;
-    let start = Instant::now();
-    while done < rounds {
-        // The client: write a message, then read_exact its echo, until it must park.
-        while done < rounds {
-            if need_write {
-                client.stream.write_all(&message)?; // 100 bytes always fit an empty send buffer
-                need_write = false;
-            }
-            match client.read(&mut back[got..], short_read_rule)? {
-                None => break,
-                Some(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Some(n) => {
-                    got += n;
-                    if got == back.len() {
-                        (got, done, need_write) = (0, done + 1, true);
+/// Set by `--quiet`: print what the tasks say, not the lists.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Set by `--one-read-per-event`: the guest waits for an event before each read.
+static ONE_READ_PER_EVENT: AtomicBool = AtomicBool::new(false);
+
+/// The usage text, printed by `--help`.
+const USAGE: &str = "usage: exercise_07_1 [--quiet] [--one-read-per-event] [--give-up-ms N]
+  --quiet               print what the tasks say, not the lists
+  --one-read-per-event  wait for an event before each read (right for level-triggered epoll)
+  --give-up-ms N        epoll_wait gives up after N ms with no event (default 2000)";
+
+/// Read the command line; a bad argument is an error with the usage (exit code 2). Returns how
+/// long `epoll_wait` waits for an event before the loop gives up.
+fn parse_args() -> Duration {
+    let mut give_up = Duration::from_millis(2000);
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--quiet" => QUIET.store(true, Ordering::Relaxed),
+            "--one-read-per-event" => ONE_READ_PER_EVENT.store(true, Ordering::Relaxed),
+            "--give-up-ms" => {
+                let value = words.next().unwrap_or_default();
+                match value.parse::<u64>() {
+                    Ok(ms) if (1..=600_000).contains(&ms) => give_up = Duration::from_millis(ms),
+                    _ => {
+                        eprintln!(
+                            "--give-up-ms wants 1 to 600000 milliseconds, got {value:?}\n{USAGE}"
+                        );
+                        std::process::exit(2);
                     }
                 }
             }
-        }
-        if done == rounds {
-            break; // the client is done: block_on would return here
-        }
-        // The server: read what came, echo it, read again, until it must park.
-        while let Some(n) = server.read(&mut server_buf, short_read_rule)? {
-            if n == 0 {
-                break;
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
             }
-            server.stream.write_all(&server_buf[..n])?;
-        }
-        // Nothing left to run: wait for events and set the ready bits.
-        epoll_waits += 1;
-        poll.poll(&mut events, None)?;
-        for event in events.iter() {
-            match event.token() {
-                SERVER => server.ready = true,
-                CLIENT => client.ready = true,
-                _ => unreachable!("two sockets are registered"),
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
             }
         }
     }
-    Ok(Counts {
-        server_reads: server.reads,
-        server_eagain: server.eagain,
-        client_reads: client.reads,
-        client_eagain: client.eagain,
-        epoll_waits,
-        wall: start.elapsed(),
-    })
+    give_up
 }
-// ANCHOR_END: ping_pong
 
-fn main() {
-    let args = Args::parse();
-    for (name, rule) in [("with the short-read rule", true), ("without it", false)] {
-        match ping_pong(args.rounds, rule) {
-            Ok(c) => println!(
-                "{name}: rounds={} server_reads={} server_eagain={} client_reads={} client_eagain={} epoll_waits={} wall={:.1?}",
-                args.rounds,
-                c.server_reads,
-                c.server_eagain,
-                c.client_reads,
-                c.client_eagain,
-                c.epoll_waits,
-                c.wall
-            ),
-            Err(e) => {
-                eprintln!("exercise_07_1: the loopback ping-pong failed: {e}");
-                std::process::exit(1);
+/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
+/// and last two numbers and its length.
+fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
+    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
+    if all.len() <= 10 {
+        return format!("[{}]", all.join(", "));
+    }
+    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
+}
+
+/// One line per tick: which task runs, then both lists.
+fn print_tick<'a>(
+    tick: u64,
+    running: usize,
+    ready: impl IntoIterator<Item = &'a usize>,
+    waiting: impl IntoIterator<Item = &'a usize>,
+) {
+    if !QUIET.load(Ordering::Relaxed) {
+        let (ready, waiting) = (show(ready), show(waiting));
+        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
+    }
+}
+
+// ANCHOR: lists
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Queued,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Finished: a wake does nothing.
+    Done,
+}
+
+/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
+#[derive(Default)]
+struct Lists {
+    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
+    ready: VecDeque<usize>,
+    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: Vec<State>,
+}
+
+impl Lists {
+    /// Wake `task`: move it from the waiting list to the back of the ready queue; if it is
+    /// running, note that it wants another turn. A queued or finished task stays as it is.
+    fn wake(&mut self, task: usize) {
+        match self.states[task] {
+            State::Waiting => {
+                self.waiting.retain(|&waiting| waiting != task);
+                self.states[task] = State::Queued;
+                self.ready.push_back(task);
+            }
+            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
+            State::Queued | State::Done => {}
+        }
+    }
+}
+
+/// A task's waker: the task, and its lists.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker moves.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+// ANCHOR_END: lists
+
+// ANCHOR: executor
+/// A task: a future with no output, boxed so that tasks of different types share one table, and
+/// pinned because a future may not move once it has been polled.
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The loop: every task, and the two lists.
+#[derive(Default)]
+struct Executor {
+    /// The tasks' futures, by task number; `None` once the task has finished.
+    tasks: Vec<Option<Task>>,
+    /// The ready queue and the waiting list, shared with the wakers.
+    lists: Arc<Mutex<Lists>>,
+    /// Polls per task, by task number, for the summary.
+    polls: Vec<u64>,
+    /// How long `epoll_wait` waits with no event before the loop gives up.
+    give_up: Duration,
+}
+
+impl Executor {
+    /// Add a task at the back of the ready queue; returns its number.
+    fn add(&mut self, future: Task) -> usize {
+        let task = self.tasks.len();
+        self.tasks.push(Some(future));
+        self.polls.push(0);
+        let mut lists = self.lists.lock().unwrap();
+        lists.states.push(State::Queued);
+        lists.ready.push_back(task);
+        task
+    }
+
+    /// Poll the task at the front of the ready queue, one per tick; when it is empty, wait for
+    /// sockets, until no task is ready and none waits on a socket.
+    fn run(&mut self) -> io::Result<()> {
+        let mut tick = 0;
+        loop {
+            for future in SPAWNED.take() {
+                self.add(future);
+            }
+            let mut lists = self.lists.lock().unwrap();
+            let Some(task) = lists.ready.pop_front() else {
+                // Nothing is ready: wait for a socket if a task waits on one; if none does, stop.
+                drop(lists);
+                if !REACTOR.with_borrow(Reactor::has_waiters) {
+                    break;
+                }
+                let since = Instant::now();
+                let events = REACTOR.with_borrow_mut(|reactor| reactor.wait(self.give_up))?;
+                if events == 0 && since.elapsed() >= self.give_up {
+                    println!(
+                        "epoll: no event for {:?}, and a task still waits on a socket: giving up",
+                        self.give_up
+                    );
+                    break;
+                }
+                if !QUIET.load(Ordering::Relaxed) {
+                    println!("epoll: {events} events");
+                }
+                continue;
+            };
+            tick += 1;
+            print_tick(tick, task, &lists.ready, &lists.waiting);
+            lists.states[task] = State::Running { rewoken: false };
+            drop(lists);
+            let waker = Waker::from(Arc::new(TaskWaker {
+                lists: self.lists.clone(),
+                task,
+            }));
+            let future = self.tasks[task].as_mut().expect("queued, so not finished");
+            self.polls[task] += 1;
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            let mut lists = self.lists.lock().unwrap();
+            match (poll, lists.states[task]) {
+                (Poll::Ready(()), _) => lists.states[task] = State::Done,
+                (Poll::Pending, State::Running { rewoken: true }) => {
+                    lists.states[task] = State::Queued;
+                    lists.ready.push_back(task);
+                }
+                (Poll::Pending, _) => {
+                    lists.states[task] = State::Waiting;
+                    lists.waiting.push(task);
+                }
+            }
+            drop(lists); // a finished future's destructor may wake a task: unlock first
+            if poll.is_ready() {
+                self.tasks[task] = None;
+            }
+        }
+        let waiting = show(&self.lists.lock().unwrap().waiting);
+        println!("no task is ready; still waiting: {waiting}");
+        Ok(())
+    }
+    /// One line per task: how often it was polled, and whether it finished.
+    fn report(&self) {
+        for (task, polls) in self.polls.iter().enumerate() {
+            let finished = self.tasks[task].is_none();
+            println!("task {task}: {polls} polls, finished: {finished}");
+        }
+    }
+}
+// ANCHOR_END: executor
+
+// ANCHOR: spawn
+thread_local! {
+    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, the loop empties it.
+    static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a task shares with its `JoinHandle`.
+struct Join<T> {
+    /// The task's output, once it has finished; the handle takes it.
+    output: Option<T>,
+    /// The waker of the task that awaits the handle, from its latest poll.
+    waker: Option<Waker>,
+}
+
+/// A future for a spawned task's output (asyncio's `await task`).
+struct JoinHandle<T> {
+    /// Shared with the task, which fills in the output and wakes the waker.
+    join: Rc<RefCell<Join<T>>>,
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut join = self.join.borrow_mut();
+        match join.output.take() {
+            Some(output) => Poll::Ready(output),
+            None => {
+                join.waker = Some(cx.waker().clone());
+                Poll::Pending
             }
         }
     }
 }
+
+/// Start `future` as a new task, at the back of the ready queue once the loop takes it in.
+fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
+    let join = Rc::new(RefCell::new(Join {
+        output: None,
+        waker: None,
+    }));
+    let shared = join.clone();
+    let task = async move {
+        let output = future.await;
+        let mut join = shared.borrow_mut();
+        join.output = Some(output);
+        if let Some(waker) = join.waker.take() {
+            waker.wake();
+        }
+    };
+    SPAWNED.with_borrow_mut(|spawned| spawned.push(Box::pin(task)));
+    JoinHandle { join }
+}
+
+/// Run `main` as task 0 until nothing is left to do, and return its output; an error if epoll
+/// fails, or if `main` did not finish because every task waits and nothing is left to wake one.
+fn run<T: 'static>(main: impl Future<Output = T> + 'static, give_up: Duration) -> io::Result<T> {
+    let main = spawn(main);
+    let mut executor = Executor {
+        give_up,
+        ..Executor::default()
+    };
+    executor.run()?;
+    executor.report();
+    let output = main.join.borrow_mut().output.take();
+    output.ok_or_else(|| io::Error::other("main never finished: every task waits on another"))
+}
+// ANCHOR_END: spawn
+
+// ANCHOR: reactor
+/// The reactor: epoll, and for each registered socket the waker of the task waiting on it.
+struct Reactor {
+    /// The epoll instance, through mio.
+    poll: mio::Poll,
+    /// Room for the events one `epoll_wait` returns.
+    events: Events,
+    /// By token (a socket's key): the waker of the task that waits on the socket, if one does.
+    wakers: Slab<Option<Waker>>,
+}
+
+thread_local! {
+    /// This thread's reactor: sockets register here, and the loop waits in it.
+    static REACTOR: RefCell<Reactor> = RefCell::new(Reactor {
+        poll: mio::Poll::new().expect("cannot create an epoll instance"),
+        events: Events::with_capacity(1024),
+        wakers: Slab::new(),
+    });
+}
+
+impl Reactor {
+    /// Whether a task waits on a socket.
+    fn has_waiters(&self) -> bool {
+        self.wakers.iter().any(|(_, waker)| waker.is_some())
+    }
+
+    /// Block in `epoll_wait` until a socket is ready (at most `give_up`), then wake the task
+    /// waiting on each ready socket; returns the number of events.
+    fn wait(&mut self, give_up: Duration) -> io::Result<usize> {
+        if let Err(e) = self.poll.poll(&mut self.events, Some(give_up)) {
+            // A signal interrupted the wait: nothing happened, and the loop comes back.
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        for event in &self.events {
+            if let Some(waker) = self.wakers.get_mut(event.token().0).and_then(Option::take) {
+                waker.wake();
+            }
+        }
+        Ok(self.events.iter().count())
+    }
+}
+// ANCHOR_END: reactor
+
+// ANCHOR: stream
+/// A TCP connection whose reads and writes wait in the reactor instead of blocking the thread.
+struct TcpStream {
+    /// The non-blocking socket, registered with epoll for both directions.
+    socket: mio::net::TcpStream,
+    /// The socket's token: its key in the reactor's `wakers`.
+    token: usize,
+}
+
+impl TcpStream {
+    /// Start connecting to `addr`. The connect goes on in the kernel; a write waits until it has
+    /// finished, and a refused connect is that write's error.
+    fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        let mut socket = mio::net::TcpStream::connect(addr)?;
+        REACTOR.with_borrow_mut(|reactor| {
+            let entry = reactor.wakers.vacant_entry();
+            let (token, both) = (entry.key(), Interest::READABLE | Interest::WRITABLE);
+            let registry = reactor.poll.registry();
+            registry.register(&mut socket, Token(token), both)?;
+            entry.insert(None);
+            Ok(TcpStream { socket, token })
+        })
+    }
+
+    /// Run `op` (a read or a write) on the socket. If it would block, leave this task's waker
+    /// with the reactor and wait for the socket's next event.
+    async fn io<R>(
+        &mut self,
+        mut op: impl FnMut(&mut mio::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| match op(&mut self.socket) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let waker = Some(cx.waker().clone());
+                REACTOR.with_borrow_mut(|reactor| reactor.wakers[self.token] = waker);
+                Poll::Pending
+            }
+            result => Poll::Ready(result),
+        })
+        .await
+    }
+}
+
+impl TcpStream {
+    // ANCHOR: next_event
+    /// Wait for the socket's next event, without trying to read first.
+    async fn next_event(&mut self) {
+        let mut parked = false;
+        std::future::poll_fn(|cx| {
+            if parked {
+                return Poll::Ready(());
+            }
+            parked = true;
+            let waker = Some(cx.waker().clone());
+            REACTOR.with_borrow_mut(|reactor| reactor.wakers[self.token] = waker);
+            Poll::Pending
+        })
+        .await
+    }
+    // ANCHOR_END: next_event
+}
+
+impl Drop for TcpStream {
+    /// Closing the socket takes it out of epoll; free its token.
+    fn drop(&mut self) {
+        REACTOR.with_borrow_mut(|reactor| reactor.wakers.remove(self.token));
+    }
+}
+// ANCHOR_END: stream
+
+// ANCHOR: fetch
+/// Fetch `/?delay_ms=…` from the delay server at `addr`: connect, send the request, and read the
+/// answer to its end (the server then closes). Returns the answer's first line and its size.
+async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
+    let mut stream = TcpStream::connect(addr)?;
+    let request = format!(
+        "GET /?delay_ms={delay_ms}&size=1024 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    let mut sent = 0;
+    while sent < request.len() {
+        sent += stream.io(|socket| socket.write(&request[sent..])).await?;
+    }
+    // ANCHOR: read_loop
+    let (mut answer, mut buf) = (Vec::new(), [0; 64]);
+    let mut reads = 0;
+    loop {
+        if reads > 0 && ONE_READ_PER_EVENT.load(Ordering::Relaxed) {
+            println!(
+                "guest: has {} bytes, waits for the next event",
+                answer.len()
+            );
+            stream.next_event().await;
+        }
+        reads += 1;
+        match stream.io(|socket| socket.read(&mut buf)).await? {
+            0 => break,
+            n => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    println!("guest: {reads} reads of at most 64 bytes");
+    // ANCHOR_END: read_loop
+    let text = String::from_utf8_lossy(&answer);
+    let first_line = text.lines().next().unwrap_or("").to_string();
+    Ok((first_line, answer.len()))
+}
+// ANCHOR_END: fetch
+
+// ANCHOR: kitchen
+/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
+async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
+    for step in ["chop", "stir", "taste"] {
+        println!("chef: {step}");
+        yield_now().await;
+    }
+    // The waiter holds the receivers until both have arrived, so neither send can fail.
+    dinner.send("roast").expect("the waiter waits for dinner");
+    wine.send("wine").expect("the waiter waits for wine");
+}
+
+/// The waiter: waits for dinner and wine, both at once.
+async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
+    println!("waiter: waits");
+    match futures::future::join(dinner, wine).await {
+        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
+        _ => println!("waiter: the chef left without cooking"),
+    }
+}
+
+/// The guest: sits, then reads a paper fetched from the server.
+async fn guest(server: SocketAddr) {
+    println!("guest: sits");
+    yield_now().await;
+    match fetch(server, 20).await {
+        Ok((status, bytes)) => println!("guest: reads the paper: {status}, {bytes} bytes"),
+        Err(e) => println!("guest: no paper: {e}"),
+    }
+}
+
+/// Task 0: spawns the kitchen, then waits for each task through its handle.
+async fn dinner(server: SocketAddr) -> &'static str {
+    let (dinner_tx, dinner_rx) = oneshot::channel();
+    let (wine_tx, wine_rx) = oneshot::channel();
+    let chef = spawn(chef(dinner_tx, wine_tx));
+    let waiter = spawn(waiter(dinner_rx, wine_rx));
+    let guest = spawn(guest(server));
+    chef.await;
+    println!("main: the chef is done");
+    waiter.await;
+    guest.await;
+    "dinner is over"
+}
+// ANCHOR_END: kitchen
+
+// ANCHOR: main
+fn main() {
+    let give_up = parse_args();
+    // The delay server is the test bench, not the lesson: it runs on a thread of its own.
+    let (server, handle) = match taketurns::workload::spawn_server_thread("127.0.0.1:0") {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("could not start the delay server on 127.0.0.1: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("tasks: 0 main, 1 chef, 2 waiter, 3 guest");
+    match run(dinner(server), give_up) {
+        Ok(news) => println!("main returned {news:?}"),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+    let stopped = handle.shutdown();
+    stopped.unwrap_or_else(|e| eprintln!("the delay server failed: {e}"));
+}
+// ANCHOR_END: main

@@ -1,184 +1,572 @@
-//! Exercise 7.2, "Deregister on drop": what does it cost, and what does it change, to remove a
-//! socket from the epoll set (`EPOLL_CTL_DEL`) before closing it, as tokio does?
+//! Exercise 7.2, "Deregister on drop": step 6, with `--guests` guests fetching a paper each, and
+//! a switch that removes each socket from epoll (`EPOLL_CTL_DEL`) before it is closed, as tokio
+//! and async-io do.
 //!
-//! The exercise asks you to add a `Drop` to taketurns' `TcpStream` and `TcpListener`. A solution
-//! file cannot patch the library, so this one runs a **model** of the reactor's registrations on
-//! real sockets: one thread, a `mio::Poll`, a listener, and `--clients` clients, one after
-//! another, each making one round trip of 5 bytes through an accepted socket. Both sockets of a
-//! round trip are registered (`EPOLL_CTL_ADD`) and, when it is done, closed, with or without a
-//! `deregister` (`EPOLL_CTL_DEL`) first. The model counts its own `epoll_ctl` calls, where the
-//! book's solution used strace, and it watches two things that could go wrong without the `DEL`:
-//! an `ADD` refused with `EEXIST` (the kernel still holding a closed descriptor's entry when its
-//! number is reused), and an event for a socket that is gone. Both stay at zero: the kernel
-//! removes a descriptor from every epoll set when its last reference is closed, so the `DEL` is
-//! one more system call, not a fix. (That holds while nobody `dup`s the descriptor or forks; a
-//! runtime that cannot promise it deregisters.) The model is not taketurns: no tasks, one round
-//! trip at a time. tokio and async-io deregister on drop; asyncio's `_SelectorTransport` calls
-//! `remove_reader` before it closes.
+//! The program counts its own `epoll_ctl` calls (`strace -f -e trace=epoll_ctl` shows the same).
+//! Without `--deregister` there is one `ADD` per socket and no `DEL`: closing a socket's last
+//! descriptor takes it out of every epoll set, and a closed socket's key is reused by the next
+//! connect with no trouble. With `--deregister`, every socket costs one more system call, and
+//! every guest still reads its paper: the `DEL` is not a fix for anything here. It becomes one
+//! when the descriptor has been duplicated (`dup`, or a child process that inherited it), since
+//! then our `close` is not the last one and the epoll entry, with our old token, stays.
 //!
 //! ```console
-//! $ cargo run --release --example exercise_07_2 -- --clients 1000
+//! $ cargo run --example exercise_07_2 -- --quiet --guests 100
+//! $ cargo run --example exercise_07_2 -- --quiet --guests 100 --deregister
 //! ```
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
-use clap::Parser;
-use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use futures::channel::oneshot;
+use mio::{Events, Interest, Token};
+use slab::Slab;
 
-/// Run one-round-trip clients on a mio loop, closing their sockets with and without a
-/// deregister first; count epoll_ctl calls, reused descriptor numbers and stray events.
-#[derive(Parser, Debug)]
-#[command(name = "exercise_07_2")]
-struct Args {
-    /// Clients, one after another, each with one round trip.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
-    clients: u32,
+// ANCHOR: yield_now
+/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
+/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
+/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+struct YieldNow {
+    /// Whether this future has returned `Pending` once already.
+    yielded: bool,
 }
 
-/// What one run counted.
-#[derive(Default)]
-struct Counts {
-    adds: u64,
-    dels: u64,
-    /// `ADD`s of a descriptor number that an earlier, closed socket had registered.
-    reused_numbers: u64,
-    /// `ADD`s refused with `EEXIST`.
-    eexist: u64,
-    /// Events whose token belongs to no open socket.
-    stray_events: u64,
-    wall: Duration,
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
-const LISTENER: Token = Token(usize::MAX);
+/// Give the thread back to the loop once.
+fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+// ANCHOR_END: yield_now
 
-// ANCHOR: run
-fn run(clients: u32, deregister: bool) -> io::Result<Counts> {
-    let mut poll = Poll::new()?;
-    let mut listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))?;
-    let addr = listener.local_addr()?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
-    let mut counts = Counts {
-        adds: 1,
-        ..Counts::default()
-    };
-    let mut closed_numbers = HashSet::new();
-    let mut events = Events::with_capacity(64);
-    let start = Instant::now();
-    for round in 0..clients as usize {
-        // This round's tokens; every earlier token belongs to a closed socket.
-        let (client_token, server_token) = (Token(2 * round), Token(2 * round + 1));
-        let mut client = TcpStream::from_std(connect(addr)?);
-        let mut server = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait(&mut poll, &mut events, &[LISTENER], &mut counts)?;
+/// Set by `--quiet`: print what the tasks say, not the lists.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Set by `--deregister`: a socket's drop removes it from epoll before it is closed.
+static DEREGISTER: AtomicBool = AtomicBool::new(false);
+
+/// `epoll_ctl(EPOLL_CTL_ADD)` calls made by this program (the sockets' registrations).
+static ADDS: AtomicU64 = AtomicU64::new(0);
+
+/// `epoll_ctl(EPOLL_CTL_DEL)` calls made by this program (only with `--deregister`).
+static DELS: AtomicU64 = AtomicU64::new(0);
+
+/// The usage text, printed by `--help`.
+const USAGE: &str = "usage: exercise_07_2 [--quiet] [--deregister] [--guests N]
+  --quiet       print what the tasks say, not the lists
+  --deregister  remove each socket from epoll before it is closed
+  --guests N    how many guests fetch a paper, 1 to 1000 (default 3)";
+
+/// Read the command line; a bad argument is an error with the usage (exit code 2). Returns the
+/// number of guests.
+fn parse_args() -> usize {
+    let mut guests = 3;
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--quiet" => QUIET.store(true, Ordering::Relaxed),
+            "--deregister" => DEREGISTER.store(true, Ordering::Relaxed),
+            "--guests" => {
+                let value = words.next().unwrap_or_default();
+                match value.parse::<usize>() {
+                    Ok(n) if (1..=1000).contains(&n) => guests = n,
+                    _ => {
+                        eprintln!("--guests wants a number from 1 to 1000, got {value:?}\n{USAGE}");
+                        std::process::exit(2);
+                    }
                 }
-                Err(e) => return Err(e),
             }
-        };
-        for (stream, token) in [(&mut client, client_token), (&mut server, server_token)] {
-            if !closed_numbers.insert(stream.as_raw_fd()) {
-                counts.reused_numbers += 1;
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
             }
-            counts.adds += 1;
-            match poll.registry().register(stream, token, Interest::READABLE) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(nix::libc::EEXIST) => counts.eexist += 1,
-                Err(e) => return Err(e),
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
             }
         }
-        client.write_all(b"hello")?;
-        let mut word = [0u8; 5];
-        read_exact(
-            &mut server,
-            &mut word,
-            &mut poll,
-            &mut events,
-            server_token,
-            &mut counts,
-        )?;
-        server.write_all(&word)?;
-        read_exact(
-            &mut client,
-            &mut word,
-            &mut poll,
-            &mut events,
-            client_token,
-            &mut counts,
-        )?;
-        if deregister {
-            poll.registry().deregister(&mut client)?;
-            poll.registry().deregister(&mut server)?;
-            counts.dels += 2;
-        }
-        // Dropping closes both descriptors; their numbers are free for the next round.
-        drop((client, server));
     }
-    counts.wall = start.elapsed();
-    Ok(counts)
-}
-// ANCHOR_END: run
-
-/// A blocking connect (the listener's backlog completes it), then non-blocking.
-fn connect(addr: std::net::SocketAddr) -> io::Result<std::net::TcpStream> {
-    let stream = std::net::TcpStream::connect(addr)?;
-    stream.set_nonblocking(true)?;
-    Ok(stream)
+    guests
 }
 
-/// Read exactly `buf.len()` bytes, waiting for `token`'s events when the socket is empty.
-fn read_exact(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    poll: &mut Poll,
-    events: &mut Events,
-    token: Token,
-    counts: &mut Counts,
-) -> io::Result<()> {
-    let mut got = 0;
-    while got < buf.len() {
-        match stream.read(&mut buf[got..]) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => got += n,
+/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
+/// and last two numbers and its length.
+fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
+    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
+    if all.len() <= 10 {
+        return format!("[{}]", all.join(", "));
+    }
+    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
+    format!(
+        "[{}, ..., {}] ({} tasks)",
+        head.join(", "),
+        tail.join(", "),
+        all.len()
+    )
+}
+
+/// One line per tick: which task runs, then both lists.
+fn print_tick<'a>(
+    tick: u64,
+    running: usize,
+    ready: impl IntoIterator<Item = &'a usize>,
+    waiting: impl IntoIterator<Item = &'a usize>,
+) {
+    if !QUIET.load(Ordering::Relaxed) {
+        let (ready, waiting) = (show(ready), show(waiting));
+        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
+    }
+}
+
+// ANCHOR: lists
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Queued,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Finished: a wake does nothing.
+    Done,
+}
+
+/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
+#[derive(Default)]
+struct Lists {
+    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
+    ready: VecDeque<usize>,
+    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: Vec<State>,
+}
+
+impl Lists {
+    /// Wake `task`: move it from the waiting list to the back of the ready queue; if it is
+    /// running, note that it wants another turn. A queued or finished task stays as it is.
+    fn wake(&mut self, task: usize) {
+        match self.states[task] {
+            State::Waiting => {
+                self.waiting.retain(|&waiting| waiting != task);
+                self.states[task] = State::Queued;
+                self.ready.push_back(task);
+            }
+            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
+            State::Queued | State::Done => {}
+        }
+    }
+}
+
+/// A task's waker: the task, and its lists.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker moves.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+// ANCHOR_END: lists
+
+// ANCHOR: executor
+/// A task: a future with no output, boxed so that tasks of different types share one table, and
+/// pinned because a future may not move once it has been polled.
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The loop: every task, and the two lists.
+#[derive(Default)]
+struct Executor {
+    /// The tasks' futures, by task number; `None` once the task has finished.
+    tasks: Vec<Option<Task>>,
+    /// The ready queue and the waiting list, shared with the wakers.
+    lists: Arc<Mutex<Lists>>,
+    /// Polls per task, by task number, for the summary.
+    polls: Vec<u64>,
+}
+
+impl Executor {
+    /// Add a task at the back of the ready queue; returns its number.
+    fn add(&mut self, future: Task) -> usize {
+        let task = self.tasks.len();
+        self.tasks.push(Some(future));
+        self.polls.push(0);
+        let mut lists = self.lists.lock().unwrap();
+        lists.states.push(State::Queued);
+        lists.ready.push_back(task);
+        task
+    }
+
+    /// Poll the task at the front of the ready queue, one per tick; when it is empty, wait for
+    /// sockets, until no task is ready and none waits on a socket.
+    fn run(&mut self) -> io::Result<()> {
+        let mut tick = 0;
+        loop {
+            for future in SPAWNED.take() {
+                self.add(future);
+            }
+            let mut lists = self.lists.lock().unwrap();
+            let Some(task) = lists.ready.pop_front() else {
+                // Nothing is ready: wait for a socket if a task waits on one; if none does, stop.
+                drop(lists);
+                if !REACTOR.with_borrow(Reactor::has_waiters) {
+                    break;
+                }
+                let events = REACTOR.with_borrow_mut(Reactor::wait)?;
+                if !QUIET.load(Ordering::Relaxed) {
+                    println!("epoll: {events} events");
+                }
+                continue;
+            };
+            tick += 1;
+            print_tick(tick, task, &lists.ready, &lists.waiting);
+            lists.states[task] = State::Running { rewoken: false };
+            drop(lists);
+            let waker = Waker::from(Arc::new(TaskWaker {
+                lists: self.lists.clone(),
+                task,
+            }));
+            let future = self.tasks[task].as_mut().expect("queued, so not finished");
+            self.polls[task] += 1;
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            let mut lists = self.lists.lock().unwrap();
+            match (poll, lists.states[task]) {
+                (Poll::Ready(()), _) => lists.states[task] = State::Done,
+                (Poll::Pending, State::Running { rewoken: true }) => {
+                    lists.states[task] = State::Queued;
+                    lists.ready.push_back(task);
+                }
+                (Poll::Pending, _) => {
+                    lists.states[task] = State::Waiting;
+                    lists.waiting.push(task);
+                }
+            }
+            drop(lists); // a finished future's destructor may wake a task: unlock first
+            if poll.is_ready() {
+                self.tasks[task] = None;
+            }
+        }
+        let waiting = show(&self.lists.lock().unwrap().waiting);
+        println!("no task is ready; still waiting: {waiting}");
+        Ok(())
+    }
+    /// One line per task: how often it was polled, and whether it finished.
+    fn report(&self) {
+        for (task, polls) in self.polls.iter().enumerate() {
+            let finished = self.tasks[task].is_none();
+            println!("task {task}: {polls} polls, finished: {finished}");
+        }
+    }
+}
+// ANCHOR_END: executor
+
+// ANCHOR: spawn
+thread_local! {
+    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, the loop empties it.
+    static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a task shares with its `JoinHandle`.
+struct Join<T> {
+    /// The task's output, once it has finished; the handle takes it.
+    output: Option<T>,
+    /// The waker of the task that awaits the handle, from its latest poll.
+    waker: Option<Waker>,
+}
+
+/// A future for a spawned task's output (asyncio's `await task`).
+struct JoinHandle<T> {
+    /// Shared with the task, which fills in the output and wakes the waker.
+    join: Rc<RefCell<Join<T>>>,
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut join = self.join.borrow_mut();
+        match join.output.take() {
+            Some(output) => Poll::Ready(output),
+            None => {
+                join.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Start `future` as a new task, at the back of the ready queue once the loop takes it in.
+fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
+    let join = Rc::new(RefCell::new(Join {
+        output: None,
+        waker: None,
+    }));
+    let shared = join.clone();
+    let task = async move {
+        let output = future.await;
+        let mut join = shared.borrow_mut();
+        join.output = Some(output);
+        if let Some(waker) = join.waker.take() {
+            waker.wake();
+        }
+    };
+    SPAWNED.with_borrow_mut(|spawned| spawned.push(Box::pin(task)));
+    JoinHandle { join }
+}
+
+/// Run `main` as task 0 until nothing is left to do, and return its output; an error if epoll
+/// fails, or if `main` did not finish because every task waits and nothing is left to wake one.
+fn run<T: 'static>(main: impl Future<Output = T> + 'static) -> io::Result<T> {
+    let main = spawn(main);
+    let mut executor = Executor::default();
+    executor.run()?;
+    executor.report();
+    let output = main.join.borrow_mut().output.take();
+    output.ok_or_else(|| io::Error::other("main never finished: every task waits on another"))
+}
+// ANCHOR_END: spawn
+
+// ANCHOR: reactor
+/// The reactor: epoll, and for each registered socket the waker of the task waiting on it.
+struct Reactor {
+    /// The epoll instance, through mio.
+    poll: mio::Poll,
+    /// Room for the events one `epoll_wait` returns.
+    events: Events,
+    /// By token (a socket's key): the waker of the task that waits on the socket, if one does.
+    wakers: Slab<Option<Waker>>,
+}
+
+thread_local! {
+    /// This thread's reactor: sockets register here, and the loop waits in it.
+    static REACTOR: RefCell<Reactor> = RefCell::new(Reactor {
+        poll: mio::Poll::new().expect("cannot create an epoll instance"),
+        events: Events::with_capacity(1024),
+        wakers: Slab::new(),
+    });
+}
+
+impl Reactor {
+    /// Whether a task waits on a socket.
+    fn has_waiters(&self) -> bool {
+        self.wakers.iter().any(|(_, waker)| waker.is_some())
+    }
+
+    /// Block in `epoll_wait` until a socket is ready, then wake the task waiting on each ready
+    /// socket; returns the number of events.
+    fn wait(&mut self) -> io::Result<usize> {
+        if let Err(e) = self.poll.poll(&mut self.events, None) {
+            // A signal interrupted the wait: nothing happened, and the loop comes back.
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        for event in &self.events {
+            if let Some(waker) = self.wakers.get_mut(event.token().0).and_then(Option::take) {
+                waker.wake();
+            }
+        }
+        Ok(self.events.iter().count())
+    }
+}
+// ANCHOR_END: reactor
+
+// ANCHOR: stream
+/// A TCP connection whose reads and writes wait in the reactor instead of blocking the thread.
+struct TcpStream {
+    /// The non-blocking socket, registered with epoll for both directions.
+    socket: mio::net::TcpStream,
+    /// The socket's token: its key in the reactor's `wakers`.
+    token: usize,
+}
+
+impl TcpStream {
+    /// Start connecting to `addr`. The connect goes on in the kernel; a write waits until it has
+    /// finished, and a refused connect is that write's error.
+    fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        let mut socket = mio::net::TcpStream::connect(addr)?;
+        REACTOR.with_borrow_mut(|reactor| {
+            let entry = reactor.wakers.vacant_entry();
+            let (token, both) = (entry.key(), Interest::READABLE | Interest::WRITABLE);
+            let registry = reactor.poll.registry();
+            registry.register(&mut socket, Token(token), both)?;
+            ADDS.fetch_add(1, Ordering::Relaxed);
+            entry.insert(None);
+            Ok(TcpStream { socket, token })
+        })
+    }
+
+    /// Run `op` (a read or a write) on the socket. If it would block, leave this task's waker
+    /// with the reactor and wait for the socket's next event.
+    async fn io<R>(
+        &mut self,
+        mut op: impl FnMut(&mut mio::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| match op(&mut self.socket) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(poll, events, &[token, LISTENER], counts)?
+                let waker = Some(cx.waker().clone());
+                REACTOR.with_borrow_mut(|reactor| reactor.wakers[self.token] = waker);
+                Poll::Pending
             }
-            Err(e) => return Err(e),
+            result => Poll::Ready(result),
+        })
+        .await
+    }
+}
+
+impl Drop for TcpStream {
+    // ANCHOR: deregister
+    /// Free the socket's token; with `--deregister`, also remove the socket from epoll, before
+    /// its field is dropped and closes it. Without, the close takes it out of epoll.
+    fn drop(&mut self) {
+        REACTOR.with_borrow_mut(|reactor| {
+            reactor.wakers.remove(self.token);
+            if DEREGISTER.load(Ordering::Relaxed) {
+                match reactor.poll.registry().deregister(&mut self.socket) {
+                    Ok(()) => _ = DELS.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => eprintln!("epoll_ctl(EPOLL_CTL_DEL) failed: {e}"),
+                }
+            }
+        });
+    }
+    // ANCHOR_END: deregister
+}
+// ANCHOR_END: stream
+
+// ANCHOR: fetch
+/// Fetch `/?delay_ms=…` from the delay server at `addr`: connect, send the request, and read the
+/// answer to its end (the server then closes). Returns the answer's first line and its size.
+async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
+    let mut stream = TcpStream::connect(addr)?;
+    let request = format!(
+        "GET /?delay_ms={delay_ms}&size=1024 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    let mut sent = 0;
+    while sent < request.len() {
+        sent += stream.io(|socket| socket.write(&request[sent..])).await?;
+    }
+    let (mut answer, mut buf) = (Vec::new(), [0; 4096]);
+    loop {
+        match stream.io(|socket| socket.read(&mut buf)).await? {
+            0 => break,
+            n => answer.extend_from_slice(&buf[..n]),
         }
     }
-    Ok(())
+    let text = String::from_utf8_lossy(&answer);
+    let first_line = text.lines().next().unwrap_or("").to_string();
+    Ok((first_line, answer.len()))
+}
+// ANCHOR_END: fetch
+
+// ANCHOR: kitchen
+/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
+async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
+    for step in ["chop", "stir", "taste"] {
+        println!("chef: {step}");
+        yield_now().await;
+    }
+    // The waiter holds the receivers until both have arrived, so neither send can fail.
+    dinner.send("roast").expect("the waiter waits for dinner");
+    wine.send("wine").expect("the waiter waits for wine");
 }
 
-/// One `epoll_wait`; counts events whose token is not among `live`.
-fn wait(
-    poll: &mut Poll,
-    events: &mut Events,
-    live: &[Token],
-    counts: &mut Counts,
-) -> io::Result<()> {
-    poll.poll(events, Some(Duration::from_secs(10)))?;
-    counts.stray_events += events.iter().filter(|e| !live.contains(&e.token())).count() as u64;
-    Ok(())
+/// The waiter: waits for dinner and wine, both at once.
+async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
+    println!("waiter: waits");
+    match futures::future::join(dinner, wine).await {
+        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
+        _ => println!("waiter: the chef left without cooking"),
+    }
 }
 
+/// The guest: sits, then reads a paper fetched from the server; returns whether it got one.
+async fn guest(server: SocketAddr) -> bool {
+    if !QUIET.load(Ordering::Relaxed) {
+        println!("guest: sits");
+    }
+    yield_now().await;
+    match fetch(server, 20).await {
+        Ok((status, bytes)) => {
+            if !QUIET.load(Ordering::Relaxed) {
+                println!("guest: reads the paper: {status}, {bytes} bytes");
+            }
+            status == "HTTP/1.1 200 OK"
+        }
+        Err(e) => {
+            println!("guest: no paper: {e}");
+            false
+        }
+    }
+}
+
+/// Task 0: spawns the kitchen and the guests, then waits for each task through its handle;
+/// returns how many guests read a paper.
+async fn dinner(server: SocketAddr, guests: usize) -> usize {
+    let (dinner_tx, dinner_rx) = oneshot::channel();
+    let (wine_tx, wine_rx) = oneshot::channel();
+    let chef = spawn(chef(dinner_tx, wine_tx));
+    let waiter = spawn(waiter(dinner_rx, wine_rx));
+    let guests: Vec<_> = (0..guests).map(|_| spawn(guest(server))).collect();
+    chef.await;
+    println!("main: the chef is done");
+    waiter.await;
+    let mut papers = 0;
+    for guest in guests {
+        papers += usize::from(guest.await);
+    }
+    papers
+}
+// ANCHOR_END: kitchen
+
+// ANCHOR: main
 fn main() {
-    let args = Args::parse();
-    for (name, deregister) in [("close only", false), ("deregister, then close", true)] {
-        match run(args.clients, deregister) {
-            Ok(c) => println!(
-                "{name}: clients={} epoll_ctl_add={} epoll_ctl_del={} reused_numbers={} eexist={} stray_events={} wall={:.1?}",
-                args.clients, c.adds, c.dels, c.reused_numbers, c.eexist, c.stray_events, c.wall
-            ),
-            Err(e) => {
-                eprintln!("exercise_07_2: a round trip failed: {e}");
-                std::process::exit(1);
-            }
+    let guests = parse_args();
+    // The delay server is the test bench, not the lesson: it runs on a thread of its own.
+    let (server, handle) = match taketurns::workload::spawn_server_thread("127.0.0.1:0") {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("could not start the delay server on 127.0.0.1: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("tasks: 0 main, 1 chef, 2 waiter, 3 and on: {guests} guests");
+    match run(dinner(server, guests)) {
+        Ok(papers) => {
+            let (adds, dels) = (ADDS.load(Ordering::Relaxed), DELS.load(Ordering::Relaxed));
+            println!("guests: {guests}, papers read: {papers}");
+            println!("epoll_ctl ADD: {adds}, DEL: {dels}");
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
         }
     }
+    let stopped = handle.shutdown();
+    stopped.unwrap_or_else(|e| eprintln!("the delay server failed: {e}"));
 }
+// ANCHOR_END: main
