@@ -6,7 +6,7 @@
 //! guest take turns.
 //!
 //! Run it and you see the ready queue, front first, and an empty waiting list: this loop has
-//! nowhere to put a task that cannot go on, so three of the waiter's four polls find nothing.
+//! nowhere to put a task that cannot go on, so two of the waiter's four polls find nothing to do.
 //!
 //! Next, step 3 adds the waiting list and wakers: a waiting task is polled when it is woken.
 //!

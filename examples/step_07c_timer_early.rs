@@ -2,10 +2,11 @@
 //!
 //! Step 7 with one change in `Timers::fire`: it reasons "epoll's timeout was the first deadline,
 //! so when epoll returns, that timer is due", and fires the first timer whatever the clock says.
-//! But epoll also returns for sockets: the guest's paper arrives while the roast is in the oven.
+//! But epoll also returns for sockets: the guest's connection completes while the roast is in the
+//! oven.
 //!
-//! Run it and you see `epoll: 1 events, 1 timers fired` when the paper arrives, and `chef: the
-//! roast is out, early: true`: the sleep ended before its deadline.
+//! Run it and you see `epoll: 1 events, 1 timers fired` at the guest's first socket event (its
+//! connect), and `chef: the roast is out, early: true`: the sleep ended before its deadline.
 //!
 //! The fix is step 7's `fire`: compare each deadline with the clock (due includes now).
 //!

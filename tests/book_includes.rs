@@ -22,6 +22,9 @@ fn root() -> PathBuf {
 }
 
 /// Every markdown file under `book/src`, recursively, sorted.
+/// Folders of `book/src` whose files are included into pages rather than linked as pages.
+const FRAGMENT_DIRS: [&str; 2] = ["measured/", "measuring/"];
+
 fn book_pages() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {dir:?}: {e}"));
@@ -393,6 +396,20 @@ fn every_page_is_in_the_summary_and_is_a_doctest() {
             .to_string_lossy()
             .replace('\\', "/");
         if relative == "SUMMARY.md" {
+            continue;
+        }
+        // Fragments (the generated tables, the appendix's sections) are pages' parts: each must
+        // be included by a page, and is tested as part of it.
+        if FRAGMENT_DIRS.iter().any(|dir| relative.starts_with(dir)) {
+            let include = format!("{{{{#include {relative}}}}}");
+            let included = book_pages()
+                .iter()
+                .any(|p| fs::read_to_string(p).is_ok_and(|text| text.contains(&include)));
+            if !included {
+                problems.push(format!(
+                    "book/src/{relative} is a fragment that no page includes ({include})"
+                ));
+            }
             continue;
         }
         if !summary.contains(&format!("]({relative})")) {
