@@ -951,7 +951,7 @@ fn print_table(plan: &FetchPlan, setup: &Setup, outcome: &Outcome, verdict: Opti
     }
 }
 
-/// "3.2× less CPU per fetch", or "1.5× more ...", from our cost and theirs.
+/// "N× less CPU per fetch", or "N× more ...", from our cost and theirs.
 fn compare(ours: f64, theirs: f64, what: &str) -> String {
     if ours <= 0.0 || theirs <= 0.0 {
         return format!("{what}: too small to compare");

@@ -611,7 +611,7 @@ struct Span {
 }
 
 impl Span {
-    /// "331.3 ms wall, 290.0 ms CPU (331 ns/task)".
+    /// "W ms wall, C ms CPU (N ns/task wall)": both times, and the wall time per `unit`.
     fn show(&self, per: u64, unit: &str) -> String {
         format!(
             "{:.1} ms wall, {:.1} ms CPU ({:.0} ns/{unit} wall)",

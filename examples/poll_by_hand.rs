@@ -74,9 +74,10 @@ impl Future for Countdown {
 // ANCHOR: timer
 /// Done when a helper thread, started by `Timer::after`, says so.
 ///
-/// *Honest toy marker:* one thread per timer, as in tokio's mini-tokio tutorial. Real runtimes
-/// keep every timer in one structure (a heap, a wheel) and let the event loop's `epoll_wait`
-/// timeout do the sleeping; taketurns does that in chapter 8.
+/// Where we simplify: one thread per timer, as in tokio's mini-tokio tutorial, because this
+/// program has no event loop to sleep in. Real runtimes keep every timer in one structure (a heap,
+/// a wheel) and let the event loop's `epoll_wait` timeout do the sleeping; taketurns does that in
+/// chapter 8.
 struct Timer {
     /// Shared with the helper thread, which sets `fired` and takes the waker.
     shared: Arc<Mutex<TimerState>>,

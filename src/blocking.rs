@@ -23,8 +23,8 @@
 //! - **Lazily started**: no thread exists until the first `spawn_blocking` on a runtime.
 //! - **Bounded**: at most [`MAX_BLOCKING_THREADS`] (16) threads per runtime; further jobs wait in a
 //!   FIFO queue. tokio allows 512 (`max_blocking_threads`), asyncio `min(32, os.cpu_count() + 4)`.
-//!   We pick a small cap because chapter 2 measured what each thread costs, and because the pool
-//!   exists for a handful of blocking calls at a time, not for one per connection.
+//!   We pick a small cap because each thread costs a stack, a kernel task and a start-up, and
+//!   because the pool exists for a handful of blocking calls at a time, not for one per connection.
 //! - **Idle threads exit** after [`BLOCKING_KEEP_ALIVE`] (10 s, tokio's `thread_keep_alive`
 //!   default) without a job, and all of them exit when the runtime is dropped: idle ones at once,
 //!   busy ones as soon as their closure returns. Dropping the runtime does **not** wait for a
@@ -39,10 +39,11 @@
 //! cancelled is skipped and never runs, as in tokio. Python's `Future.cancel()` has the same
 //! rule: it succeeds only for a call that has not started.
 //!
-//! *Honest toy markers.* tokio's blocking pool is shared by all of a runtime's workers, names and
+//! Where we simplify: tokio's blocking pool is shared by all of a runtime's workers, names and
 //! sizes its threads from the builder, and can hand a worker's *core* to another thread
 //! (`block_in_place`) instead of moving the closure. Ours is configured by constants, takes one
-//! mutex per job, and has no `block_in_place`. Left out: a per-call stack size, thread names
+//! mutex per job, and has no `block_in_place`, because one loop thread and a few blocking calls
+//! need nothing more. Left out: a per-call stack size, thread names
 //! per job, and metrics beyond the runtime's wake counters.
 
 use std::cell::OnceCell;

@@ -3,8 +3,10 @@
 //! Both exist so that a reader can *see* the loop work. `Stats` answers "how much": polls, wakes,
 //! ticks, sleeps. `Snapshot` answers "who is where": which tasks sit in the ready queue, in order,
 //! and which wait, on what. [`TaskStats`] answers "where did each task's time go": busy, scheduled,
-//! idle, for a runtime built with tracing on (chapter 12). asyncio offers `asyncio.all_tasks()` and
-//! the debug mode's slow-callback log; tokio offers `RuntimeMetrics` and tokio-console.
+//! idle, for a runtime built with tracing on. asyncio offers `asyncio.all_tasks()` and the debug
+//! mode's slow-callback log; tokio offers `RuntimeMetrics` and tokio-console.
+//!
+//! The book explains these in chapter 12.
 
 use std::fmt;
 use std::panic::Location;

@@ -19,6 +19,8 @@
 //! the warnings do not use the buffer and stay exact after it fills. The recorder also keeps one
 //! small record per task ever spawned (name, spawn location, totals), which is not bounded.
 //!
+//! The book explains the trace in chapter 12.
+//!
 //! **The clock can be replaced.** Every timestamp is a `Duration` since the runtime was built, read
 //! from a clock that `Builder::trace_clock` can replace, so a test can make the times (and so the
 //! drawing) exact. Left out: the `block_on` future, which is not a task, gets no row; a remote
@@ -93,11 +95,11 @@ pub enum WakeSource {
     Itself,
     /// Code on the loop's thread: another task (its id), or `None` for the `block_on` future.
     ThisThread(Option<TaskId>),
-    /// Another thread, through the inbox and the eventfd (chapter 6).
+    /// Another thread, through the inbox and the eventfd (the remote wake path).
     OtherThread,
-    /// The reactor: a socket the task waits on became ready (chapter 7).
+    /// The reactor: a socket the task waits on became ready.
     Socket,
-    /// The timer list: the task's deadline passed (chapter 8).
+    /// The timer list: the task's deadline passed.
     Timer,
 }
 

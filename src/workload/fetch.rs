@@ -247,9 +247,10 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchError> {
 /// One fetch that blocks the calling thread: the same steps as [`fetch`], with `std::net`.
 ///
 /// The deadline is kept with socket timeouts: `connect_timeout`, then `SO_RCVTIMEO` set once to
-/// what is left, and the clock checked after every read. *Honest toy marker:* a server that
-/// drips one byte just before each read timeout could stretch a fetch to twice `timeout`;
-/// resetting `SO_RCVTIMEO` before every read would close that gap at one more system call per read.
+/// what is left, and the clock checked after every read. Where we simplify: a server that drips
+/// one byte just before each read timeout could stretch a fetch to twice `timeout`; resetting
+/// `SO_RCVTIMEO` before every read, as a production client would, closes that gap at one more
+/// system call per read.
 pub fn fetch_blocking(
     addr: SocketAddr,
     request: &[u8],

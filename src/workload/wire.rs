@@ -5,7 +5,7 @@
 //!
 //! The one idea here is *where the read buffer lives*. A task waiting for its response may wait
 //! 50 ms, and ten thousand tasks wait at once; if each kept a 4 KiB buffer in its future, the
-//! buffers alone would be 40 MB, four times everything else the event loop needs. So
+//! buffers alone would be 40 MB, more than everything else the event loop keeps for them. So
 //! [`read_until`] borrows the thread's one read buffer for the length of one poll, and hands each
 //! chunk to a closure that keeps only what it must (usually nothing: a parsed head and a byte
 //! count). A waiting task holds no buffer at all. Blocking threads cannot do this trick: each one
@@ -13,8 +13,8 @@
 //!
 //! The buffer is a thread-local, zeroed once when the thread first reads, not an array declared
 //! inside the poll: safe Rust must initialise an array before `read` may write into it, and a
-//! fresh 4 KiB array per poll was a 4 KiB `memset` per poll, two per fetch, even for the polls
-//! that find the socket not ready and read nothing (chapter 13 measures what that cost).
+//! fresh 4 KiB array per poll would be a 4 KiB `memset` per poll, two per fetch, even for the
+//! polls that find the socket not ready and read nothing.
 //!
 //! tokio's counterpart is `AsyncReadExt::read_buf` into a `BytesMut` the caller owns (hyper
 //! keeps one per connection), and `ReadBuf`, which lets a reader fill memory that was never
