@@ -115,6 +115,11 @@ pub struct AppendixC;
 #[doc = include_str!("../book/src/appendix-threads.md")]
 pub struct AppendixD;
 
+/// Appendix E: How the numbers are measured.
+///
+#[doc = include_str!("../book/src/appendix-measuring.md")]
+pub struct AppendixE;
+
 /// The README's code blocks are tested too.
 #[doc = include_str!("../README.md")]
 pub struct Readme;

@@ -182,8 +182,6 @@ fn exercise_06_1_every_waiter_is_woken_and_stored_once() {
     assert_eq!(get::<u64>(&out, many, "still_waiting"), 0);
 }
 
-}
-
 // ---------------------------------------------------------------- chapter 7
 
 #[test]
