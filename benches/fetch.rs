@@ -54,7 +54,7 @@
 //! anything else running on the machine shows up in it. CPU, system calls and memory per fetch
 //! are not measured here: they need each client alone in its own process (see the targets).
 //!
-//! # Targets (from the issue)
+//! # Targets
 //!
 //! At 10,000 sockets and a 50 ms delay (too big to repeat under criterion; measured with each
 //! client in its own process, `getrusage` around the run and `strace -f -c` for system calls, the

@@ -67,7 +67,7 @@
 //! crate (`async-io`'s `Timer`, which needs its reactor thread, or `futures-timer`'s helper
 //! thread), and that would measure that crate and a cross-thread wake per timer, not the executor.
 //!
-//! # Targets (from the issue)
+//! # Targets
 //!
 //! - spawn + await: **≤ 150 ns per task** (`spawn_one`, and `spawn_many` per element).
 //! - yield: **≤ 60 ns per yield, and no system call per yield** (`yield_now`; the system-call
