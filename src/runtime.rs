@@ -261,37 +261,28 @@ impl Core {
             self.unborrowed(),
             "a future's destructor runs with no borrow held"
         );
-        let spawned_at = self.tasks.borrow().spawned_at(key);
         let panicked = task.as_mut().cancel();
-        let detached = self.finish(key, id, Some(task));
+        let released = self.tasks.borrow_mut().finish(key, id, Some(task));
+        let spawned_at = released.spawned_at;
+        let detached = self.release(id, released);
         if let (Some(message), true) = (panicked, detached) {
             // A JoinHandle would hold the panic; with no handle left, say it here.
             self.warn_destructor(id, spawned_at, Dropped::Future, message);
         }
     }
 
-    /// A task is done (its box holds the output, or `None` if it was lost): keep the box for the
-    /// JoinHandle, or free the slot if nobody will join; wake the joiner. Returns whether the
-    /// slot was freed (the task was detached).
-    pub(crate) fn finish(&self, key: usize, id: TaskId, task: Option<TaskBox>) -> bool {
-        let spawned_at = self.tasks.borrow().spawned_at(key);
-        let released = self.tasks.borrow_mut().finish(key, id, task);
-        self.release(id, spawned_at, released)
-    }
-
     /// Wake the joiner and drop a freed slot, outside the borrow, catching a panic of the
     /// output's destructor. Returns whether a slot was freed.
-    fn release(
-        &self,
-        id: TaskId,
-        spawned_at: Option<&'static Location<'static>>,
-        released: Released,
-    ) -> bool {
+    pub(crate) fn release(&self, id: TaskId, released: Released) -> bool {
         debug_assert!(
             self.unborrowed(),
             "destructors and wakers run with no borrow held"
         );
-        let Released { join_waker, freed } = released;
+        let Released {
+            join_waker,
+            freed,
+            spawned_at,
+        } = released;
         let was_freed = freed.is_some();
         if let Some(slot) = freed
             && let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(slot)))
@@ -306,9 +297,8 @@ impl Core {
 
     /// The JoinHandle was dropped: free the slot if the task is finished, else mark it detached.
     pub(crate) fn detach(&self, key: usize, id: TaskId) {
-        let spawned_at = self.tasks.borrow().spawned_at(key);
         let released = self.tasks.borrow_mut().detach(key, id);
-        self.release(id, spawned_at, released);
+        self.release(id, released);
     }
 
     /// Poll a JoinHandle: move the output into `out` if the task is finished, else register

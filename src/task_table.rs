@@ -90,6 +90,17 @@ pub(crate) struct Released {
     /// The slot, freed because nobody will take the output: drop it (its output's destructor may
     /// panic) outside the borrow.
     pub(crate) freed: Option<TaskSlot>,
+    /// Where the task was spawned, to name it if that destructor panics.
+    pub(crate) spawned_at: Option<&'static Location<'static>>,
+}
+
+impl Released {
+    /// Nothing to do: the task was not in the table.
+    const NOTHING: Released = Released {
+        join_waker: None,
+        freed: None,
+        spawned_at: None,
+    };
 }
 
 /// What polling a JoinHandle found.
@@ -271,37 +282,38 @@ impl TaskTable {
     /// the slot if the handle was dropped. The caller wakes the joiner and drops the freed slot.
     pub(crate) fn finish(&mut self, key: usize, id: TaskId, task: Option<TaskBox>) -> Released {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
-            return Released {
-                join_waker: None,
-                freed: None,
-            };
+            return Released::NOTHING;
         };
         debug_assert_eq!(slot.state, State::Finished);
         let join_waker = slot.join_waker.take();
+        let spawned_at = Some(slot.spawned_at);
         slot.cell = task;
         let freed = slot.detached.then(|| self.slab.remove(key));
-        Released { join_waker, freed }
+        Released {
+            join_waker,
+            freed,
+            spawned_at,
+        }
     }
 
     /// The JoinHandle was dropped: free the slot if the task is finished (its output is dropped
     /// by the caller), else mark it so that [`TaskTable::finish`] frees it.
     pub(crate) fn detach(&mut self, key: usize, id: TaskId) -> Released {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
-            return Released {
-                join_waker: None,
-                freed: None,
-            };
+            return Released::NOTHING;
         };
         let join_waker = slot.join_waker.take();
-        if slot.state == State::Finished {
-            let freed = Some(self.slab.remove(key));
-            Released { join_waker, freed }
+        let spawned_at = Some(slot.spawned_at);
+        let freed = if slot.state == State::Finished {
+            Some(self.slab.remove(key))
         } else {
             slot.detached = true;
-            Released {
-                join_waker,
-                freed: None,
-            }
+            None
+        };
+        Released {
+            join_waker,
+            freed,
+            spawned_at,
         }
     }
 

@@ -108,7 +108,6 @@ impl Core {
         aborted: bool,
         traced: Option<Started>,
     ) {
-        let spawned_at = self.tasks.borrow().spawned_at(key);
         debug_assert!(
             self.unborrowed(),
             "a future's destructor runs with no borrow held"
@@ -128,7 +127,9 @@ impl Core {
             };
             self.poll_traced(key, id, started, Some(outcome));
         }
-        let detached = self.finish(key, id, Some(task));
+        let released = self.tasks.borrow_mut().finish(key, id, Some(task));
+        let spawned_at = released.spawned_at;
+        let detached = self.release(id, released);
         if let (Some(message), true) = (cancel_panic, detached) {
             self.warn_destructor(id, spawned_at, Dropped::Future, message);
         }
