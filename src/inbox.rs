@@ -118,6 +118,12 @@ impl<T: Queued> Inbox<T> {
         self.notified.store(false, Ordering::SeqCst);
     }
 
+    /// Whether something was pushed since the loop last took the list (one atomic load).
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.full.load(Ordering::SeqCst)
+    }
+
     /// Move every entry into `out` (one atomic load when there are none), clearing each entry's
     /// `queued` flag so that a later wake pushes it again.
     pub(crate) fn take(&self, out: &mut Vec<T>) {

@@ -273,6 +273,7 @@ impl Core {
 
     /// Wake the joiner and drop a freed slot, outside the borrow, catching a panic of the
     /// output's destructor. Returns whether a slot was freed.
+    #[inline]
     pub(crate) fn release(&self, id: TaskId, released: Released) -> bool {
         debug_assert!(
             self.unborrowed(),

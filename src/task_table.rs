@@ -128,6 +128,7 @@ impl TaskTable {
     // ANCHOR: insert
     /// The slot key and the id the next task will get. Call [`TaskTable::insert`] next, with no
     /// other change in between (the key is the slab's next vacant one).
+    #[inline]
     pub(crate) fn reserve(&mut self) -> (usize, TaskId) {
         let id = TaskId(self.next_id);
         self.next_id += 1;
@@ -135,6 +136,7 @@ impl TaskTable {
     }
 
     /// Add a new task, at the back of the ready queue.
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         key: usize,
@@ -280,6 +282,7 @@ impl TaskTable {
 
     /// A finished task's box comes back (holding its output): keep it for the JoinHandle, or free
     /// the slot if the handle was dropped. The caller wakes the joiner and drops the freed slot.
+    #[inline]
     pub(crate) fn finish(&mut self, key: usize, id: TaskId, task: Option<TaskBox>) -> Released {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
             return Released::NOTHING;
@@ -298,6 +301,7 @@ impl TaskTable {
 
     /// The JoinHandle was dropped: free the slot if the task is finished (its output is dropped
     /// by the caller), else mark it so that [`TaskTable::finish`] frees it.
+    #[inline]
     pub(crate) fn detach(&mut self, key: usize, id: TaskId) -> Released {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
             return Released::NOTHING;
@@ -318,6 +322,7 @@ impl TaskTable {
     }
 
     /// Poll a JoinHandle: the freed slot if the task is finished, else remember `waker`.
+    #[inline]
     pub(crate) fn poll_join(&mut self, key: usize, id: TaskId, waker: &Waker) -> JoinPoll {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
             return JoinPoll::Ready(None);

@@ -179,6 +179,9 @@ impl Core {
     // ANCHOR: drain_inbox
     /// Move remote wakes (from other threads) into the ready queue.
     fn drain_inbox(&self) {
+        if !self.shared.has_remote_wakes() {
+            return;
+        }
         let mut woken = std::mem::take(&mut *self.inbox_buffer.borrow_mut());
         self.shared.take_inbox(&mut woken);
         for task in woken.drain(..) {

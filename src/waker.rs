@@ -70,6 +70,12 @@ impl Shared {
         self.inbox.clear_notified();
     }
 
+    /// Whether a remote wake is waiting in the inbox (one atomic load).
+    #[inline]
+    pub(crate) fn has_remote_wakes(&self) -> bool {
+        self.inbox.is_full()
+    }
+
     /// Move every remote wake into `out` (cheap when there are none: one atomic load).
     pub(crate) fn take_inbox(&self, out: &mut Vec<Arc<TaskWaker>>) {
         self.inbox.take(out);
