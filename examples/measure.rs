@@ -262,6 +262,8 @@ fn main() -> ExitCode {
         eprintln!("measure: cannot create {}: {e}", out.display());
         return ExitCode::FAILURE;
     }
+    let writes_the_book =
+        std::fs::canonicalize(&out).ok() == std::fs::canonicalize(&default_out).ok();
     let caption = caption();
     let mut failed = false;
     let mut fetch_1000: Option<Vec<Report>> = None;
@@ -296,7 +298,7 @@ fn main() -> ExitCode {
                     started.elapsed().as_secs_f64()
                 );
                 if *experiment == Experiment::Fetch
-                    && out == default_out
+                    && writes_the_book
                     && let Err(e) = update_readme(&text)
                 {
                     eprintln!("measure: {e}");
@@ -402,7 +404,8 @@ fn update_readme(text: &str) -> Result<(), String> {
 // Formatting
 // ---------------------------------------------------------------------------------------------
 
-/// A time in the unit that suits it, three significant digits: `143 ns`, `1.52 µs`, `2.54 s`.
+/// A time in the unit that suits it, three significant digits (whole nanoseconds): `143 ns`,
+/// `1.52 µs`, `2.54 s`.
 fn time(d: Duration) -> String {
     let ns = d.as_secs_f64() * 1e9;
     let (value, unit) = if ns < 1e3 {
@@ -414,6 +417,10 @@ fn time(d: Duration) -> String {
     } else {
         (ns / 1e9, "s")
     };
+    if unit == "ns" {
+        // Nanoseconds are the clock's resolution: no decimals to show.
+        return format!("{value:.0} ns");
+    }
     format!("{} {unit}", sig3(value))
 }
 
@@ -578,8 +585,11 @@ fn find<'a>(reports: &'a [Report], client: &str) -> Option<&'a Report> {
 /// fetch_1000.md: the default plan, every client, Python's too when `python3` is there.
 fn fetch_table() -> Result<(Table, Vec<Report>), String> {
     let (mut reports, failures) = fetch_many(&["--python"])?;
-    if !failures.is_empty() {
-        return Err(format!("clients could not run: {}", failures.join("; ")));
+    if find(&reports, "event-loop").is_none() {
+        return Err(format!(
+            "the event loop client did not run: {}",
+            failures.join("; ")
+        ));
     }
     reports.sort_by_key(|r| fetch_row_name(r).0);
     let mut table = Table::new(&[
@@ -608,6 +618,12 @@ fn fetch_table() -> Result<(Table, Vec<Report>), String> {
             ratio(cpu_per_fetch(threads), cpu_per_fetch(event)),
             ratio(threads.kib_per_fetch(), event.kib_per_fetch()),
         ));
+    }
+    for failure in failures {
+        eprintln!("measure:   {failure}");
+        table
+            .sentences
+            .push(format!("A client could not run ({failure})."));
     }
     Ok((table, reports))
 }
@@ -1104,10 +1120,7 @@ impl Future for YieldOnce {
 }
 
 /// Time per spawn + await: the median over `batches` batches of `ops` (plus one warm-up batch).
-fn spawn_await<E: Executor>(ex: &E, size: Size) -> Duration
-where
-    E::Handle: Future,
-{
+fn spawn_await<E: Executor>(ex: &E, size: Size) -> Duration {
     ex.block_on(async {
         let mut samples = Vec::new();
         for batch in 0..=size.batches {
