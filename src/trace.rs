@@ -114,6 +114,60 @@ impl fmt::Display for WakeSource {
     }
 }
 
+/// Something the loop itself did, between two task events: where it is in its tick.
+///
+/// Kept apart from the task [`Event`]s (which say where each task is) and placed among them by
+/// `before`, so that a replay of the two lists can also say what the loop was doing: running ready
+/// tasks, checking for events, or asleep in `epoll_wait`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopEvent {
+    /// When, as time since the runtime was built (read from the trace clock).
+    pub at: Duration,
+    /// How many task events were recorded before this one (kept or dropped): the loop event
+    /// happened between task event `before - 1` and task event `before`.
+    pub before: u64,
+    /// What the loop did.
+    pub kind: LoopEventKind,
+}
+
+/// The kinds of [`LoopEvent`], in the order one tick makes them (see the `tick` module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoopEventKind {
+    /// A tick began; it will run the `ready` tasks queued now (its budget), no more.
+    TickStart {
+        /// The tick's number, counted from 1.
+        tick: u64,
+        /// How many ready-queue entries the tick will pop.
+        ready: usize,
+    },
+    /// The loop is about to check for events: `timeout` `Some(0)` is a look without blocking,
+    /// anything else sleeps in `epoll_wait` (`None`: until something happens).
+    EventsCheck {
+        /// The longest the loop may sleep.
+        timeout: Option<Duration>,
+        /// True when no socket is registered and the loop need not block, so `epoll_wait` is not
+        /// called at all (the inbox and the timers are still checked).
+        skipped: bool,
+    },
+    /// `epoll_wait` returned (or was skipped). The reactor wakes the tasks of ready sockets as it
+    /// reads the events, so their `Wake` events come just before this one; the wakes from other
+    /// threads (the inbox) and the timers follow it.
+    EventsReturned {
+        /// Socket readiness events it returned.
+        sockets: usize,
+        /// Whether the eventfd of another thread's wake fired.
+        remote: bool,
+    },
+    /// Due timers were taken off the timer list; their tasks' wakes come next.
+    TimersFired {
+        /// How many timers were due.
+        count: usize,
+    },
+    /// The tick ended: `block_on` polls its own future if it was woken, then starts the next.
+    TickEnd,
+}
+
 /// How a task ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -200,6 +254,10 @@ struct TraceState {
     dropped: u64,
     /// One record per task, indexed by `id - 1` (ids are handed out 1, 2, 3… per runtime).
     tasks: Vec<TaskRecord>,
+    /// What the loop did between task events, oldest first, at most `capacity`.
+    loop_events: Vec<LoopEvent>,
+    /// Loop events not kept because their buffer was full.
+    loop_dropped: u64,
 }
 
 /// The recorder. Owned by the runtime's core (`Core::trace`), present only when tracing is on.
@@ -208,6 +266,8 @@ pub(crate) struct Tracer {
     config: TraceConfig,
     /// The clock every event reads.
     clock: Clock,
+    /// When the recorder was made: timer deadlines (`Instant`s) are exported relative to it.
+    origin: Instant,
     /// Who is calling wakers right now, set by the loop around the code that wakes (a poll, the
     /// reactor, the timer list). Read by each wake to say where it came from.
     source: Cell<WakeSource>,
@@ -225,11 +285,14 @@ impl Tracer {
         Tracer {
             config,
             clock,
+            origin: Instant::now(),
             source: Cell::new(WakeSource::ThisThread(None)),
             state: RefCell::new(TraceState {
                 events: Vec::new(),
                 dropped: 0,
                 tasks: Vec::new(),
+                loop_events: Vec::new(),
+                loop_dropped: 0,
             }),
         }
     }
@@ -441,6 +504,32 @@ impl Tracer {
         }
     }
 
+    /// The loop did `kind` (see [`LoopEvent`]).
+    pub(crate) fn loop_event(&self, kind: LoopEventKind) {
+        let at = self.now();
+        let mut state = self.state.borrow_mut();
+        if state.loop_events.len() < self.config.capacity {
+            let before = state.events.len() as u64 + state.dropped;
+            state.loop_events.push(LoopEvent { at, before, kind });
+        } else {
+            state.loop_dropped += 1;
+        }
+    }
+
+    /// How many events (task and loop, kept or dropped) have been recorded so far.
+    pub(crate) fn recorded(&self) -> (u64, u64) {
+        let state = self.state.borrow();
+        (
+            state.events.len() as u64 + state.dropped,
+            state.loop_events.len() as u64 + state.loop_dropped,
+        )
+    }
+
+    /// When the recorder was made (timer deadlines are exported relative to it).
+    pub(crate) fn origin(&self) -> Instant {
+        self.origin
+    }
+
     /// A copy of the events and tasks so far.
     pub(crate) fn timeline(&self) -> Timeline {
         let state = self.state.borrow();
@@ -449,6 +538,7 @@ impl Tracer {
             state.events.clone(),
             state.dropped,
         )
+        .with_loop_events(state.loop_events.clone(), state.loop_dropped, self.origin)
     }
 
     /// The totals so far, each task's current phase counted up to now.
