@@ -1,8 +1,13 @@
 //! The lists export (`taketurns::replay`): replaying the recorded steps gives exactly the lists
 //! the runtime's own `Snapshot` reports at the same moments, for yields, channels, joins, timers,
-//! sockets, another thread's wake and an abort; and a trace that cannot be replayed says why.
+//! sockets, another thread's wake and an abort; a trace that cannot be replayed says why; and the
+//! book's traces (`book/src/traces/`) are what the examples write today.
+
+#[path = "run_example/mod.rs"]
+mod run_example;
 
 use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -218,4 +223,89 @@ fn another_format_or_version_is_refused_and_an_edited_step_is_caught() {
     trace.steps.remove(spawn);
     let err = trace.check().unwrap_err();
     assert!(err.to_string().contains("never spawned"), "{err}");
+}
+
+/// Run `example` with `--trace-lists` into a fresh temporary file; its trace and stdout.
+fn regenerate(example: &str) -> (ListsTrace, String) {
+    let dir = std::env::temp_dir().join(format!("taketurns-trace-lists-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{example}.json"));
+    let out = std::process::Command::new(run_example::binary(example))
+        .arg("--trace-lists")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{example} --trace-lists failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = ListsTrace::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    trace.check().unwrap();
+    (trace, String::from_utf8(out.stdout).unwrap())
+}
+
+/// The committed trace the book embeds.
+fn committed(example: &str) -> ListsTrace {
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book/src/traces")
+        .join(format!("{example}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: regenerate it with `cargo run --example {example} -- --trace-lists {}`",
+            path.display(),
+            path.display()
+        )
+    });
+    let trace = ListsTrace::from_json(&text).unwrap();
+    trace.check().unwrap();
+    trace
+}
+
+/// The steps without their times (which differ from run to run).
+fn untimed(trace: &ListsTrace) -> Vec<StepKind> {
+    trace.steps.iter().map(|s| s.what.clone()).collect()
+}
+
+#[test]
+fn hello_trace_is_the_committed_one_and_matches_what_hello_prints() {
+    let (fresh, stdout) = regenerate("hello");
+    let book = committed("hello");
+    assert_eq!(
+        untimed(&fresh),
+        untimed(&book),
+        "book/src/traces/hello.json is out of date: regenerate it with \
+         `cargo run --example hello -- --trace-lists book/src/traces/hello.json`"
+    );
+    assert_eq!(fresh.marks, book.marks);
+    assert_eq!(fresh.tasks, book.tasks);
+    // Every snapshot line hello printed is the Display of the mark taken at that moment.
+    let printed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.find("ready [").map(|at| line[..at].trim_end()))
+        .collect();
+    assert_eq!(printed.len(), book.marks.len(), "{stdout}");
+    for mark in &book.marks {
+        let shown = mark.lists.to_string();
+        assert!(
+            stdout.lines().any(|line| line.ends_with(&shown)),
+            "hello printed no line ending in {shown:?} (mark {:?}):\n{stdout}",
+            mark.label
+        );
+    }
+}
+
+#[test]
+fn roast_dinner_and_ping_pong_traces_replay_and_the_committed_ones_too() {
+    for example in ["roast_dinner", "ping_pong"] {
+        let (fresh, _) = regenerate(example);
+        let book = committed(example);
+        assert_eq!(fresh.program, book.program);
+        assert_eq!(
+            fresh.tasks, book.tasks,
+            "{example}: the tasks changed: regenerate"
+        );
+        assert!(!fresh.steps.is_empty());
+    }
 }
