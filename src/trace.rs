@@ -10,6 +10,11 @@
 //! pending); tokio's are `tokio-console` (fed by `tracing` events the runtime emits when built
 //! with `--cfg tokio_unstable`) and the unstable task hooks (`on_task_spawn`, `on_before_task_poll`…).
 //!
+//! Beside the task events the recorder keeps the loop's own [`LoopEvent`]s (a tick's start and
+//! end, each check for events and what `epoll_wait` returned, timers fired), each placed among the
+//! task events by a count, so that `crate::replay` can rebuild both lists and the loop's phase
+//! at every step (the book's player).
+//!
 //! **Off costs a branch.** With tracing off the runtime's `trace` field is `None`, and each place
 //! that would record tests it and moves on: no clock read, no allocation, no extra atomic.
 //!
