@@ -69,7 +69,9 @@ pub struct TaskEntry {
 /// One thing that happened, with when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
-    /// When, in microseconds since the runtime was built (the trace clock).
+    /// When, in microseconds since the runtime was built (the trace clock). The loop's own steps
+    /// (`tick_start`, `events_check`…) carry the time of the task step before them, so a sleep in
+    /// `epoll_wait` shows as the gap before the next task step.
     pub at_us: u64,
     /// What happened (the `kind` field of the JSON object, and the fields beside it).
     #[serde(flatten)]

@@ -126,7 +126,10 @@ impl fmt::Display for WakeSource {
 /// tasks, checking for events, or asleep in `epoll_wait`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoopEvent {
-    /// When, as time since the runtime was built (read from the trace clock).
+    /// When, as the time of the last task event before it (zero before the first): loop events
+    /// do not read the trace clock, so the clock is read exactly as often as the task events
+    /// need (a test's fake clock sees the same reads), and a sleep in `epoll_wait` shows as the
+    /// gap to the next task event.
     pub at: Duration,
     /// How many task events were recorded before this one (kept or dropped): the loop event
     /// happened between task event `before - 1` and task event `before`.
@@ -263,6 +266,8 @@ struct TraceState {
     loop_events: Vec<LoopEvent>,
     /// Loop events not kept because their buffer was full.
     loop_dropped: u64,
+    /// The time of the last task event (kept or dropped), which loop events are stamped with.
+    last_at: Duration,
 }
 
 /// The recorder. Owned by the runtime's core (`Core::trace`), present only when tracing is on.
@@ -298,6 +303,7 @@ impl Tracer {
                 tasks: Vec::new(),
                 loop_events: Vec::new(),
                 loop_dropped: 0,
+                last_at: Duration::ZERO,
             }),
         }
     }
@@ -511,8 +517,8 @@ impl Tracer {
 
     /// The loop did `kind` (see [`LoopEvent`]).
     pub(crate) fn loop_event(&self, kind: LoopEventKind) {
-        let at = self.now();
         let mut state = self.state.borrow_mut();
+        let at = state.last_at;
         if state.loop_events.len() < self.config.capacity {
             let before = state.events.len() as u64 + state.dropped;
             state.loop_events.push(LoopEvent { at, before, kind });
@@ -572,6 +578,7 @@ impl Tracer {
 
     /// Keep an event if there is room, else count it.
     fn push(&self, state: &mut TraceState, at: Duration, task: TaskId, kind: EventKind) {
+        state.last_at = at;
         if state.events.len() < self.config.capacity {
             state.events.push(Event { at, task, kind });
         } else {
