@@ -21,6 +21,7 @@ use clap::Parser;
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use taketurns::net::{TcpListener, TcpStream};
 use taketurns::replay::ListsTrace;
+use taketurns::task::Builder;
 
 /// A server and a client task on one thread; print the two lists as they change.
 #[derive(Parser)]
@@ -41,14 +42,14 @@ fn main() -> std::io::Result<()> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
 
-        let server = taketurns::spawn(async move {
+        let server = Builder::new().name("server").spawn(async move {
             let (mut stream, _) = listener.accept().await?;
             let mut word = [0u8; 4];
             stream.read_exact(&mut word).await?;
             stream.write_all(b"pong").await?;
             std::io::Result::Ok(word)
         });
-        let client = taketurns::spawn(async move {
+        let client = Builder::new().name("client").spawn(async move {
             let mut stream = TcpStream::connect(addr).await?;
             stream.write_all(b"ping").await?;
             let mut word = [0u8; 4];

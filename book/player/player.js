@@ -115,7 +115,12 @@
     [bar, phase, running, ready, waiting, caption].forEach(function (e) { root.appendChild(e); });
 
     var at = 0, timer = null;
-    function label(row, text) { row.textContent = ""; row.appendChild(el("span", "tt-label", text)); }
+    // A row: its label, then a box for the task chips (returned), so chips wrap beside the label.
+    function label(row, text) {
+      row.textContent = "";
+      row.appendChild(el("span", "tt-label", text));
+      return row.appendChild(el("span", "tt-chips"));
+    }
     function show() {
       var s = replay(trace, at);
       root.setAttribute("data-step", String(at));
@@ -123,12 +128,12 @@
       count.textContent = at + " / " + trace.steps.length;
       phase.textContent = "loop: " + PHASES[s.phase] + (s.tick ? " (tick " + s.tick + ")" : "");
       phase.setAttribute("data-phase", s.phase);
-      label(running, "running");
-      if (s.running !== null) { running.appendChild(chip(s.running)); }
-      label(ready, "ready queue (front first)");
-      s.ready.forEach(function (id) { ready.appendChild(chip(id)); });
-      label(waiting, "waiting list");
-      s.waiting.forEach(function (w) { waiting.appendChild(chip(w.task, w.waits_for)); });
+      var box = label(running, "running");
+      if (s.running !== null) { box.appendChild(chip(s.running)); }
+      box = label(ready, "ready queue (front first)");
+      s.ready.forEach(function (id) { box.appendChild(chip(id)); });
+      box = label(waiting, "waiting list");
+      s.waiting.forEach(function (w) { box.appendChild(chip(w.task, w.waits_for)); });
       caption.textContent = at === 0 ? "step forward to start" : "step " + at + ": " + describe(trace, trace.steps[at - 1], name);
       back.disabled = at === 0;
       fwd.disabled = at === trace.steps.length;
