@@ -11,25 +11,45 @@
 //! $ strace -f -e trace=socket,connect,accept4,epoll_ctl,epoll_wait,recvfrom,sendto,getsockopt,close \
 //!     target/debug/examples/ping_pong
 //! ```
+//!
+//! With `--trace-lists FILE` the run is traced and written as JSON for the book's player
+//! (`book/player/`), each printed snapshot a mark.
 
+use std::path::PathBuf;
+
+use clap::Parser;
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use taketurns::net::{TcpListener, TcpStream};
+use taketurns::replay::ListsTrace;
+use taketurns::task::Builder;
+
+/// A server and a client task on one thread; print the two lists as they change.
+#[derive(Parser)]
+struct Cli {
+    /// Also trace the run and write its lists trace (JSON, for the book's player) to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace_lists: Option<PathBuf>,
+}
 
 // ANCHOR: main
 fn main() -> std::io::Result<()> {
-    let rt = taketurns::Runtime::new()?;
+    let cli = Cli::parse();
+    let rt = taketurns::Runtime::builder()
+        .trace(cli.trace_lists.is_some())
+        .build()?;
+    let mut marks = Vec::new();
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
 
-        let server = taketurns::spawn(async move {
+        let server = Builder::new().name("server").spawn(async move {
             let (mut stream, _) = listener.accept().await?;
             let mut word = [0u8; 4];
             stream.read_exact(&mut word).await?;
             stream.write_all(b"pong").await?;
             std::io::Result::Ok(word)
         });
-        let client = taketurns::spawn(async move {
+        let client = Builder::new().name("client").spawn(async move {
             let mut stream = TcpStream::connect(addr).await?;
             stream.write_all(b"ping").await?;
             let mut word = [0u8; 4];
@@ -43,6 +63,7 @@ fn main() -> std::io::Result<()> {
             let now = format!("{:#}", rt.snapshot());
             if now != last {
                 println!("{now}");
+                marks.extend(taketurns::replay::moment().map(|m| (now.clone(), m)));
                 last = now;
             }
             taketurns::yield_now().await;
@@ -57,6 +78,23 @@ fn main() -> std::io::Result<()> {
         std::io::Result::Ok(())
     })?;
     println!("\n{}", rt.stats());
+    if let Some(path) = &cli.trace_lists {
+        let mut trace = ListsTrace::from_timeline("ping_pong", &rt.timeline())
+            .map_err(std::io::Error::other)?;
+        for (label, moment) in &marks {
+            trace.mark(label.clone(), moment);
+        }
+        trace.check().map_err(std::io::Error::other)?;
+        std::fs::write(path, trace.to_json()).map_err(|e| {
+            let msg = format!("cannot write the lists trace to {}: {e}", path.display());
+            std::io::Error::new(e.kind(), msg)
+        })?;
+        eprintln!(
+            "wrote the lists trace ({} steps) to {}",
+            trace.steps.len(),
+            path.display()
+        );
+    }
     Ok(())
 }
 // ANCHOR_END: main

@@ -14,7 +14,12 @@
 //! With `--timeline` the dinner is cooked three more times on traced runtimes, each dish a named
 //! task, and each run is drawn: the four tasks one after another, all at once, and all at once
 //! behind a task that blocks the thread.
+//!
+//! With `--trace-lists FILE` the all-at-once dinner is cooked once more on a traced runtime and
+//! written as JSON for the book's player (`book/player/`): four tasks moving between the ready
+//! queue and the waiting list as their timers fire.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -35,6 +40,10 @@ struct Cli {
     /// Columns of the timeline drawings.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(10..=1000))]
     width: u16,
+    /// Instead, cook the all-at-once dinner traced and write its lists trace (JSON, for the
+    /// book's player) to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace_lists: Option<PathBuf>,
 }
 
 // ANCHOR: dishes
@@ -82,6 +91,13 @@ fn main() {
     };
     if cli.timeline {
         timelines(minute, cli.width as usize);
+        return;
+    }
+    if let Some(path) = &cli.trace_lists {
+        if let Err(e) = trace_lists(minute, path) {
+            eprintln!("roast_dinner: {e}");
+            std::process::exit(1);
+        }
         return;
     }
 
@@ -200,3 +216,32 @@ fn timelines(minute: Duration, width: usize) {
     print!("{}", rt.task_stats());
 }
 // ANCHOR_END: timelines
+
+/// Cook the four dishes at once on a traced runtime, each a named task, and write the run's lists
+/// trace to `path`.
+fn trace_lists(minute: Duration, path: &PathBuf) -> Result<(), String> {
+    let rt = Runtime::builder()
+        .trace(true)
+        .build()
+        .map_err(|e| format!("cannot create the runtime: {e}"))?;
+    rt.block_on(async {
+        let tasks: Vec<_> = DINNER
+            .iter()
+            .map(|dish| Builder::new().name(dish.name).spawn(steps(dish, minute)))
+            .collect();
+        for task in tasks {
+            task.await.expect("a dish failed");
+        }
+    });
+    let trace = taketurns::replay::ListsTrace::from_timeline("roast_dinner", &rt.timeline())
+        .map_err(|e| e.to_string())?;
+    trace.check().map_err(|e| e.to_string())?;
+    std::fs::write(path, trace.to_json())
+        .map_err(|e| format!("cannot write the lists trace to {}: {e}", path.display()))?;
+    eprintln!(
+        "wrote the lists trace ({} steps) to {}",
+        trace.steps.len(),
+        path.display()
+    );
+    Ok(())
+}

@@ -55,6 +55,7 @@ mod inbox;
 pub mod net;
 mod reactor;
 mod ready;
+pub mod replay;
 mod runtime;
 mod stats;
 pub mod task;

@@ -28,18 +28,27 @@ use std::task::Poll;
 use crate::runtime::{Core, message_of};
 use crate::task::{PanicPayload, TaskId};
 use crate::task_table::{AfterPoll, TaskBox};
-use crate::trace::{Outcome, PollResult, Tracer, WakeSource};
+use crate::trace::{LoopEventKind, Outcome, PollResult, Tracer, WakeSource};
 use crate::warnings::{Dropped, Warning};
 
 impl Core {
     // ANCHOR: tick
     /// One turn of the loop: run what was ready, take remote wakes, wait for events if idle.
     pub(crate) fn tick(&self) {
-        let budget = {
+        let (tick, budget) = {
             let mut table = self.tasks.borrow_mut();
             table.stats.ticks += 1;
-            table.ready_len()
+            (table.stats.ticks, table.ready_len())
         };
+        if let Some(trace) = self.trace.as_deref() {
+            trace_loop(
+                trace,
+                LoopEventKind::TickStart {
+                    tick,
+                    ready: budget,
+                },
+            );
+        }
         for _ in 0..budget {
             let next = self.tasks.borrow_mut().pop_ready();
             let Some((key, id)) = next else { break };
@@ -50,6 +59,9 @@ impl Core {
         self.drain_inbox();
         if self.tasks.borrow().ready_is_empty() && !self.main_woken.get() {
             self.wait_for_events();
+        }
+        if let Some(trace) = self.trace.as_deref() {
+            trace_loop(trace, LoopEventKind::TickEnd);
         }
     }
     // ANCHOR_END: tick
@@ -214,7 +226,12 @@ impl Core {
         // With no socket registered and no need to block, epoll has nothing to tell us: skip the
         // system call. (Remote wakes are found through the inbox flag, timers by the clock.)
         let blocking = timeout != Some(Duration::ZERO);
-        if blocking || self.reactor.len() > 0 {
+        let check = blocking || self.reactor.len() > 0;
+        let events_before = self
+            .trace
+            .as_deref()
+            .map(|trace| self.trace_events_check(trace, timeout, !check));
+        if check {
             // Wakes made inside `poll` are socket wakes (recorded as such when tracing).
             let _socket = self.wake_source(WakeSource::Socket);
             debug_assert!(
@@ -226,11 +243,22 @@ impl Core {
                     if outcome.remote_wake {
                         self.shared.clear_notified();
                     }
+                    if let (Some(trace), Some(before)) = (self.trace.as_deref(), events_before) {
+                        self.trace_events_returned(trace, before, outcome.remote_wake);
+                    }
                 }
                 // epoll_wait only fails on a bad descriptor or a bad buffer: a bug, not an
                 // input the program could recover from.
                 Err(e) => panic!("taketurns: epoll_wait failed: {e}"),
             }
+        } else if let Some(trace) = self.trace.as_deref() {
+            trace_loop(
+                trace,
+                LoopEventKind::EventsReturned {
+                    sockets: 0,
+                    remote: false,
+                },
+            );
         }
         self.drain_inbox();
         self.fire_timers();
@@ -248,6 +276,12 @@ impl Core {
             }
             timers.fire_due(Instant::now(), &mut due);
         }
+        if let Some(trace) = self.trace.as_deref()
+            && !due.is_empty()
+        {
+            let count = due.len();
+            trace_loop(trace, LoopEventKind::TimersFired { count });
+        }
         let _timer = self.wake_source(WakeSource::Timer);
         debug_assert!(self.unborrowed(), "wakers are called with no borrow held");
         for waker in due {
@@ -255,6 +289,24 @@ impl Core {
         }
     }
     // ANCHOR_END: fire_timers
+
+    /// With tracing on: record that the loop is about to check for events; returns the socket
+    /// events counted so far, so that what this check returns can be counted after it.
+    #[cold]
+    #[inline(never)]
+    fn trace_events_check(&self, trace: &Tracer, timeout: Option<Duration>, skipped: bool) -> u64 {
+        trace_loop(trace, LoopEventKind::EventsCheck { timeout, skipped });
+        self.reactor.counters.get().events
+    }
+
+    /// With tracing on: record what `epoll_wait` returned (the socket events counted since
+    /// `before`, and whether another thread's wake fired the eventfd).
+    #[cold]
+    #[inline(never)]
+    fn trace_events_returned(&self, trace: &Tracer, before: u64, remote: bool) {
+        let sockets = self.reactor.counters.get().events.saturating_sub(before) as usize;
+        trace_loop(trace, LoopEventKind::EventsReturned { sockets, remote });
+    }
 
     /// While the returned guard lives, wakes are recorded as coming from `source` (when
     /// tracing; otherwise nothing happens).
@@ -288,6 +340,13 @@ struct Started {
     at: Duration,
     /// The wake source before the poll, put back after it.
     previous: WakeSource,
+}
+
+/// Record what the loop did (out of line, so the untraced path pays only for the `if let`).
+#[cold]
+#[inline(never)]
+fn trace_loop(trace: &Tracer, kind: LoopEventKind) {
+    trace.loop_event(kind);
 }
 
 /// Mark the start of a poll in the trace: wakes made from here on (by the poll, or by this task

@@ -15,12 +15,12 @@
 
 use std::fmt::Write as _;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::task::TaskId;
-use crate::trace::{Event, EventKind, Outcome, PollResult, TaskInfo, WakeSource};
+use crate::trace::{Event, EventKind, LoopEvent, Outcome, PollResult, TaskInfo, WakeSource};
 use crate::waiting::WaitReason;
 
 /// Where a task is during a [`Span`].
@@ -75,6 +75,13 @@ pub struct Timeline {
     dropped: u64,
     /// False if the runtime was built without tracing (the timeline is then empty).
     traced: bool,
+    /// What the loop did between the task events (ticks, event checks, timers), oldest first.
+    loop_events: Vec<LoopEvent>,
+    /// Loop events the buffer had no room for.
+    loop_dropped: u64,
+    /// When the runtime's recorder started, to turn timer deadlines into times since then;
+    /// `None` for a timeline made by hand.
+    origin: Option<Instant>,
 }
 
 impl Timeline {
@@ -86,7 +93,39 @@ impl Timeline {
             events,
             dropped,
             traced: true,
+            loop_events: Vec::new(),
+            loop_dropped: 0,
+            origin: None,
         }
+    }
+
+    /// This timeline with the loop's own events (see [`LoopEvent`]) and the recorder's start.
+    pub(crate) fn with_loop_events(
+        mut self,
+        loop_events: Vec<LoopEvent>,
+        loop_dropped: u64,
+        origin: Instant,
+    ) -> Timeline {
+        self.loop_events = loop_events;
+        self.loop_dropped = loop_dropped;
+        self.origin = Some(origin);
+        self
+    }
+
+    /// What the loop did between task events (ticks, event checks, timers), oldest first.
+    pub fn loop_events(&self) -> &[LoopEvent] {
+        &self.loop_events
+    }
+
+    /// How many loop events did not fit in the buffer.
+    pub fn loop_dropped(&self) -> u64 {
+        self.loop_dropped
+    }
+
+    /// When the runtime's recorder started (`None` for a timeline made by hand): a timer's
+    /// deadline minus this is its time on the trace's clock, if the clock is the real one.
+    pub fn origin(&self) -> Option<Instant> {
+        self.origin
     }
 
     /// The timeline of a runtime built without tracing.

@@ -10,6 +10,11 @@
 //! pending); tokio's are `tokio-console` (fed by `tracing` events the runtime emits when built
 //! with `--cfg tokio_unstable`) and the unstable task hooks (`on_task_spawn`, `on_before_task_poll`…).
 //!
+//! Beside the task events the recorder keeps the loop's own [`LoopEvent`]s (a tick's start and
+//! end, each check for events and what `epoll_wait` returned, timers fired), each placed among the
+//! task events by a count, so that `crate::replay` can rebuild both lists and the loop's phase
+//! at every step (the book's player).
+//!
 //! **Off costs a branch.** With tracing off the runtime's `trace` field is `None`, and each place
 //! that would record tests it and moves on: no clock read, no allocation, no extra atomic.
 //!
@@ -116,6 +121,63 @@ impl fmt::Display for WakeSource {
     }
 }
 
+/// Something the loop itself did, between two task events: where it is in its tick.
+///
+/// Kept apart from the task [`Event`]s (which say where each task is) and placed among them by
+/// `before`, so that a replay of the two lists can also say what the loop was doing: running ready
+/// tasks, checking for events, or asleep in `epoll_wait`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopEvent {
+    /// When, as the time of the last task event before it (zero before the first): loop events
+    /// do not read the trace clock, so the clock is read exactly as often as the task events
+    /// need (a test's fake clock sees the same reads), and a sleep in `epoll_wait` shows as the
+    /// gap to the next task event.
+    pub at: Duration,
+    /// How many task events were recorded before this one (kept or dropped): the loop event
+    /// happened between task event `before - 1` and task event `before`.
+    pub before: u64,
+    /// What the loop did.
+    pub kind: LoopEventKind,
+}
+
+/// The kinds of [`LoopEvent`], in the order one tick makes them (see the `tick` module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoopEventKind {
+    /// A tick began; it will run the `ready` tasks queued now (its budget), no more.
+    TickStart {
+        /// The tick's number, counted from 1.
+        tick: u64,
+        /// How many ready-queue entries the tick will pop.
+        ready: usize,
+    },
+    /// The loop is about to check for events: `timeout` `Some(0)` is a look without blocking,
+    /// anything else sleeps in `epoll_wait` (`None`: until something happens).
+    EventsCheck {
+        /// The longest the loop may sleep.
+        timeout: Option<Duration>,
+        /// True when no socket is registered and the loop need not block, so `epoll_wait` is not
+        /// called at all (the inbox and the timers are still checked).
+        skipped: bool,
+    },
+    /// `epoll_wait` returned (or was skipped). The reactor wakes the tasks of ready sockets as it
+    /// reads the events, so their `Wake` events come just before this one; the wakes from other
+    /// threads (the inbox) and the timers follow it.
+    EventsReturned {
+        /// Socket readiness events it returned.
+        sockets: usize,
+        /// Whether the eventfd of another thread's wake fired.
+        remote: bool,
+    },
+    /// Due timers were taken off the timer list; their tasks' wakes come next.
+    TimersFired {
+        /// How many timers were due.
+        count: usize,
+    },
+    /// The tick ended: `block_on` polls its own future if it was woken, then starts the next.
+    TickEnd,
+}
+
 /// How a task ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -202,6 +264,12 @@ struct TraceState {
     dropped: u64,
     /// One record per task, indexed by `id - 1` (ids are handed out 1, 2, 3… per runtime).
     tasks: Vec<TaskRecord>,
+    /// What the loop did between task events, oldest first, at most `capacity`.
+    loop_events: Vec<LoopEvent>,
+    /// Loop events not kept because their buffer was full.
+    loop_dropped: u64,
+    /// The time of the last task event (kept or dropped), which loop events are stamped with.
+    last_at: Duration,
 }
 
 /// The recorder. Owned by the runtime's core (`Core::trace`), present only when tracing is on.
@@ -210,6 +278,8 @@ pub(crate) struct Tracer {
     config: TraceConfig,
     /// The clock every event reads.
     clock: Clock,
+    /// When the recorder was made: timer deadlines (`Instant`s) are exported relative to it.
+    origin: Instant,
     /// Who is calling wakers right now, set by the loop around the code that wakes (a poll, the
     /// reactor, the timer list). Read by each wake to say where it came from.
     source: Cell<WakeSource>,
@@ -227,11 +297,15 @@ impl Tracer {
         Tracer {
             config,
             clock,
+            origin: Instant::now(),
             source: Cell::new(WakeSource::ThisThread(None)),
             state: RefCell::new(TraceState {
                 events: Vec::new(),
                 dropped: 0,
                 tasks: Vec::new(),
+                loop_events: Vec::new(),
+                loop_dropped: 0,
+                last_at: Duration::ZERO,
             }),
         }
     }
@@ -443,6 +517,32 @@ impl Tracer {
         }
     }
 
+    /// The loop did `kind` (see [`LoopEvent`]).
+    pub(crate) fn loop_event(&self, kind: LoopEventKind) {
+        let mut state = self.state.borrow_mut();
+        let at = state.last_at;
+        if state.loop_events.len() < self.config.capacity {
+            let before = state.events.len() as u64 + state.dropped;
+            state.loop_events.push(LoopEvent { at, before, kind });
+        } else {
+            state.loop_dropped += 1;
+        }
+    }
+
+    /// How many events (task and loop, kept or dropped) have been recorded so far.
+    pub(crate) fn recorded(&self) -> (u64, u64) {
+        let state = self.state.borrow();
+        (
+            state.events.len() as u64 + state.dropped,
+            state.loop_events.len() as u64 + state.loop_dropped,
+        )
+    }
+
+    /// When the recorder was made (timer deadlines are exported relative to it).
+    pub(crate) fn origin(&self) -> Instant {
+        self.origin
+    }
+
     /// A copy of the events and tasks so far.
     pub(crate) fn timeline(&self) -> Timeline {
         let state = self.state.borrow();
@@ -451,6 +551,7 @@ impl Tracer {
             state.events.clone(),
             state.dropped,
         )
+        .with_loop_events(state.loop_events.clone(), state.loop_dropped, self.origin)
     }
 
     /// The totals so far, each task's current phase counted up to now.
@@ -479,6 +580,7 @@ impl Tracer {
 
     /// Keep an event if there is room, else count it.
     fn push(&self, state: &mut TraceState, at: Duration, task: TaskId, kind: EventKind) {
+        state.last_at = at;
         if state.events.len() < self.config.capacity {
             state.events.push(Event { at, task, kind });
         } else {

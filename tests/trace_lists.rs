@@ -1,0 +1,311 @@
+//! The lists export (`taketurns::replay`): replaying the recorded steps gives exactly the lists
+//! the runtime's own `Snapshot` reports at the same moments, for yields, channels, joins, timers,
+//! sockets, another thread's wake and an abort; a trace that cannot be replayed says why; and the
+//! book's traces (`book/src/traces/`) are what the examples write today.
+
+#[path = "run_example/mod.rs"]
+mod run_example;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::AsyncReadExt;
+use futures::AsyncWriteExt;
+use futures::channel::oneshot;
+use taketurns::replay::{ListsTrace, Moment, StepKind, moment};
+use taketurns::task::Builder;
+use taketurns::{Runtime, yield_now};
+
+type Moments = Rc<RefCell<Vec<(String, Moment)>>>;
+
+/// Note where the program is and what the lists look like (from a task or the block_on future).
+fn look(moments: &Moments, label: &str) {
+    let now = moment().expect("the runtime is traced");
+    moments.borrow_mut().push((label.to_owned(), now));
+}
+
+/// Check every moment against the replay, and the whole trace with `check`.
+fn assert_replays(rt: &Runtime, moments: &Moments) -> ListsTrace {
+    let mut trace = ListsTrace::from_timeline("test", &rt.timeline()).unwrap();
+    for (label, m) in moments.borrow().iter() {
+        let replayed = trace.replay(m.after).unwrap();
+        assert_eq!(replayed, m.lists, "at {label:?}, after {} steps", m.after);
+        trace.mark(label.clone(), m);
+    }
+    trace.check().unwrap();
+    assert!(
+        moments.borrow().len() > 3,
+        "the program looked at the lists"
+    );
+    trace
+}
+
+#[test]
+fn replay_equals_snapshot_for_yields_channels_and_joins() {
+    let rt = Runtime::builder().trace(true).build().unwrap();
+    let moments: Moments = Rc::default();
+    let m = moments.clone();
+    rt.block_on(async move {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let m1 = m.clone();
+        let a = Builder::new().name("a").spawn(async move {
+            for step in 0..3 {
+                look(&m1, &format!("a {step}"));
+                yield_now().await;
+            }
+            tx.send(7).unwrap();
+        });
+        let m2 = m.clone();
+        let b = Builder::new().name("b").spawn(async move {
+            look(&m2, "b waits");
+            let got = rx.await.unwrap();
+            look(&m2, "b woken");
+            got
+        });
+        let m3 = m.clone();
+        let c = Builder::new().name("c").spawn(async move {
+            let m4 = m3.clone();
+            let inner = taketurns::spawn(async move { look(&m4, "inner") });
+            look(&m3, "c spawned inner");
+            inner.await.unwrap();
+            look(&m3, "c joined inner");
+        });
+        let doomed = taketurns::spawn(std::future::pending::<()>());
+        look(&m, "main spawned");
+        yield_now().await;
+        doomed.abort();
+        look(&m, "main aborted");
+        a.await.unwrap();
+        assert_eq!(b.await.unwrap(), 7);
+        c.await.unwrap();
+        look(&m, "main end");
+    });
+    assert_replays(&rt, &moments);
+}
+
+#[test]
+fn replay_equals_snapshot_with_timers_sockets_and_another_thread() {
+    let rt = Runtime::builder().trace(true).build().unwrap();
+    let moments: Moments = Rc::default();
+    let m = moments.clone();
+    rt.block_on(async move {
+        let m1 = m.clone();
+        let sleeper = Builder::new().name("sleeper").spawn(async move {
+            taketurns::time::sleep(Duration::from_millis(5)).await;
+            look(&m1, "sleeper woke");
+        });
+        let listener = taketurns::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let m2 = m.clone();
+        let server = Builder::new().name("server").spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            look(&m2, "server accepted");
+            let mut buf = [0u8; 4];
+            stream.read_exact(&mut buf).await.unwrap();
+            look(&m2, "server read");
+            buf
+        });
+        let m3 = m.clone();
+        let client = Builder::new().name("client").spawn(async move {
+            let mut stream = taketurns::net::TcpStream::connect(addr).await.unwrap();
+            look(&m3, "client connected");
+            taketurns::time::sleep(Duration::from_millis(2)).await;
+            stream.write_all(b"ping").await.unwrap();
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let m4 = m.clone();
+        let remote = Builder::new().name("remote").spawn(async move {
+            rx.await.unwrap();
+            look(&m4, "remote woken");
+        });
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1));
+            tx.send(()).unwrap();
+        });
+        look(&m, "main spawned all");
+        sleeper.await.unwrap();
+        assert_eq!(&server.await.unwrap(), b"ping");
+        client.await.unwrap();
+        remote.await.unwrap();
+        thread.join().unwrap();
+        look(&m, "main end");
+    });
+    let trace = assert_replays(&rt, &moments);
+    let has = |f: &dyn Fn(&StepKind) -> bool| trace.steps.iter().any(|s| f(&s.what));
+    assert!(has(&|k| matches!(k, StepKind::TimersFired { .. })));
+    assert!(has(
+        &|k| matches!(k, StepKind::EventsReturned { sockets, .. } if *sockets > 0)
+    ));
+    assert!(has(
+        &|k| matches!(k, StepKind::EventsCheck { timeout_us, .. } if *timeout_us != Some(0))
+    ));
+    assert!(has(
+        &|k| matches!(k, StepKind::Wake { source, .. } if source == "a timer")
+    ));
+    assert!(has(
+        &|k| matches!(k, StepKind::PollEnd { waits_for: Some(w), .. } if w.starts_with("socket"))
+    ));
+}
+
+#[test]
+fn json_round_trip_keeps_every_step_and_mark() {
+    let rt = Runtime::builder().trace(true).build().unwrap();
+    let moments: Moments = Rc::default();
+    let m = moments.clone();
+    rt.block_on(async move {
+        for i in 0..3 {
+            let m = m.clone();
+            taketurns::spawn(async move {
+                look(&m, &format!("task {i} \"quoted\""));
+                yield_now().await;
+            });
+        }
+        look(&m, "main");
+        yield_now().await;
+        yield_now().await;
+        look(&m, "main again");
+    });
+    let trace = assert_replays(&rt, &moments);
+    let text = trace.to_json();
+    let back = ListsTrace::from_json(&text).unwrap();
+    assert_eq!(back, trace);
+    back.check().unwrap();
+}
+
+#[test]
+fn a_full_buffer_is_refused_with_the_setting_to_change() {
+    let rt = Runtime::builder()
+        .trace(true)
+        .trace_capacity(4)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..5 {
+            taketurns::spawn(async {});
+        }
+        yield_now().await;
+    });
+    let err = ListsTrace::from_timeline("test", &rt.timeline()).unwrap_err();
+    assert!(err.to_string().contains("trace_capacity"), "{err}");
+}
+
+#[test]
+fn an_untraced_runtime_has_no_moment_and_no_export() {
+    let rt = Runtime::new().unwrap();
+    assert!(rt.block_on(async { moment() }).is_none());
+    let err = ListsTrace::from_timeline("test", &rt.timeline()).unwrap_err();
+    assert!(err.to_string().contains(".trace(true)"), "{err}");
+}
+
+#[test]
+fn another_format_or_version_is_refused_and_an_edited_step_is_caught() {
+    let err = ListsTrace::from_json(r#"{"format": "taketurns-lists", "version": 99}"#).unwrap_err();
+    assert!(err.to_string().contains("version 1"), "{err}");
+    let err = ListsTrace::from_json("not json").unwrap_err();
+    assert!(err.to_string().contains("not a JSON"), "{err}");
+
+    let rt = Runtime::builder().trace(true).build().unwrap();
+    rt.block_on(async {
+        taketurns::spawn(async {}).await.unwrap();
+    });
+    let mut trace = ListsTrace::from_timeline("test", &rt.timeline()).unwrap();
+    trace.check().unwrap();
+    // Drop the spawn: the poll that follows now names a task the replay never saw.
+    let spawn = trace
+        .steps
+        .iter()
+        .position(|s| matches!(s.what, StepKind::Spawn { .. }))
+        .unwrap();
+    trace.steps.remove(spawn);
+    let err = trace.check().unwrap_err();
+    assert!(err.to_string().contains("never spawned"), "{err}");
+}
+
+/// Run `example` with `--trace-lists` into a fresh temporary file; its trace and stdout.
+fn regenerate(example: &str) -> (ListsTrace, String) {
+    let dir = std::env::temp_dir().join(format!("taketurns-trace-lists-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{example}.json"));
+    let out = std::process::Command::new(run_example::binary(example))
+        .arg("--trace-lists")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{example} --trace-lists failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = ListsTrace::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    trace.check().unwrap();
+    (trace, String::from_utf8(out.stdout).unwrap())
+}
+
+/// The committed trace the book embeds.
+fn committed(example: &str) -> ListsTrace {
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book/src/traces")
+        .join(format!("{example}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: regenerate it with `cargo run --example {example} -- --trace-lists {}`",
+            path.display(),
+            path.display()
+        )
+    });
+    let trace = ListsTrace::from_json(&text).unwrap();
+    trace.check().unwrap();
+    trace
+}
+
+/// The steps without their times (which differ from run to run).
+fn untimed(trace: &ListsTrace) -> Vec<StepKind> {
+    trace.steps.iter().map(|s| s.what.clone()).collect()
+}
+
+#[test]
+fn hello_trace_is_the_committed_one_and_matches_what_hello_prints() {
+    let (fresh, stdout) = regenerate("hello");
+    let book = committed("hello");
+    assert_eq!(
+        untimed(&fresh),
+        untimed(&book),
+        "book/src/traces/hello.json is out of date: regenerate it with \
+         `cargo run --example hello -- --trace-lists book/src/traces/hello.json`"
+    );
+    assert_eq!(fresh.marks, book.marks);
+    assert_eq!(fresh.tasks, book.tasks);
+    // Every snapshot line hello printed is the Display of the mark taken at that moment.
+    let printed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.find("ready [").map(|at| line[..at].trim_end()))
+        .collect();
+    assert_eq!(printed.len(), book.marks.len(), "{stdout}");
+    for mark in &book.marks {
+        let shown = mark.lists.to_string();
+        assert!(
+            stdout.lines().any(|line| line.ends_with(&shown)),
+            "hello printed no line ending in {shown:?} (mark {:?}):\n{stdout}",
+            mark.label
+        );
+    }
+}
+
+#[test]
+fn roast_dinner_and_ping_pong_traces_replay_and_the_committed_ones_too() {
+    for example in ["roast_dinner", "ping_pong"] {
+        let (fresh, _) = regenerate(example);
+        let book = committed(example);
+        assert_eq!(fresh.program, book.program);
+        assert_eq!(
+            fresh.tasks, book.tasks,
+            "{example}: the tasks changed: regenerate"
+        );
+        assert!(!fresh.steps.is_empty());
+    }
+}
