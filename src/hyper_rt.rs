@@ -413,8 +413,8 @@ mod tests {
     #[should_panic(expected = "polled on another thread or runtime")]
     fn polled_by_another_runtime_panics_clearly() {
         let first = crate::Runtime::new().unwrap();
-        let mut sleep = first.block_on(async {
-            let mut sleep = Box::pin(HyperSleep::new(Duration::from_secs(3600)));
+        let mut sleep = Box::pin(HyperSleep::new(Duration::from_secs(3600)));
+        first.block_on(async {
             let waker = futures_task_noop();
             assert!(
                 sleep
@@ -422,7 +422,6 @@ mod tests {
                     .poll(&mut Context::from_waker(&waker))
                     .is_pending()
             );
-            sleep
         });
         let second = crate::Runtime::new().unwrap();
         second.block_on(async {
