@@ -51,6 +51,8 @@ pub mod blocking;
 #[cfg(doctest)]
 mod book;
 mod context;
+#[cfg(feature = "hyper")]
+pub mod hyper_rt;
 mod inbox;
 pub mod net;
 mod reactor;
