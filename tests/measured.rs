@@ -284,8 +284,6 @@ fn the_rule_finds_figures_and_spares_the_rest() {
 }
 
 #[test]
-#[ignore = "chapters still quote hand-typed figures while other helpers rewrite them; the lead \
-            un-ignores this after merging those rewrites"]
 fn no_page_of_the_book_types_a_measured_figure_by_hand() {
     let mut found = Vec::new();
     for page in prose_pages() {
