@@ -8,6 +8,7 @@
 //! $ cargo run --release --example measure -- --quick           # everything, under a minute
 //! $ cargo run --release --example measure -- --only fetch,http # some experiments
 //! $ cargo run --release --example measure -- --quick --out /tmp/m
+//! $ cargo run --release --features hyper --example measure -- --only hyper
 //! ```
 //!
 //! | file | experiment (`--only`) | how |
@@ -15,6 +16,7 @@
 //! | `fetch_1000.md` | `fetch` | `fetch_many --json --python`, the default plan, read back |
 //! | `fetch_scale.md` | `scale` | `fetch_many --json` at 100, 1,000 (and 10,000) fetches |
 //! | `http_server.md` | `http` | the keep-alive server in a child process, loaded from here |
+//! | `hyper.md` | `hyper` | four servers side by side, the same way (`--features hyper` only) |
 //! | `scheduler.md` | `scheduler` | timing loops in this process, median of several batches |
 //! | `threads.md` | `threads` | thread start + join timed here; memory in child processes |
 //! | `timers.md` | `timers` | 100,000 sleeps timed here; memory per idle task in children |
@@ -82,6 +84,9 @@ enum Experiment {
     Scale,
     /// http_server.md: the keep-alive server under load.
     Http,
+    /// hyper.md: hyper on taketurns and on tokio next to the hand-written servers (built with
+    /// `--features hyper`; skipped with a note otherwise).
+    Hyper,
     /// scheduler.md: spawn + await, and a yield, on four executors.
     Scheduler,
     /// threads.md: what a thread costs next to a task.
@@ -92,10 +97,11 @@ enum Experiment {
 
 impl Experiment {
     /// Every experiment, in the order they run.
-    const ALL: [Experiment; 6] = [
+    const ALL: [Experiment; 7] = [
         Experiment::Fetch,
         Experiment::Scale,
         Experiment::Http,
+        Experiment::Hyper,
         Experiment::Scheduler,
         Experiment::Threads,
         Experiment::Timers,
@@ -107,6 +113,7 @@ impl Experiment {
             Experiment::Fetch => "fetch_1000.md",
             Experiment::Scale => "fetch_scale.md",
             Experiment::Http => "http_server.md",
+            Experiment::Hyper => "hyper.md",
             Experiment::Scheduler => "scheduler.md",
             Experiment::Threads => "threads.md",
             Experiment::Timers => "timers.md",
@@ -124,6 +131,10 @@ enum Child {
         /// One thread per connection instead of the event loop.
         #[arg(long)]
         threads: bool,
+        /// hyper's HTTP/1.1 server on this runtime instead of the hand-written server (needs
+        /// `--features hyper`).
+        #[arg(long, value_enum)]
+        hyper: Option<HyperOn>,
     },
     /// Measure the resident memory of COUNT waiting things and print one JSON line.
     #[command(hide = true)]
@@ -135,6 +146,15 @@ enum Child {
         #[arg(long)]
         count: usize,
     },
+}
+
+/// The runtime under hyper's server in `child-http --hyper`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum HyperOn {
+    /// taketurns, through `taketurns::hyper_rt`.
+    Taketurns,
+    /// tokio's current_thread runtime with a `LocalSet`.
+    Tokio,
 }
 
 /// What a memory child parks.
@@ -244,7 +264,10 @@ impl Table {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.child {
-        Some(Child::ChildHttp { threads }) => return child_http(*threads),
+        Some(Child::ChildHttp {
+            hyper: Some(on), ..
+        }) => return child_hyper(*on),
+        Some(Child::ChildHttp { threads, .. }) => return child_http(*threads),
         Some(Child::ChildMemory { what, count }) => return child_memory(*what, *count),
         None => {}
     }
@@ -268,6 +291,15 @@ fn main() -> ExitCode {
     let mut failed = false;
     let mut fetch_1000: Option<Vec<Report>> = None;
     for (i, experiment) in only.iter().enumerate() {
+        if *experiment == Experiment::Hyper && !cfg!(feature = "hyper") {
+            eprintln!(
+                "measure [{}/{}] hyper.md skipped: this binary was built without the hyper \
+                 feature (add `--features hyper` to measure hyper on taketurns)",
+                i + 1,
+                only.len()
+            );
+            continue;
+        }
         eprintln!("measure [{}/{}] {} …", i + 1, only.len(), experiment.file());
         let started = Instant::now();
         let table = match experiment {
@@ -277,6 +309,7 @@ fn main() -> ExitCode {
             }),
             Experiment::Scale => scale_table(size, fetch_1000.as_deref()),
             Experiment::Http => http_table(size),
+            Experiment::Hyper => hyper_table(size),
             Experiment::Scheduler => scheduler_table(size),
             Experiment::Threads => threads_table(size),
             Experiment::Timers => timers_table(size),
@@ -330,7 +363,12 @@ fn caption() -> String {
     } else {
         " --release"
     };
-    let mut command = format!("cargo run{release} --example measure");
+    let features = if cfg!(feature = "hyper") {
+        " --features hyper"
+    } else {
+        ""
+    };
+    let mut command = format!("cargo run{release}{features} --example measure");
     if !args.is_empty() {
         command.push_str(" -- ");
         command.push_str(&args.join(" "));
@@ -747,12 +785,14 @@ struct ServerChild {
 
 impl ServerChild {
     fn start(threads: bool) -> Result<ServerChild, String> {
+        ServerChild::start_with(if threads { &["--threads"] } else { &[] })
+    }
+
+    /// Start `child-http` with these flags.
+    fn start_with(flags: &[&str]) -> Result<ServerChild, String> {
         let me = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
         let mut command = Command::new(me);
-        command.arg("child-http");
-        if threads {
-            command.arg("--threads");
-        }
+        command.arg("child-http").args(flags);
         let mut process = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -829,12 +869,13 @@ struct Load {
 /// Load generator threads: one event loop each, the connections shared out between them.
 const LOAD_THREADS: usize = 2;
 
-/// Open `connections` keep-alive connections to `addr` and send `GET /` on each, one request
+/// Open `connections` keep-alive connections to `addr` and send `GET {route}` on each, one request
 /// after the other, for `secs` seconds; the window starts once every connection is open.
 fn generate_load(
     addr: std::net::SocketAddr,
     connections: usize,
     secs: f64,
+    route: &'static str,
 ) -> Result<Load, String> {
     // Every connection has to be open before the window starts: a shared instant, far enough
     // ahead for a thousand connects, after which each task starts sending.
@@ -845,7 +886,7 @@ fn generate_load(
     let workers: Vec<_> = (0..LOAD_THREADS)
         .map(|w| {
             let mine = connections / LOAD_THREADS + usize::from(w < connections % LOAD_THREADS);
-            std::thread::spawn(move || load_thread(addr, mine, start, end))
+            std::thread::spawn(move || load_thread(addr, mine, start, end, route))
         })
         .collect();
     let mut load = Load {
@@ -869,6 +910,7 @@ fn load_thread(
     connections: usize,
     start: Instant,
     end: Instant,
+    route: &'static str,
 ) -> Result<(Vec<u32>, u64), String> {
     let rt = taketurns::Runtime::new().map_err(|e| format!("cannot create a runtime: {e}"))?;
     let latencies = Rc::new(RefCell::new(Vec::new()));
@@ -886,7 +928,7 @@ fn load_thread(
                     }
                     while Instant::now() < end {
                         let sent = Instant::now();
-                        match http_server::get(&stream, "/").await {
+                        match http_server::get(&stream, route).await {
                             Ok(reply) if reply.status == 200 && !reply.closes => {
                                 if Instant::now() <= end {
                                     let us = sent.elapsed().as_micros();
@@ -959,7 +1001,7 @@ fn http_table(size: Size) -> Result<Table, String> {
             eprintln!("measure:   {name}, {connections} connections …");
             let mut server = ServerChild::start(threads)?;
             let before = server.counters()?;
-            let mut load = generate_load(server.addr, connections, size.http_secs)?;
+            let mut load = generate_load(server.addr, connections, size.http_secs, "/")?;
             let after = server.counters()?;
             load.latencies_us.sort_unstable();
             let answered = load.latencies_us.len() as f64;
@@ -1001,6 +1043,446 @@ fn http_table(size: Size) -> Result<Table, String> {
         size.http_secs
     ));
     Ok(table)
+}
+
+// ---------------------------------------------------------------------------------------------
+// hyper.md: hyper on taketurns and on tokio next to the hand-written servers
+// ---------------------------------------------------------------------------------------------
+
+/// The servers of the hyper table, in row order: the name shown and the `child-http` flags.
+const HYPER_SERVERS: [(&str, &[&str]); 4] = [
+    ("http_server on taketurns", &[]),
+    ("hyper on taketurns", &["--hyper", "taketurns"]),
+    ("hyper on tokio current_thread", &["--hyper", "tokio"]),
+    ("thread per connection", &["--threads"]),
+];
+
+/// One row's measurements.
+struct ServerRow {
+    /// Responses inside the window, per second.
+    per_second: f64,
+    /// Median latency.
+    p50: Duration,
+    /// 99th percentile latency.
+    p99: Duration,
+    /// The server's CPU time over the window, per request it answered.
+    cpu_per_request: Duration,
+    /// The server's peak resident memory, in KiB.
+    peak_kib: u64,
+}
+
+/// Start a server child with `flags`, load it on `route` and read its counters around the load.
+fn measure_server(
+    flags: &[&str],
+    connections: usize,
+    secs: f64,
+    route: &'static str,
+) -> Result<ServerRow, String> {
+    let mut server = ServerChild::start_with(flags)?;
+    let before = server.counters()?;
+    let mut load = generate_load(server.addr, connections, secs, route)?;
+    let after = server.counters()?;
+    if load.errors > 0 {
+        eprintln!("measure:   {} requests failed", load.errors);
+    }
+    load.latencies_us.sort_unstable();
+    let served = after.requests.saturating_sub(before.requests).max(1);
+    Ok(ServerRow {
+        per_second: load.latencies_us.len() as f64 / load.window.as_secs_f64(),
+        p50: percentile(&load.latencies_us, 0.50),
+        p99: percentile(&load.latencies_us, 0.99),
+        cpu_per_request: after.cpu.saturating_sub(before.cpu) / served as u32,
+        peak_kib: after.peak_kib,
+    })
+}
+
+/// hyper.md: four servers at each connection count and route, one run each.
+fn hyper_table(size: Size) -> Result<Table, String> {
+    let wanted = size.connections.iter().max().copied().unwrap_or(0) as u64 * 2 + 256;
+    let _ = raise_fd_limit(wanted);
+    let routes: &[&'static str] = if size.quick {
+        &["/"]
+    } else {
+        &["/", "/delay?ms=50"]
+    };
+    let mut table = Table::new(&[
+        "server",
+        "connections",
+        "route",
+        "requests/s",
+        "p50",
+        "p99",
+        "CPU per request",
+        "peak memory",
+    ]);
+    // (server, connections, route, requests/s, CPU per request in seconds)
+    let mut seen: Vec<(&str, usize, &str, f64, f64)> = Vec::new();
+    for &connections in size.connections {
+        for &route in routes {
+            for (name, flags) in HYPER_SERVERS {
+                eprintln!("measure:   {name}, {connections} connections, {route} …");
+                let row = measure_server(flags, connections, size.http_secs, route)?;
+                seen.push((
+                    name,
+                    connections,
+                    route,
+                    row.per_second,
+                    row.cpu_per_request.as_secs_f64(),
+                ));
+                table.row(vec![
+                    name.to_string(),
+                    count(connections as u64),
+                    format!("`{route}`"),
+                    count(row.per_second.round() as u64),
+                    time(row.p50),
+                    time(row.p99),
+                    time(row.cpu_per_request),
+                    kib(row.peak_kib as f64),
+                ]);
+            }
+        }
+    }
+    // The headline: the largest connection count on `/`, where the runtime's own cost shows.
+    let connections = size.connections.iter().max().copied().unwrap_or(0);
+    let find = |name: &str| {
+        seen.iter()
+            .find(|s| s.0 == name && s.1 == connections && s.2 == "/")
+            .map_or((0.0, 0.0), |s| (s.3, s.4))
+    };
+    let (ours_rate, ours_cpu) = find("hyper on taketurns");
+    let (tokio_rate, tokio_cpu) = find("hyper on tokio current_thread");
+    table.sentences.push(format!(
+        "At {} connections on `/`, on this run hyper on taketurns served {} the requests per \
+         second of hyper on tokio, with {} its CPU per request.",
+        count(connections as u64),
+        ratio(ours_rate, tokio_rate),
+        ratio(ours_cpu, tokio_cpu)
+    ));
+    table.sentences.push(format!(
+        "Each server ran alone in a child process, loaded by `measure`'s own keep-alive \
+         generator (two threads, one event loop each) on the same machine; each row ran for {} s.",
+        size.http_secs
+    ));
+    Ok(table)
+}
+
+/// The `child-http --hyper` subcommand: hyper's HTTP/1.1 server on a thread of its own, on
+/// taketurns or on tokio, while this thread answers the counter requests as `child_http` does.
+/// The process ends when stdin closes, and the server thread with it.
+#[cfg(feature = "hyper")]
+fn child_hyper(on: HyperOn) -> ExitCode {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let _ = raise_fd_limit(65_536);
+    let listener = match hyper_servers::listen() {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("measure child-http: cannot listen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("measure child-http: the listener has no address: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let requests = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&requests);
+    let spawned = std::thread::Builder::new()
+        .name("hyper server".into())
+        .spawn(move || {
+            let result = match on {
+                HyperOn::Taketurns => hyper_servers::on_taketurns(listener, counted),
+                HyperOn::Tokio => hyper_servers::on_tokio(listener, counted),
+            };
+            if let Err(e) = result {
+                eprintln!("measure child-http --hyper: {e}");
+                std::process::exit(1);
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("measure child-http: cannot start the server thread: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("{addr}");
+    let _ = std::io::stdout().flush();
+    for line in std::io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
+        }
+        println!(
+            "{{\"requests\":{},\"cpu_us\":{},\"peak_kib\":{}}}",
+            requests.load(Ordering::Relaxed),
+            machine::cpu_time().as_micros(),
+            machine::status_kib("VmHWM:").unwrap_or(0)
+        );
+        let _ = std::io::stdout().flush();
+    }
+    ExitCode::SUCCESS
+}
+
+/// Without the hyper feature there is no hyper server to run.
+#[cfg(not(feature = "hyper"))]
+fn child_hyper(_on: HyperOn) -> ExitCode {
+    eprintln!(
+        "measure child-http --hyper: this binary was built without the hyper feature (build it \
+         with `--features hyper`)"
+    );
+    ExitCode::FAILURE
+}
+
+/// hyper's HTTP/1.1 server twice, with the same routes and the same `header_read_timeout`: on
+/// taketurns through `taketurns::hyper_rt`, and on tokio's current_thread runtime with a
+/// `LocalSet` through the small `TokioStream`/`TokioTimer` adapters below (hyper-util's `TokioIo`
+/// and `TokioTimer` do the same; this crate does not depend on hyper-util). The routes are
+/// `examples/hyper_server.rs`'s: `/` says hello, `/delay?ms=N` answers after N ms.
+#[cfg(feature = "hyper")]
+mod hyper_servers {
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll};
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper::body::Incoming;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response, StatusCode};
+    use socket2::{Domain, Socket, Type};
+    use taketurns::hyper_rt::{HyperStream, TaketurnsTimer};
+
+    /// How long a client may take to send a request head: hyper's `header_read_timeout`, which
+    /// keeps one timer per connection busy on both runtimes.
+    const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The longest `/delay` honoured; a longer one gets `400`.
+    const MAX_DELAY_MS: u64 = 60_000;
+
+    /// A listener on a free local port with the hand-written server's backlog
+    /// (`taketurns::net::LISTEN_BACKLOG`), so that every server gets the same kernel queue.
+    pub fn listen() -> std::io::Result<std::net::TcpListener> {
+        let addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(taketurns::net::LISTEN_BACKLOG)?;
+        Ok(socket.into())
+    }
+
+    /// The answer to a request: how long to wait first, the status and the body.
+    fn route(request: &Request<Incoming>) -> (Option<Duration>, StatusCode, String) {
+        match request.uri().path() {
+            "/" => (None, StatusCode::OK, "hello\n".to_owned()),
+            "/delay" => {
+                let ms = request
+                    .uri()
+                    .query()
+                    .and_then(|q| q.strip_prefix("ms="))
+                    .and_then(|n| n.parse::<u64>().ok());
+                match ms {
+                    Some(ms) if ms <= MAX_DELAY_MS => (
+                        Some(Duration::from_millis(ms)),
+                        StatusCode::OK,
+                        format!("waited {ms} ms\n"),
+                    ),
+                    _ => (
+                        None,
+                        StatusCode::BAD_REQUEST,
+                        format!("expected /delay?ms=N with N from 0 to {MAX_DELAY_MS}\n"),
+                    ),
+                }
+            }
+            _ => (
+                None,
+                StatusCode::NOT_FOUND,
+                "not found: try / or /delay?ms=50\n".to_owned(),
+            ),
+        }
+    }
+
+    /// A response with `status` and `body`.
+    fn response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        response
+    }
+
+    /// Serve forever on a taketurns runtime on this thread.
+    pub fn on_taketurns(
+        listener: std::net::TcpListener,
+        requests: Arc<AtomicU64>,
+    ) -> Result<(), String> {
+        let rt = taketurns::Runtime::new().map_err(|e| format!("cannot create a runtime: {e}"))?;
+        rt.block_on(async move {
+            let listener = taketurns::net::TcpListener::from_std(listener)
+                .map_err(|e| format!("cannot register the listener: {e}"))?;
+            loop {
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    // Out of descriptors or a connection reset before accept: wait it out.
+                    Err(_) => {
+                        taketurns::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let requests = Arc::clone(&requests);
+                drop(taketurns::spawn(async move {
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                        let (wait, status, body) = route(&request);
+                        async move {
+                            if let Some(wait) = wait {
+                                taketurns::time::sleep(wait).await;
+                            }
+                            Ok::<_, Infallible>(response(status, body))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TaketurnsTimer)
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .serve_connection(HyperStream::new(stream), service)
+                        .await;
+                }));
+            }
+        })
+    }
+
+    /// Serve forever on tokio's current_thread runtime with a `LocalSet` on this thread.
+    pub fn on_tokio(
+        listener: std::net::TcpListener,
+        requests: Arc<AtomicU64>,
+    ) -> Result<(), String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot create a tokio runtime: {e}"))?;
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async move {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| format!("cannot register the listener: {e}"))?;
+            loop {
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let requests = Arc::clone(&requests);
+                drop(tokio::task::spawn_local(async move {
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                        let (wait, status, body) = route(&request);
+                        async move {
+                            if let Some(wait) = wait {
+                                tokio::time::sleep(wait).await;
+                            }
+                            Ok::<_, Infallible>(response(status, body))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer)
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .serve_connection(TokioStream(stream), service)
+                        .await;
+                }));
+            }
+        })
+    }
+
+    /// tokio's `TcpStream` as hyper's connection type, with the same safe copy through a scratch
+    /// buffer as `HyperStream` (hyper-util's `TokioIo` skips the copy with `unsafe`).
+    struct TokioStream(tokio::net::TcpStream);
+
+    impl hyper::rt::Read for TokioStream {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            mut buf: hyper::rt::ReadBufCursor<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let mut scratch = [0u8; 8192];
+            let want = buf.remaining().min(scratch.len());
+            let mut read = tokio::io::ReadBuf::new(&mut scratch[..want]);
+            match tokio::io::AsyncRead::poll_read(Pin::new(&mut self.get_mut().0), cx, &mut read) {
+                Poll::Ready(Ok(())) => {
+                    buf.put_slice(read.filled());
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        }
+    }
+
+    impl hyper::rt::Write for TokioStream {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.get_mut().0), cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.get_mut().0), cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.get_mut().0), cx)
+        }
+    }
+
+    /// tokio's timer wheel as hyper's `Timer`, as hyper-util's `TokioTimer`: a sleep is reset
+    /// in place rather than replaced.
+    #[derive(Clone, Copy)]
+    struct TokioTimer;
+
+    pin_project_lite::pin_project! {
+        /// A `tokio::time::Sleep` as hyper's `Sleep` (it is `Send + Sync` already).
+        struct TokioSleep {
+            // The tokio sleep, registered in the runtime's timer wheel at its first poll.
+            #[pin]
+            inner: tokio::time::Sleep,
+        }
+    }
+
+    impl Future for TokioSleep {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.project().inner.poll(cx)
+        }
+    }
+
+    impl hyper::rt::Sleep for TokioSleep {}
+
+    impl hyper::rt::Timer for TokioTimer {
+        fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+            Box::pin(TokioSleep {
+                inner: tokio::time::sleep(duration),
+            })
+        }
+
+        fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+            Box::pin(TokioSleep {
+                inner: tokio::time::sleep_until(deadline.into()),
+            })
+        }
+
+        fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
+            match sleep.as_mut().downcast_mut_pin::<TokioSleep>() {
+                Some(ours) => ours.project().inner.reset(new_deadline.into()),
+                None => *sleep = self.sleep_until(new_deadline),
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
