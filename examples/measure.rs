@@ -1397,9 +1397,18 @@ mod hyper_servers {
         })
     }
 
-    /// tokio's `TcpStream` as hyper's connection type, with the same safe copy through a scratch
-    /// buffer as `HyperStream` (hyper-util's `TokioIo` skips the copy with `unsafe`).
+    /// tokio's `TcpStream` as hyper's connection type, with the same safe copy through a
+    /// per-thread scratch buffer of the same size as `HyperStream`'s (hyper-util's `TokioIo`
+    /// skips the copy with `unsafe`).
     struct TokioStream(tokio::net::TcpStream);
+
+    /// The largest read [`TokioStream`] makes at once, as `HyperStream`'s.
+    const SCRATCH_BYTES: usize = 64 * 1024;
+
+    thread_local! {
+        /// Where [`TokioStream`] reads before copying into hyper's buffer, zeroed once.
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SCRATCH_BYTES]);
+    }
 
     impl hyper::rt::Read for TokioStream {
         fn poll_read(
@@ -1407,17 +1416,20 @@ mod hyper_servers {
             cx: &mut Context<'_>,
             mut buf: hyper::rt::ReadBufCursor<'_>,
         ) -> Poll<std::io::Result<()>> {
-            let mut scratch = [0u8; 8192];
-            let want = buf.remaining().min(scratch.len());
-            let mut read = tokio::io::ReadBuf::new(&mut scratch[..want]);
-            match tokio::io::AsyncRead::poll_read(Pin::new(&mut self.get_mut().0), cx, &mut read) {
-                Poll::Ready(Ok(())) => {
-                    buf.put_slice(read.filled());
-                    Poll::Ready(Ok(()))
+            let want = buf.remaining().min(SCRATCH_BYTES);
+            let stream = &mut self.get_mut().0;
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let mut read = tokio::io::ReadBuf::new(&mut scratch[..want]);
+                match tokio::io::AsyncRead::poll_read(Pin::new(stream), cx, &mut read) {
+                    Poll::Ready(Ok(())) => {
+                        buf.put_slice(read.filled());
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            }
+            })
         }
     }
 
