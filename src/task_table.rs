@@ -144,6 +144,11 @@ impl TaskTable {
         task: TaskBox,
         spawned_at: &'static Location<'static>,
     ) {
+        // The waiting list links slots by `u32` keys (see `crate::waiting`).
+        assert!(
+            key < u32::MAX as usize,
+            "taketurns: more than 4 billion tasks at once"
+        );
         let inserted = self.slab.insert(TaskSlot {
             id,
             cell: Some(task),

@@ -20,17 +20,18 @@ use slab::Slab;
 
 use crate::task::{TaskId, TaskSlot};
 
-/// "No slot": the end of the list.
-const NIL: usize = usize::MAX;
+/// "No slot": the end of the list. Keys are stored as `u32`, which keeps each task's links at 8
+/// bytes (the task table refuses a key that does not fit).
+const NIL: u32 = u32::MAX;
 
 // ANCHOR: links
 /// A task's neighbours in the waiting list. Meaningful only while the task is waiting.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Links {
     /// The slot key of the task that started waiting just before this one, or `NIL`.
-    prev: usize,
+    prev: u32,
     /// The slot key of the task that started waiting just after this one, or `NIL`.
-    next: usize,
+    next: u32,
 }
 // ANCHOR_END: links
 
@@ -47,9 +48,9 @@ impl Default for Links {
 /// The list head: the oldest and newest waiting tasks, and how many there are.
 pub(crate) struct WaitingList {
     /// The task that has waited longest, or `NIL`.
-    head: usize,
+    head: u32,
     /// The task that started waiting most recently, or `NIL`.
-    tail: usize,
+    tail: u32,
     /// How many tasks are waiting.
     len: usize,
 }
@@ -70,15 +71,17 @@ impl WaitingList {
     /// Add the task in slot `key` at the back of the list.
     #[inline]
     pub(crate) fn push_back(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
+        debug_assert!(key < NIL as usize, "the task table keeps keys below u32::MAX");
+        let link = key as u32;
         tasks[key].links = Links {
             prev: self.tail,
             next: NIL,
         };
         match self.tail {
-            NIL => self.head = key,
-            tail => tasks[tail].links.next = key,
+            NIL => self.head = link,
+            tail => tasks[tail as usize].links.next = link,
         }
-        self.tail = key;
+        self.tail = link;
         self.len += 1;
     }
 
@@ -88,11 +91,11 @@ impl WaitingList {
         let Links { prev, next } = tasks[key].links;
         match prev {
             NIL => self.head = next,
-            prev => tasks[prev].links.next = next,
+            prev => tasks[prev as usize].links.next = next,
         }
         match next {
             NIL => self.tail = prev,
-            next => tasks[next].links.prev = prev,
+            next => tasks[next as usize].links.prev = prev,
         }
         tasks[key].links = Links::default();
         self.len -= 1;
@@ -106,7 +109,7 @@ impl WaitingList {
             if at == NIL {
                 return None;
             }
-            let key = at;
+            let key = at as usize;
             at = tasks[key].links.next;
             Some(key)
         })
