@@ -71,7 +71,10 @@ impl WaitingList {
     /// Add the task in slot `key` at the back of the list.
     #[inline]
     pub(crate) fn push_back(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
-        debug_assert!(key < NIL as usize, "the task table keeps keys below u32::MAX");
+        debug_assert!(
+            key < NIL as usize,
+            "the task table keeps keys below u32::MAX"
+        );
         let link = key as u32;
         tasks[key].links = Links {
             prev: self.tail,
