@@ -259,9 +259,19 @@ impl HyperSleep {
         self.deadline
     }
 
-    /// Move the deadline; the next poll registers the new one.
+    /// Move the deadline. A later deadline keeps the timer entry where it is: when the entry
+    /// fires at the old deadline, the poll finds the new one not yet due and registers it then.
+    /// hyper pushes its header timeout later on every request of a kept-alive connection, so
+    /// this turns a removal and an insertion per request into one spurious wake per timeout
+    /// period (tokio's timer entries are reset lazily for the same reason). An earlier deadline
+    /// removes the entry now; the next poll registers the new one.
     pub fn reset(&mut self, deadline: Instant) {
-        self.unregister();
+        let later = self
+            .entry
+            .is_some_and(|entry| deadline >= entry.key.deadline);
+        if !later {
+            self.unregister();
+        }
         self.deadline = deadline;
     }
 
@@ -302,17 +312,15 @@ impl Future for HyperSleep {
                     Refresh::Gone => Poll::Ready(true),
                 }
             });
-            return match found {
-                Some(Poll::Pending) => Poll::Pending,
-                // Fired: the loop removed the entry.
-                Some(Poll::Ready(true)) => {
-                    this.entry = None;
-                    Poll::Ready(())
-                }
+            match found {
+                Some(Poll::Pending) => return Poll::Pending,
+                // Fired: the loop removed the entry. Done, unless a reset moved the deadline
+                // later since (then register the new deadline below).
+                Some(Poll::Ready(true)) => this.entry = None,
                 // Due but not fired yet: remove the entry ourselves.
                 Some(Poll::Ready(false)) => {
                     this.unregister();
-                    Poll::Ready(())
+                    return Poll::Ready(());
                 }
                 None => panic!(
                     "taketurns: a hyper timer (hyper_rt::HyperSleep) was polled on another thread \
@@ -320,7 +328,7 @@ impl Future for HyperSleep {
                      each hyper connection on the runtime that accepted or opened it.",
                     entry.runtime
                 ),
-            };
+            }
         }
         if Instant::now() >= this.deadline {
             return Poll::Ready(());
@@ -403,6 +411,47 @@ mod tests {
             let start = Instant::now();
             timer.reset(&mut sleep, start + Duration::from_millis(10));
             assert!(sleep.is::<HyperSleep>());
+            sleep.await;
+            assert!(start.elapsed() >= Duration::from_millis(10));
+            assert!(start.elapsed() < Duration::from_secs(600));
+        });
+    }
+
+    #[test]
+    fn a_later_reset_keeps_the_entry_and_still_waits_for_the_new_deadline() {
+        let rt = crate::Runtime::new().unwrap();
+        rt.block_on(async {
+            let timer = TaketurnsTimer;
+            let start = Instant::now();
+            let mut sleep = timer.sleep(Duration::from_millis(10));
+            // Register the first deadline, then push it later: the entry stays where it is.
+            std::future::poll_fn(|cx| {
+                assert!(sleep.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            timer.reset(&mut sleep, start + Duration::from_millis(60));
+            assert_eq!(crate::stats().timers_pending, 1);
+            sleep.await;
+            assert!(start.elapsed() >= Duration::from_millis(60), "not early");
+            assert_eq!(crate::stats().timers_pending, 0, "nothing left behind");
+        });
+    }
+
+    #[test]
+    fn an_earlier_reset_replaces_a_registered_entry() {
+        let rt = crate::Runtime::new().unwrap();
+        rt.block_on(async {
+            let timer = TaketurnsTimer;
+            let start = Instant::now();
+            let mut sleep = timer.sleep(Duration::from_secs(3600));
+            std::future::poll_fn(|cx| {
+                assert!(sleep.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            timer.reset(&mut sleep, start + Duration::from_millis(10));
+            assert_eq!(crate::stats().timers_pending, 0, "the far entry is gone");
             sleep.await;
             assert!(start.elapsed() >= Duration::from_millis(10));
             assert!(start.elapsed() < Duration::from_secs(600));
