@@ -52,6 +52,87 @@ use futures::task::LocalSpawnExt;
 use taketurns::workload::http_server::{self, Flavor, HttpOptions, HttpServer};
 use taketurns::workload::{Report, machine, raise_fd_limit};
 
+/// Live heap bytes and their high-water mark, for the server children's "peak heap" column.
+///
+/// Peak RSS counts pages the process touched, so where the allocator happened to place a
+/// connection's small allocations between hyper's large buffers moves it by a page here and
+/// there; the heap's high-water mark counts the bytes the program asked for, which a run repeats
+/// closely. Counting is switched on only in `child-http`, before it allocates anything of its
+/// own, so the timing loops in the parent pay nothing but a relaxed load per allocation.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
+
+    /// The system allocator, counting while [`ON`] is set.
+    pub struct Counting;
+
+    /// Count from now on (set once, at the start of a server child).
+    pub static ON: AtomicBool = AtomicBool::new(false);
+    /// Bytes allocated minus bytes freed since counting started (memory allocated before then
+    /// and freed after makes it start slightly below zero).
+    static LIVE: AtomicIsize = AtomicIsize::new(0);
+    /// The highest `LIVE` seen.
+    static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+    fn grew(bytes: usize) {
+        if ON.load(Relaxed) {
+            let now = LIVE.fetch_add(bytes as isize, Relaxed) + bytes as isize;
+            PEAK.fetch_max(now, Relaxed);
+        }
+    }
+
+    fn shrank(bytes: usize) {
+        if ON.load(Relaxed) {
+            LIVE.fetch_sub(bytes as isize, Relaxed);
+        }
+    }
+
+    /// The high-water mark of live heap bytes since counting started, in KiB.
+    pub fn peak_kib() -> u64 {
+        (PEAK.load(Relaxed).max(0) / 1024) as u64
+    }
+
+    // SAFETY: every call is forwarded unchanged to `System`; the counters only observe sizes.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's contract for `alloc`, passed on.
+            let ptr = unsafe { System.alloc(layout) };
+            if !ptr.is_null() {
+                grew(layout.size());
+            }
+            ptr
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
+            let ptr = unsafe { System.alloc_zeroed(layout) };
+            if !ptr.is_null() {
+                grew(layout.size());
+            }
+            ptr
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: the caller's contract for `dealloc`, passed on.
+            unsafe { System.dealloc(ptr, layout) };
+            shrank(layout.size());
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: the caller's contract for `realloc`, passed on.
+            let new = unsafe { System.realloc(ptr, layout, new_size) };
+            if !new.is_null() {
+                grew(new_size);
+                shrank(layout.size());
+            }
+            new
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: heap::Counting = heap::Counting;
+
 /// Measure everything the book and the README quote, on this machine, and write the tables.
 #[derive(Parser, Debug)]
 #[command(name = "measure", version)]
@@ -731,10 +812,13 @@ struct ServerCounters {
     cpu: Duration,
     /// Peak resident memory (`VmHWM`), in KiB.
     peak_kib: u64,
+    /// The high-water mark of live heap bytes, in KiB.
+    heap_peak_kib: u64,
 }
 
 /// The `child-http` subcommand.
 fn child_http(threads: bool) -> ExitCode {
+    heap::ON.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = raise_fd_limit(65_536);
     let flavor = if threads {
         Flavor::ThreadPerConnection
@@ -755,10 +839,11 @@ fn child_http(threads: bool) -> ExitCode {
             break;
         }
         println!(
-            "{{\"requests\":{},\"cpu_us\":{},\"peak_kib\":{}}}",
+            "{{\"requests\":{},\"cpu_us\":{},\"peak_kib\":{},\"heap_peak_kib\":{}}}",
             server.stats().requests(),
             machine::cpu_time().as_micros(),
-            machine::status_kib("VmHWM:").unwrap_or(0)
+            machine::status_kib("VmHWM:").unwrap_or(0),
+            heap::peak_kib()
         );
         let _ = std::io::stdout().flush();
     }
@@ -837,6 +922,7 @@ impl ServerChild {
             requests: v["requests"].as_u64().unwrap_or(0),
             cpu: Duration::from_micros(v["cpu_us"].as_u64().unwrap_or(0)),
             peak_kib: v["peak_kib"].as_u64().unwrap_or(0),
+            heap_peak_kib: v["heap_peak_kib"].as_u64().unwrap_or(0),
         })
     }
 }
@@ -1069,6 +1155,8 @@ struct ServerRow {
     cpu_per_request: Duration,
     /// The server's peak resident memory, in KiB.
     peak_kib: u64,
+    /// The high-water mark of the server's live heap bytes, in KiB.
+    heap_peak_kib: u64,
 }
 
 /// Start a server child with `flags`, load it on `route` and read its counters around the load.
@@ -1093,7 +1181,26 @@ fn measure_server(
         p99: percentile(&load.latencies_us, 0.99),
         cpu_per_request: after.cpu.saturating_sub(before.cpu) / served as u32,
         peak_kib: after.peak_kib,
+        heap_peak_kib: after.heap_peak_kib,
     })
+}
+
+/// One row of the hyper table, kept for the sentences under it.
+struct Seen {
+    /// The server's name, as in [`HYPER_SERVERS`].
+    name: &'static str,
+    /// Concurrent connections.
+    connections: usize,
+    /// The route requested.
+    route: &'static str,
+    /// Responses per second.
+    per_second: f64,
+    /// CPU per request, in seconds.
+    cpu: f64,
+    /// Peak resident memory, in KiB.
+    rss_kib: f64,
+    /// Peak live heap, in KiB.
+    heap_kib: f64,
 }
 
 /// hyper.md: four servers at each connection count and route, one run each.
@@ -1114,21 +1221,23 @@ fn hyper_table(size: Size) -> Result<Table, String> {
         "p99",
         "CPU per request",
         "peak memory",
+        "peak heap",
     ]);
-    // (server, connections, route, requests/s, CPU per request in seconds)
-    let mut seen: Vec<(&str, usize, &str, f64, f64)> = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
     for &connections in size.connections {
         for &route in routes {
             for (name, flags) in HYPER_SERVERS {
                 eprintln!("measure:   {name}, {connections} connections, {route} …");
                 let row = measure_server(flags, connections, size.http_secs, route)?;
-                seen.push((
+                seen.push(Seen {
                     name,
                     connections,
                     route,
-                    row.per_second,
-                    row.cpu_per_request.as_secs_f64(),
-                ));
+                    per_second: row.per_second,
+                    cpu: row.cpu_per_request.as_secs_f64(),
+                    rss_kib: row.peak_kib as f64,
+                    heap_kib: row.heap_peak_kib as f64,
+                });
                 table.row(vec![
                     name.to_string(),
                     count(connections as u64),
@@ -1138,6 +1247,7 @@ fn hyper_table(size: Size) -> Result<Table, String> {
                     time(row.p99),
                     time(row.cpu_per_request),
                     kib(row.peak_kib as f64),
+                    kib(row.heap_peak_kib as f64),
                 ]);
             }
         }
@@ -1146,18 +1256,30 @@ fn hyper_table(size: Size) -> Result<Table, String> {
     let connections = size.connections.iter().max().copied().unwrap_or(0);
     let find = |name: &str| {
         seen.iter()
-            .find(|s| s.0 == name && s.1 == connections && s.2 == "/")
-            .map_or((0.0, 0.0), |s| (s.3, s.4))
+            .find(|s| s.name == name && s.connections == connections && s.route == "/")
     };
-    let (ours_rate, ours_cpu) = find("hyper on taketurns");
-    let (tokio_rate, tokio_cpu) = find("hyper on tokio current_thread");
-    table.sentences.push(format!(
-        "At {} connections on `/`, on this run hyper on taketurns served {} the requests per \
-         second of hyper on tokio, with {} its CPU per request.",
-        count(connections as u64),
-        ratio(ours_rate, tokio_rate),
-        ratio(ours_cpu, tokio_cpu)
-    ));
+    if let (Some(ours), Some(tokio)) = (
+        find("hyper on taketurns"),
+        find("hyper on tokio current_thread"),
+    ) {
+        table.sentences.push(format!(
+            "At {} connections on `/`, on this run hyper on taketurns served {} the requests per \
+             second of hyper on tokio, with {} its CPU per request.",
+            count(connections as u64),
+            ratio(ours.per_second, tokio.per_second),
+            ratio(ours.cpu, tokio.cpu)
+        ));
+        let less = ours.heap_kib <= tokio.heap_kib;
+        let per_connection = (ours.heap_kib - tokio.heap_kib).abs() * 1024.0 / connections as f64;
+        table.sentences.push(format!(
+            "Its peak heap was {} {} than tokio's ({} bytes per connection), its peak memory {} \
+             tokio's.",
+            kib((ours.heap_kib - tokio.heap_kib).abs()),
+            if less { "less" } else { "more" },
+            count(per_connection.round() as u64),
+            ratio(ours.rss_kib, tokio.rss_kib),
+        ));
+    }
     table.sentences.push(format!(
         "Each server ran alone in a child process, loaded by `measure`'s own keep-alive \
          generator (two threads, one event loop each) on the same machine; each row ran for {} s.",
@@ -1174,6 +1296,7 @@ fn child_hyper(on: HyperOn) -> ExitCode {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
 
+    heap::ON.store(true, Ordering::Relaxed);
     let _ = raise_fd_limit(65_536);
     let listener = match hyper_servers::listen() {
         Ok(listener) => listener,
@@ -1214,10 +1337,11 @@ fn child_hyper(on: HyperOn) -> ExitCode {
             break;
         }
         println!(
-            "{{\"requests\":{},\"cpu_us\":{},\"peak_kib\":{}}}",
+            "{{\"requests\":{},\"cpu_us\":{},\"peak_kib\":{},\"heap_peak_kib\":{}}}",
             requests.load(Ordering::Relaxed),
             machine::cpu_time().as_micros(),
-            machine::status_kib("VmHWM:").unwrap_or(0)
+            machine::status_kib("VmHWM:").unwrap_or(0),
+            heap::peak_kib()
         );
         let _ = std::io::stdout().flush();
     }
@@ -1440,6 +1564,21 @@ mod hyper_servers {
             buf: &[u8],
         ) -> Poll<std::io::Result<usize>> {
             tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.get_mut().0), cx, buf)
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            tokio::io::AsyncWrite::poll_write_vectored(Pin::new(&mut self.get_mut().0), cx, bufs)
+        }
+
+        /// As hyper-util's `TokioIo`: tokio's socket writes with `writev`, so hyper queues a
+        /// response's head and body instead of copying them into one buffer (as it does on
+        /// `HyperStream`).
+        fn is_write_vectored(&self) -> bool {
+            tokio::io::AsyncWrite::is_write_vectored(&self.0)
         }
 
         fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

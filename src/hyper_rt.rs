@@ -261,10 +261,10 @@ impl HyperSleep {
 
     /// Move the deadline. A later deadline keeps the timer entry where it is: when the entry
     /// fires at the old deadline, the poll finds the new one not yet due and registers it then.
-    /// hyper pushes its header timeout later on every request of a kept-alive connection, so
-    /// this turns a removal and an insertion per request into one spurious wake per timeout
-    /// period (tokio's timer entries are reset lazily for the same reason). An earlier deadline
-    /// removes the entry now; the next poll registers the new one.
+    /// A timer pushed later again and again (HTTP/2's keep-alive ping is one) so costs one
+    /// spurious wake per period instead of a removal and an insertion per push (tokio's timer
+    /// entries are reset lazily for the same reason). An earlier deadline removes the entry now;
+    /// the next poll registers the new one.
     pub fn reset(&mut self, deadline: Instant) {
         let later = self
             .entry

@@ -101,13 +101,16 @@ pub(crate) struct IoSlot {
 /// spurious poll. tokio and async-io instead give each waiting future its own entry and remove
 /// it when the future is dropped; that needs an intrusive list (or a slab key held by the
 /// future), more than this teaching runtime wants. The common case, one waiter, allocates
-/// nothing.
+/// nothing, and the rare case pays for its list in a box of its own, so that every socket's slot
+/// stays small: a server holds one slot per connection.
 #[derive(Default)]
 struct Waiters {
     /// The first waiter.
     first: Option<Waker>,
-    /// Any others, in the order they parked.
-    others: Vec<Waker>,
+    /// Any others, in the order they parked; `None` until a second task parks. Boxed so that it
+    /// takes one pointer in every slot rather than a `Vec`'s three words.
+    #[allow(clippy::box_collection, reason = "a thin pointer keeps every socket's slot small")]
+    others: Option<Box<Vec<Waker>>>,
 }
 
 impl Waiters {
@@ -117,8 +120,9 @@ impl Waiters {
             None => self.first = Some(waker.clone()),
             Some(first) if first.will_wake(waker) => {}
             Some(_) => {
-                if !self.others.iter().any(|w| w.will_wake(waker)) {
-                    self.others.push(waker.clone());
+                let others = self.others.get_or_insert_default();
+                if !others.iter().any(|w| w.will_wake(waker)) {
+                    others.push(waker.clone());
                 }
             }
         }
@@ -127,7 +131,9 @@ impl Waiters {
     /// Move every waker into `out`.
     fn take_all(&mut self, out: &mut Vec<Waker>) {
         out.extend(self.first.take());
-        out.append(&mut self.others);
+        if let Some(mut others) = self.others.take() {
+            out.append(&mut others);
+        }
     }
 }
 // ANCHOR_END: waiters
@@ -409,4 +415,18 @@ fn runtime_gone() -> io::Error {
         "the taketurns runtime this socket was registered with has been dropped; \
          create sockets inside the runtime that uses them",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server keeps one slot per connection, so the slot's size is memory per connection: two
+    /// directions of one inline waker and one thin pointer, a generation and the ready bits.
+    #[test]
+    fn a_socket_slot_stays_small() {
+        let waiters = std::mem::size_of::<Option<Waker>>() + std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Waiters>(), waiters);
+        assert!(std::mem::size_of::<IoSlot>() <= 2 * waiters + std::mem::size_of::<u64>());
+    }
 }

@@ -77,6 +77,7 @@ const OPTIONAL_FILES: [(&str, &[&str]); 1] = [(
         "p99",
         "CPU per request",
         "peak memory",
+        "peak heap",
     ],
 )];
 
