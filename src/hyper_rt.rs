@@ -38,7 +38,7 @@ use hyper::rt::{Executor, ReadBufCursor, Timer};
 use crate::context;
 use crate::net::TcpStream;
 use crate::timers::{Refresh, TimerKey};
-use crate::waiting::WaitReason;
+use crate::waiting::Wait;
 
 // ANCHOR: stream
 /// A taketurns [`TcpStream`] as hyper's connection type ([`hyper::rt::Read`] +
@@ -306,7 +306,7 @@ impl Future for HyperSleep {
                         if Instant::now() >= deadline {
                             return Poll::Ready(false);
                         }
-                        core.note_wait(WaitReason::Timer { deadline });
+                        core.note_wait(Wait::Timer(deadline));
                         Poll::Pending
                     }
                     Refresh::Gone => Poll::Ready(true),
@@ -342,9 +342,7 @@ impl Future for HyperSleep {
             runtime: core.id,
             key,
         });
-        core.note_wait(WaitReason::Timer {
-            deadline: this.deadline,
-        });
+        core.note_wait(Wait::Timer(this.deadline));
         Poll::Pending
     }
 }

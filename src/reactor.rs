@@ -41,7 +41,7 @@ use mio::{Interest, Token};
 use slab::Slab;
 
 use crate::runtime::Core;
-use crate::waiting::WaitReason;
+use crate::waiting::Wait;
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`.
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -64,13 +64,6 @@ impl Direction {
     /// again for the FIN; the closed bit keeps the socket readable so the next read returns 0.
     fn closed_bit(self) -> u8 {
         (self as u8) << 2
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Direction::Read => "read",
-            Direction::Write => "write",
-        }
     }
 }
 // ANCHOR_END: direction
@@ -109,7 +102,10 @@ struct Waiters {
     first: Option<Waker>,
     /// Any others, in the order they parked; `None` until a second task parks. Boxed so that it
     /// takes one pointer in every slot rather than a `Vec`'s three words.
-    #[allow(clippy::box_collection, reason = "a thin pointer keeps every socket's slot small")]
+    #[allow(
+        clippy::box_collection,
+        reason = "a thin pointer keeps every socket's slot small"
+    )]
     others: Option<Box<Vec<Waker>>>,
 }
 
@@ -336,9 +332,10 @@ impl Registration {
             };
             waiters.add(cx.waker());
         }
-        core.note_wait(WaitReason::Socket {
-            token: self.token(),
-            direction: dir.name(),
+        let token = self.token() as u64;
+        core.note_wait(match dir {
+            Direction::Read => Wait::Read(token),
+            Direction::Write => Wait::Write(token),
         });
         Poll::Pending
     }

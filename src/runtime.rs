@@ -41,7 +41,7 @@ use crate::task_table::{JoinPoll, Released, TaskBox, TaskTable};
 use crate::timeline::Timeline;
 use crate::timers::Timers;
 use crate::trace::{Outcome, TaskInfo, TraceConfig, Tracer};
-use crate::waiting::WaitReason;
+use crate::waiting::Wait;
 use crate::waker::{MAIN_KEY, Shared, TaskWaker};
 use crate::warnings::{Dropped, Warning, WarningKind};
 
@@ -237,9 +237,9 @@ impl Core {
     /// Record what the running task is about to wait for (called by leaf futures). The first
     /// leaf that parks during a poll names the wait: inside `timeout(d, read)` the read is polled
     /// first, so the task shows as waiting for its socket rather than for the deadline.
-    pub(crate) fn note_wait(&self, reason: WaitReason) {
+    pub(crate) fn note_wait(&self, wait: Wait) {
         if let Some(key) = self.current.get() {
-            self.tasks.borrow_mut().note_wait(key, reason);
+            self.tasks.borrow_mut().note_wait(key, wait);
         }
     }
 
@@ -315,7 +315,7 @@ impl Core {
         match polled {
             JoinPoll::Pending(old_waker) => {
                 drop(old_waker);
-                self.note_wait(WaitReason::Task(id));
+                self.note_wait(Wait::Task(id));
                 Poll::Pending
             }
             JoinPoll::Ready(slot) => {

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 use pin_project_lite::pin_project;
 
 use crate::runtime::Core;
-use crate::waiting::{Links, WaitReason};
+use crate::waiting::{Links, Wait};
 
 /// The identity of a task: unique for the life of a runtime, never reused.
 ///
@@ -80,8 +80,8 @@ pub(crate) struct TaskSlot {
     /// Queued, running, waiting or finished. Owned by the loop; wakes and aborts change it.
     pub(crate) state: State,
     /// What the task is waiting for, noted by the leaf future that parked it (a socket, a timer,
-    /// another task). Reset to [`WaitReason::Other`] before every poll. Only shown by snapshots.
-    pub(crate) wait: WaitReason,
+    /// another task). Reset to [`Wait::Other`] before every poll. Only shown by snapshots.
+    pub(crate) wait: Wait,
     /// The waker of whoever awaits the [`JoinHandle`]; woken when the task finishes.
     pub(crate) join_waker: Option<Waker>,
     /// The JoinHandle was dropped: nobody will take the output, so the slot is freed at once

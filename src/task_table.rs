@@ -43,7 +43,7 @@ use slab::Slab;
 use crate::ready::ReadyQueue;
 use crate::stats::{Snapshot, Stats};
 use crate::task::{Erased, State, TaskId, TaskSlot};
-use crate::waiting::{WaitReason, WaitingList};
+use crate::waiting::{Wait, WaitReason, WaitingList};
 
 /// A task's future and then its output, boxed and type-erased (see [`crate::task`]).
 pub(crate) type TaskBox = Pin<Box<dyn Erased>>;
@@ -153,7 +153,7 @@ impl TaskTable {
             id,
             cell: Some(task),
             state: State::Queued,
-            wait: WaitReason::Other,
+            wait: Wait::Other,
             join_waker: None,
             detached: false,
             abort_requested: false,
@@ -195,7 +195,7 @@ impl TaskTable {
             return None;
         }
         slot.state = State::Running { rewoken: false };
-        slot.wait = WaitReason::Other;
+        slot.wait = Wait::Other;
         self.stats.polls += 1;
         Some(slot.cell.take().expect("a queued task has its future"))
     }
@@ -365,11 +365,11 @@ impl TaskTable {
     }
 
     /// Note what the running task in `key` waits for; the first note of a poll wins.
-    pub(crate) fn note_wait(&mut self, key: usize, reason: WaitReason) {
+    pub(crate) fn note_wait(&mut self, key: usize, wait: Wait) {
         if let Some(slot) = self.slab.get_mut(key)
-            && slot.wait == WaitReason::Other
+            && slot.wait == Wait::Other
         {
-            slot.wait = reason;
+            slot.wait = wait;
         }
     }
 
@@ -377,7 +377,7 @@ impl TaskTable {
     pub(crate) fn wait_reason(&self, key: usize) -> WaitReason {
         self.slab
             .get(key)
-            .map_or(WaitReason::Other, |s| s.wait.clone())
+            .map_or(WaitReason::Other, |s| s.wait.reason())
     }
 
     /// Where the task in `key` was spawned.
@@ -406,7 +406,7 @@ impl TaskTable {
         let waiting = self
             .waiting
             .iter(&self.slab)
-            .map(|key| (self.slab[key].id, self.slab[key].wait.clone()))
+            .map(|key| (self.slab[key].id, self.slab[key].wait.reason()))
             .collect();
         Snapshot {
             running,
@@ -421,7 +421,7 @@ impl TaskTable {
             .slab
             .iter()
             .filter(|(_, s)| s.state != State::Finished)
-            .map(|(_, s)| (s.id, (s.state == State::Waiting).then(|| s.wait.clone())))
+            .map(|(_, s)| (s.id, (s.state == State::Waiting).then(|| s.wait.reason())))
             .collect();
         alive.sort_by_key(|(id, _)| *id);
         alive
@@ -625,5 +625,15 @@ mod tests {
         assert_eq!(table.stats.tasks_finished, 2);
         assert_eq!(ids(&table), (vec![], vec![]));
         assert_eq!(table.ready_len(), 0);
+    }
+
+    /// Every task, idle or not, pays for its slot: what it waits for is stored in two words, and
+    /// the whole slot in ten (an id, the boxed future, the join waker, the spawn location, the
+    /// links, the state and flags).
+    #[test]
+    fn a_task_slot_stays_small() {
+        use crate::waiting::Wait;
+        assert_eq!(std::mem::size_of::<Wait>(), 2 * std::mem::size_of::<u64>());
+        assert!(std::mem::size_of::<TaskSlot>() <= 10 * std::mem::size_of::<u64>());
     }
 }

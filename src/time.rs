@@ -23,7 +23,7 @@ use pin_project_lite::pin_project;
 use crate::context;
 use crate::runtime::Core;
 use crate::timers::{Refresh, TimerKey};
-use crate::waiting::WaitReason;
+use crate::waiting::Wait;
 
 /// Wait until `duration` has passed.
 ///
@@ -128,7 +128,7 @@ impl Future for Sleep {
                         if Instant::now() >= deadline {
                             return None;
                         }
-                        core.note_wait(WaitReason::Timer { deadline });
+                        core.note_wait(Wait::Timer(deadline));
                         Some(Poll::Pending)
                     }
                     // Fired, so the deadline has passed; the clock check below confirms it
@@ -159,9 +159,7 @@ impl Future for Sleep {
             runtime: core.id,
             key,
         });
-        core.note_wait(WaitReason::Timer {
-            deadline: this.deadline,
-        });
+        core.note_wait(Wait::Timer(this.deadline));
         Poll::Pending
     }
 }

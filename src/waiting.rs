@@ -124,6 +124,42 @@ impl WaitingList {
     }
 }
 
+/// What a task waits for, as its slot stores it: [`WaitReason`] in 16 bytes (the direction is the
+/// variant, not a string), because every task's slot carries one. [`Wait::reason`] turns it into
+/// the public form when a snapshot or a warning asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// A socket's read direction (or accept), by its reactor token.
+    Read(u64),
+    /// A socket's write direction (or a connect), by its reactor token.
+    Write(u64),
+    /// A timer due at this instant.
+    Timer(Instant),
+    /// Another task's completion.
+    Task(TaskId),
+    /// Anything else.
+    Other,
+}
+
+impl Wait {
+    /// The public description.
+    pub(crate) fn reason(self) -> WaitReason {
+        match self {
+            Wait::Read(token) => WaitReason::Socket {
+                token: token as usize,
+                direction: "read",
+            },
+            Wait::Write(token) => WaitReason::Socket {
+                token: token as usize,
+                direction: "write",
+            },
+            Wait::Timer(deadline) => WaitReason::Timer { deadline },
+            Wait::Task(id) => WaitReason::Task(id),
+            Wait::Other => WaitReason::Other,
+        }
+    }
+}
+
 /// What a waiting task is waiting for, as far as the runtime can tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WaitReason {
