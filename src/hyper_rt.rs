@@ -1,6 +1,6 @@
 //! hyper on taketurns: the three things hyper 1.x asks of a runtime, answered by ours.
 //!
-//! hyper does no I/O, spawns nothing and reads no clock on its own. It asks for a connection that
+//! hyper does no I/O, spawns nothing and sets no timer on its own. It asks for a connection that
 //! implements [`hyper::rt::Read`] and [`hyper::rt::Write`], an [`Executor`] for the background
 //! tasks of the protocols that need them, and a [`Timer`] for its timeouts (a server's
 //! `header_read_timeout`, for one). This module gives each: [`HyperStream`] wraps a
