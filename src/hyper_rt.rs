@@ -371,6 +371,36 @@ impl fmt::Debug for HyperSleep {
 mod tests {
     use super::*;
 
+    /// hyper hands its executor futures that need not be `Send`; ours runs them as detached
+    /// tasks of the runtime on this thread, to completion, while the caller goes on.
+    #[test]
+    fn the_executor_runs_a_future_that_is_not_send_detached() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+
+        let rt = crate::Runtime::new().unwrap();
+        let done = Rc::new(Cell::new(false));
+        let seen = Rc::clone(&done);
+        rt.block_on(async move {
+            TaketurnsExecutor.execute(async move {
+                for _ in 0..3 {
+                    crate::yield_now().await;
+                }
+                seen.set(true);
+            });
+            // Spawned, not run inline: nothing has happened yet.
+            assert!(!done.get());
+            for _ in 0..100 {
+                if done.get() {
+                    break;
+                }
+                crate::yield_now().await;
+            }
+            assert!(done.get(), "the executed future did not run to completion");
+        });
+        assert_eq!(rt.stats().tasks_finished, 1);
+    }
+
     /// hyper's bound, checked at compile time.
     #[test]
     fn hyper_sleep_is_send_and_sync() {
