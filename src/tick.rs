@@ -129,6 +129,7 @@ impl Core {
         } else {
             None
         };
+        let previous = traced.as_ref().map(|started| started.previous);
         if let Some(started) = traced {
             let outcome = if aborted {
                 Outcome::Cancelled
@@ -141,7 +142,11 @@ impl Core {
         }
         let released = self.tasks.borrow_mut().finish(key, id, Some(task));
         let spawned_at = released.spawned_at;
+        // Wakes the JoinHandle's awaiter: a wake by this task, so the trace's source is still it.
         let detached = self.release(id, released);
+        if let (Some(trace), Some(previous)) = (self.trace.as_deref(), previous) {
+            trace.restore_source(previous);
+        }
         if let (Some(message), true) = (cancel_panic, detached) {
             self.warn_destructor(id, spawned_at, Dropped::Future, message);
         }
@@ -158,7 +163,8 @@ impl Core {
 
     // ANCHOR: poll_traced
     /// With tracing on: record the poll's outcome (`finished`: how the task ended, if it did),
-    /// and check for a slow poll and a lost waker.
+    /// and check for a slow poll and a lost waker. A task that did not finish stops being the
+    /// source of wakes here; one that finished stays it until its JoinHandle's awaiter is woken.
     #[cold]
     #[inline(never)]
     fn poll_traced(&self, key: usize, id: TaskId, started: Started, finished: Option<Outcome>) {
@@ -181,7 +187,9 @@ impl Core {
         if waiting && trace.waker_lost(id) {
             warnings.extend(trace.lost_waker_warning(id));
         }
-        trace.restore_source(started.previous);
+        if finished.is_none() {
+            trace.restore_source(started.previous);
+        }
         for warning in &warnings {
             trace.warn(warning);
         }

@@ -97,6 +97,35 @@ async fn rt_spawn_helper() {
     taketurns::spawn(async {}).await.unwrap();
 }
 
+/// A task that finishes wakes whoever awaits its JoinHandle, and the wake names the finishing
+/// task, as any wake made during its poll does.
+#[test]
+fn the_wake_of_a_joiner_names_the_task_that_finished() {
+    let rt = traced();
+    let (joiner, finisher) = rt.block_on(async {
+        let finisher = taketurns::spawn(async {
+            taketurns::yield_now().await;
+            7
+        });
+        let finisher_id = finisher.id();
+        let joiner = taketurns::spawn(async move { finisher.await.unwrap() });
+        let joiner_id = joiner.id();
+        assert_eq!(joiner.await.unwrap(), 7);
+        (joiner_id, finisher_id)
+    });
+    let wakes: Vec<WakeSource> = rt
+        .timeline()
+        .events()
+        .iter()
+        .filter(|e| e.task == joiner)
+        .filter_map(|e| match e.kind {
+            EventKind::Wake(source) => Some(source),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(wakes, [WakeSource::ThisThread(Some(finisher))]);
+}
+
 #[test]
 fn wakes_say_who_woke_the_task() {
     let rt = traced();
