@@ -15,8 +15,8 @@
 //! as a [`Warning`] (tokio's task harness catches it too), so dropping a task never unwinds out of
 //! the loop.
 //! That is what lets a task spawn, wake, abort and join other tasks from inside a poll without a
-//! "already borrowed" panic (tokio's current_thread scheduler moves its core out of its cell for
-//! the same reason).
+//! "already borrowed" panic (tokio's current_thread scheduler likewise leaves its core in its cell,
+//! unborrowed, while a task runs, so that a wake during the poll can borrow it for a moment).
 //!
 //! The loop itself, one tick at a time, is in the `tick` module.
 
