@@ -20,9 +20,12 @@
 //! Where we simplify: hyper-util's `TokioIo` reads straight into hyper's buffer and marks the
 //! bytes filled with an `unsafe` call (`ReadBufCursor::advance`). This crate forbids `unsafe`, so
 //! [`HyperStream`] reads into a per-thread scratch buffer and copies the bytes it got into hyper's
-//! with the safe `put_slice`: one copy of each received byte. Only HTTP/1 is wired up (the `http1`
-//! feature of hyper): HTTP/2 would spawn its background tasks through the [`Executor`], which works
-//! the same way, but is not enabled or tested.
+//! with the safe `put_slice`: one copy of each received byte.
+//!
+//! HTTP/1 comes with the `hyper` feature; HTTP/2 with `hyper-http2`, over the same three pieces.
+//! HTTP/2 is where hyper uses the [`Executor`] (a task per stream on a server, the connection's
+//! driver on a client) and resets its timers (keep-alive pings); `tests/hyper_http2.rs` runs both.
+//! TLS, and so HTTP/2 as browsers speak it, is left to a TLS crate over the same socket.
 
 use std::cell::RefCell;
 use std::fmt;
