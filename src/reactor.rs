@@ -57,7 +57,8 @@ pub(crate) enum Direction {
 }
 
 impl Direction {
-    /// The sticky bit that says this direction is closed for good (hang-up or error).
+    /// The sticky bit that says this direction is closed (hang-up or error): kept until an
+    /// operation says otherwise by returning `WouldBlock`.
     ///
     /// Why it must be separate: data and the peer's FIN often arrive before one `epoll_wait`,
     /// giving a single edge. A short read then clears the ready bit, and no edge will ever come
@@ -73,8 +74,9 @@ impl Direction {
 pub(crate) struct IoSlot {
     /// Which registration occupies this slot; part of the token. Compared on every event.
     generation: u32,
-    /// Ready bits: per [`Direction`], "ready" (set by events, cleared by `WouldBlock`) and
-    /// "closed" (set by hang-ups and errors, never cleared). Starts at 0: epoll reports the
+    /// Ready bits: per [`Direction`], "ready" (set by events, cleared by a short read or write
+    /// and by `WouldBlock`) and "closed" (set by hang-ups and errors, cleared only by
+    /// `WouldBlock`, which a closed socket never returns). Starts at 0: epoll reports the
     /// current state of a socket when it is added, so nothing is missed.
     ready: u8,
     /// The tasks waiting to read (or accept), all woken when a read event arrives.
@@ -223,8 +225,8 @@ impl Reactor {
                     counters.stale_events += 1;
                     continue;
                 };
-                // A hang-up or an error is final: it sets a "closed" bit that is never cleared,
-                // so the next operation runs and reports it (end of stream, reset, refused).
+                // A hang-up or an error sets a "closed" bit that a short read does not clear, so
+                // the next operation runs and reports it (end of stream, reset, refused).
                 if event.is_read_closed() || event.is_error() {
                     slot.ready |= Direction::Read.closed_bit();
                 }
