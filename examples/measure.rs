@@ -649,7 +649,7 @@ fn fetch_many(args: &[&str]) -> Result<(Vec<Report>, Vec<String>), String> {
     })?;
     let mut reports = Vec::new();
     for report in value["reports"].as_array().into_iter().flatten() {
-        reports.push(Report::from_json(&report.to_string()).map_err(|e| e.to_string())?);
+        reports.push(serde_json::from_value::<Report>(report.clone()).map_err(|e| e.to_string())?);
     }
     let failures = value["failures"]
         .as_array()

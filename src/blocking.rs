@@ -46,8 +46,6 @@
 //! need nothing more. Left out: a per-call stack size, thread names
 //! per job, and metrics beyond the runtime's wake counters.
 
-use std::cell::OnceCell;
-use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
@@ -55,22 +53,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
-use std::time::Duration;
 
-use crate::context;
-use crate::task::JoinHandle;
-use crate::threaded::{Job, Limits, Pool, Queued};
-
-/// The most helper threads one runtime's blocking pool runs at once. Jobs beyond it wait in the
-/// pool's queue, oldest first. (tokio: 512; asyncio's default executor: `min(32, cpus + 4)`.)
-pub const MAX_BLOCKING_THREADS: usize = 16;
-
-/// How long a helper thread waits for a new job before it exits (tokio's default, 10 s).
-pub const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
-
-/// The name every helper thread gets (Linux shows its first 15 bytes, `taketurns-block`, in
-/// `/proc/self/task/*/comm`, `top -H` and debuggers).
-pub const BLOCKING_THREAD_NAME: &str = "taketurns-blocking";
+pub use crate::driver::blocking::{BLOCKING_KEEP_ALIVE, BLOCKING_THREAD_NAME, MAX_BLOCKING_THREADS};
+use crate::runtime::context;
+use crate::runtime::task::{self, JoinHandle};
+use crate::threaded::Job;
 
 // ANCHOR: spawn_blocking
 /// Run `f` on a helper thread and return a handle that the loop can `.await` without blocking.
@@ -107,7 +94,7 @@ where
         let completion = Arc::clone(&completion);
         Box::new(move || completion.run(f)) as Job
     };
-    if let Err(error) = core.blocking.pool().submit(job) {
+    if let Err(error) = core.blocking().submit(job) {
         // No helper thread exists and the kernel refused to start one: the task fails with a
         // message instead of waiting forever.
         completion.fill(Err(Box::new(format!(
@@ -115,7 +102,7 @@ where
              the process is at a thread or memory limit (see `ulimit -u`)"
         ))));
     }
-    core.spawn(WaitBlocking { completion })
+    task::spawn(&core, WaitBlocking { completion }, None)
 }
 // ANCHOR_END: spawn_blocking
 
@@ -221,47 +208,3 @@ impl<T> Drop for WaitBlocking<T> {
     }
 }
 // ANCHOR_END: wait_blocking
-
-/// The runtime's blocking pool, created on first use. Owned by the runtime's `Core`; dropping it
-/// (with the runtime) tells every helper thread to exit.
-#[derive(Default)]
-pub(crate) struct BlockingPool {
-    /// The helper threads and their queue, once the first `spawn_blocking` has asked for them.
-    pool: OnceCell<Arc<Pool>>,
-}
-
-impl BlockingPool {
-    // ANCHOR: blocking_limits
-    /// The pool, created (without threads yet) on first use: the same pool as
-    /// [`crate::threaded::ThreadPool`], sized to grow from none to [`MAX_BLOCKING_THREADS`] as
-    /// jobs arrive and to shrink again after [`BLOCKING_KEEP_ALIVE`] without work.
-    fn pool(&self) -> &Arc<Pool> {
-        self.pool.get_or_init(|| {
-            Pool::new(Limits {
-                min_threads: 0,
-                max_threads: MAX_BLOCKING_THREADS,
-                keep_alive: BLOCKING_KEEP_ALIVE,
-                name: |_| BLOCKING_THREAD_NAME.to_owned(),
-            })
-        })
-    }
-    // ANCHOR_END: blocking_limits
-}
-
-impl Drop for BlockingPool {
-    fn drop(&mut self) {
-        if let Some(pool) = self.pool.get() {
-            // The tasks waiting on queued jobs are gone with the runtime, so nobody runs them.
-            // Running closures finish on their own; nobody waits for them.
-            pool.shutdown(Queued::Drop);
-        }
-    }
-}
-
-impl fmt::Debug for BlockingPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlockingPool")
-            .field("started", &self.pool.get().is_some())
-            .finish()
-    }
-}

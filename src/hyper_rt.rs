@@ -38,10 +38,9 @@ use std::time::{Duration, Instant};
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::{Executor, ReadBufCursor, Timer};
 
-use crate::context;
+use crate::driver::timers::{TimerEntry, deadline_after};
 use crate::net::TcpStream;
-use crate::timers::{Refresh, TimerKey};
-use crate::waiting::Wait;
+use crate::time::{Moved, drop_entry, poll_entry, reset_entry};
 
 // ANCHOR: stream
 /// A taketurns [`TcpStream`] as hyper's connection type ([`hyper::rt::Read`] +
@@ -222,73 +221,39 @@ impl Timer for TaketurnsTimer {
 /// the one whose timer list holds its entry.
 #[must_use = "futures do nothing unless you .await them"]
 pub struct HyperSleep {
-    /// When the sleep ends.
-    deadline: Instant,
-    /// Our entry in a runtime's timer list, once a poll has registered it.
-    entry: Option<Entry>,
-}
-
-/// Where a [`HyperSleep`]'s timer lives: numbers only, which is what makes the sleep `Send +
-/// Sync`.
-#[derive(Clone, Copy)]
-struct Entry {
-    /// The number of the runtime holding the entry; found again through the thread's context.
-    runtime: u64,
-    /// The entry's key in that runtime's timer list.
-    key: TimerKey,
+    /// The deadline and, once a poll has registered it, our entry in a runtime's timer list,
+    /// named by numbers only (which is what makes the sleep `Send + Sync`). The same entry as
+    /// [`crate::time::Sleep`]'s.
+    entry: TimerEntry,
 }
 
 impl HyperSleep {
     /// A sleep that ends `duration` from now (a duration too large to add saturates to about 30
     /// years, as [`crate::time::sleep`] does).
     pub fn new(duration: Duration) -> HyperSleep {
-        let now = Instant::now();
-        let deadline = now
-            .checked_add(duration)
-            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
-        HyperSleep::until(deadline)
+        HyperSleep::until(deadline_after(duration))
     }
 
     /// A sleep that ends at `deadline`.
     pub fn until(deadline: Instant) -> HyperSleep {
         HyperSleep {
-            deadline,
-            entry: None,
+            entry: TimerEntry::new(deadline),
         }
     }
 
     /// When this sleep ends.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.entry.deadline()
     }
 
     /// Move the deadline. A later deadline keeps the timer entry where it is: when the entry
     /// fires at the old deadline, the poll finds the new one not yet due and registers it then.
     /// A timer pushed later again and again (HTTP/2's keep-alive ping is one) so costs one
-    /// spurious wake per period instead of a removal and an insertion per push (tokio's timer
-    /// entries are reset lazily for the same reason). An earlier deadline removes the entry now;
-    /// the next poll registers the new one.
+    /// spurious wake per period instead of a removal and an insertion per push. An earlier
+    /// deadline removes the entry now; the next poll registers the new one. (The rule is
+    /// [`crate::time::Sleep::reset`]'s: both are the same timer entry.)
     pub fn reset(&mut self, deadline: Instant) {
-        let later = self
-            .entry
-            .is_some_and(|entry| deadline >= entry.key.deadline);
-        if !later {
-            self.unregister();
-        }
-        self.deadline = deadline;
-    }
-
-    /// Remove our timer entry, if the runtime holding it is running on this thread. Otherwise
-    /// the entry stays in that runtime's list until it fires (waking a task that no longer waits
-    /// for it, which does nothing) or the runtime is dropped with it.
-    fn unregister(&mut self) {
-        if let Some(entry) = self.entry.take() {
-            let waker = context::with_runtime(entry.runtime, |core| {
-                core.timers.borrow_mut().remove(entry.key)
-            });
-            // Dropped here, outside the borrow of the timer list.
-            drop(waker);
-        }
+        reset_entry(&mut self.entry, deadline);
     }
 }
 
@@ -296,57 +261,11 @@ impl Future for HyperSleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        if let Some(entry) = this.entry {
-            let deadline = this.deadline;
-            // As `time::Sleep`: one lookup says whether the loop fired our entry and keeps the
-            // latest waker; a passed deadline counts even if the loop has not fired it yet.
-            let found = context::with_runtime(entry.runtime, |core| {
-                let refresh = core.timers.borrow_mut().refresh(entry.key, cx.waker());
-                match refresh {
-                    Refresh::Pending(old_waker) => {
-                        drop(old_waker);
-                        if Instant::now() >= deadline {
-                            return Poll::Ready(false);
-                        }
-                        core.note_wait(Wait::Timer(deadline));
-                        Poll::Pending
-                    }
-                    Refresh::Gone => Poll::Ready(true),
-                }
-            });
-            match found {
-                Some(Poll::Pending) => return Poll::Pending,
-                // Fired: the loop removed the entry. Done, unless a reset moved the deadline
-                // later since (then register the new deadline below).
-                Some(Poll::Ready(true)) => this.entry = None,
-                // Due but not fired yet: remove the entry ourselves.
-                Some(Poll::Ready(false)) => {
-                    this.unregister();
-                    return Poll::Ready(());
-                }
-                None => panic!(
-                    "taketurns: a hyper timer (hyper_rt::HyperSleep) was polled on another thread \
-                     or runtime than the taketurns runtime that registered it (runtime {}). Keep \
-                     each hyper connection on the runtime that accepted or opened it.",
-                    entry.runtime
-                ),
-            }
-        }
-        if Instant::now() >= this.deadline {
-            return Poll::Ready(());
-        }
-        let core = context::current("hyper_rt::HyperSleep (its first poll)");
-        let key = core
-            .timers
-            .borrow_mut()
-            .insert(this.deadline, cx.waker().clone());
-        this.entry = Some(Entry {
-            runtime: core.id,
-            key,
-        });
-        core.note_wait(Wait::Timer(this.deadline));
-        Poll::Pending
+        poll_entry(
+            &mut self.get_mut().entry,
+            cx,
+            Moved::Panic("a hyper timer (hyper_rt::HyperSleep)"),
+        )
     }
 }
 
@@ -356,7 +275,7 @@ impl Drop for HyperSleep {
     /// Removes the timer entry when dropped on its runtime's thread, which is where hyper drops
     /// it; dropped anywhere else, the entry is left to fire or to be dropped with its runtime.
     fn drop(&mut self) {
-        self.unregister();
+        drop_entry(&mut self.entry);
     }
 }
 // ANCHOR_END: hyper_sleep
@@ -364,8 +283,8 @@ impl Drop for HyperSleep {
 impl fmt::Debug for HyperSleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HyperSleep")
-            .field("deadline", &self.deadline)
-            .field("registered", &self.entry.is_some())
+            .field("deadline", &self.deadline())
+            .field("registered", &self.entry.is_registered())
             .finish()
     }
 }
@@ -427,9 +346,9 @@ mod tests {
                     .poll(&mut Context::from_waker(&waker))
                     .is_pending()
             );
-            assert_eq!(crate::context::current("test").timers.borrow().len(), 1);
+            assert_eq!(crate::stats().timers_pending, 1);
             drop(long);
-            assert_eq!(crate::context::current("test").timers.borrow().len(), 0);
+            assert_eq!(crate::stats().timers_pending, 0);
         });
     }
 

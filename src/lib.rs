@@ -24,8 +24,18 @@
 //! assert_eq!(total, 3);
 //! ```
 //!
-//! The modules follow the book's chapters: [`ready`](crate#the-two-lists) queue and waiting list,
-//! wakers, the tick, the reactor, timers, sockets. Read the book in `book/` alongside the code.
+//! The modules follow the book's chapters: the ready queue and waiting list, wakers, the tick,
+//! the reactor, timers, sockets. Read the book in `book/` alongside the code.
+//!
+//! # The layers
+//! The source is built in layers whose imports point one way. At the bottom, `src/driver/`: the
+//! reactor (epoll), the timer list, the inbox of wakes from other threads and the blocking pool,
+//! which know wakers and never the runtime. In the middle, `src/runtime/`: the core, its tick, the
+//! task table with the ready queue and the waiting list, the wakers and the thread's context.
+//! Beside it, `src/observe/`: stats, the trace, the timeline, warnings and the lists export,
+//! which the runtime feeds and which know nothing of it. Two leaves name what every layer shares:
+//! `id` (task ids) and `lifecycle` (a task's states, what it waits for, how it ended). On top,
+//! the leaf futures and public modules: `net`, `time`, `blocking`, `replay`, `hyper_rt`.
 //!
 //! # The two lists
 //! [`Runtime::snapshot`] (or [`snapshot`] from inside a task) shows both lists at any moment.
@@ -39,7 +49,8 @@
 //!
 //! # The runtime and the lab bench
 //! Everything above is the runtime, and depends only on mio, slab, pin-project-lite, futures-io,
-//! socket2 and serde_json (for the trace export). The `workload` module is the lab bench the book
+//! socket2 and serde (the lists export's structs implement `Serialize` and `Deserialize`; the
+//! runtime writes its JSON itself, so that no JSON library enters a program that uses it). The `workload` module is the lab bench the book
 //! measures the runtime with: a delay server, four fetch clients, reports and the machine's limits.
 //! It sits behind the `workload` cargo feature, on by default; build with
 //! `--no-default-features` for the runtime alone.
@@ -47,44 +58,43 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The leaves: names every layer uses.
+mod id;
+mod lifecycle;
+
+// The layers, bottom up: drivers, the runtime, and beside it what it reports.
+mod driver;
+mod observe;
+mod runtime;
+
+// On top: the leaf futures and the public modules.
 pub mod blocking;
 #[cfg(doctest)]
 mod book;
-mod context;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
-mod inbox;
 pub mod net;
-mod reactor;
-mod ready;
 pub mod replay;
-mod runtime;
-mod stats;
-pub mod task;
-mod task_table;
 pub mod threaded;
-mod tick;
 pub mod time;
-pub mod timeline;
-mod timers;
-pub mod trace;
-mod waiting;
-mod waker;
-pub mod warnings;
 #[cfg(feature = "workload")]
 pub mod workload;
+
+pub use observe::{timeline, trace, warnings};
+pub use runtime::task;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use blocking::spawn_blocking;
+pub use id::TaskId;
+pub use lifecycle::{Direction, TaskState, WaitReason};
+pub use observe::stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
+pub use observe::timeline::Timeline;
+pub use observe::warnings::{Dropped, Warning, WarningKind};
+pub use runtime::task::{JoinError, JoinHandle};
 pub use runtime::{Builder, DEFAULT_EVENT_INTERVAL, Runtime};
-pub use stats::{Snapshot, Stats, TaskStats, TaskStatsRow};
-pub use task::{JoinError, JoinHandle, TaskId};
-pub use timeline::Timeline;
-pub use waiting::WaitReason;
-pub use warnings::{Dropped, Warning, WarningKind};
 
 /// Run `future` to completion on a new runtime with the default settings, then drop the runtime
 /// (and with it any task still pending).
@@ -125,7 +135,7 @@ pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
-    context::current("taketurns::spawn").spawn(future)
+    runtime::task::spawn(&runtime::context::current("taketurns::spawn"), future, None)
 }
 
 /// Hand control back to the loop once: the task goes to the back of the ready queue, behind every
@@ -162,7 +172,7 @@ impl Future for YieldNow {
 /// # Panics
 /// Outside a runtime.
 pub fn snapshot() -> Snapshot {
-    context::current("taketurns::snapshot").snapshot()
+    runtime::context::current("taketurns::snapshot").snapshot()
 }
 
 /// The counters of the runtime running on this thread, as seen from inside a task.
@@ -170,5 +180,5 @@ pub fn snapshot() -> Snapshot {
 /// # Panics
 /// Outside a runtime.
 pub fn stats() -> Stats {
-    context::current("taketurns::stats").stats()
+    runtime::context::current("taketurns::stats").stats()
 }

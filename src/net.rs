@@ -28,8 +28,9 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Socket, Type};
 
-use crate::context;
-use crate::reactor::{Direction, Registration};
+use crate::driver::reactor::{Direction, Registration};
+use crate::runtime::context;
+use crate::runtime::waiting::Wait;
 
 // ANCHOR: listen_backlog
 /// How many finished handshakes the kernel may queue before `accept` takes them.
@@ -93,7 +94,7 @@ impl TcpListener {
 
     fn register(mut io: mio::net::TcpListener) -> io::Result<TcpListener> {
         let core = context::current("TcpListener::bind");
-        let registration = Registration::new(&core, &mut io)?;
+        let registration = Registration::new(core.reactor(), &mut io)?;
         Ok(TcpListener { registration, io })
     }
 
@@ -104,9 +105,7 @@ impl TcpListener {
 
     /// Poll for the next connection (for hand-written futures).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self
-            .registration
-            .poll_io(cx, Direction::Read, || self.io.accept())
+        match poll_io(&self.registration, cx, Direction::Read, || self.io.accept())
         {
             Poll::Ready(Ok((io, addr))) => Poll::Ready(TcpStream::register(io).map(|s| (s, addr))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -163,7 +162,7 @@ impl TcpStream {
     /// pending error (`SO_ERROR`) says which.
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::register(mio::net::TcpStream::connect(addr)?)?;
-        poll_fn(|cx| stream.registration.poll_ready(cx, Direction::Write)).await?;
+        poll_fn(|cx| poll_ready(&stream.registration, cx, Direction::Write)).await?;
         // On Linux a connecting socket turns writable only once the handshake is over, so the
         // pending error alone tells success from failure; mio's docs also suggest `peer_addr`
         // for other systems, a system call per connection we do not pay.
@@ -185,7 +184,7 @@ impl TcpStream {
 
     fn register(mut io: mio::net::TcpStream) -> io::Result<TcpStream> {
         let core = context::current("TcpStream::connect");
-        let registration = Registration::new(&core, &mut io)?;
+        let registration = Registration::new(core.reactor(), &mut io)?;
         Ok(TcpStream { registration, io })
     }
 
@@ -224,9 +223,7 @@ impl TcpStream {
     /// the socket's receive buffer (Linux never returns short otherwise), so readiness is cleared
     /// at once instead of paying one more `read` to hear `WouldBlock`; tokio does the same.
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let result = self
-            .registration
-            .poll_io(cx, Direction::Read, || (&self.io).read(buf));
+        let result = poll_io(&self.registration, cx, Direction::Read, || (&self.io).read(buf));
         if let Poll::Ready(Ok(n)) = result
             && n > 0
             && n < buf.len()
@@ -239,9 +236,7 @@ impl TcpStream {
 
     /// Write from `buf` when the socket is writable; a short write means the send buffer is full.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let result = self
-            .registration
-            .poll_io(cx, Direction::Write, || (&self.io).write(buf));
+        let result = poll_io(&self.registration, cx, Direction::Write, || (&self.io).write(buf));
         if let Poll::Ready(Ok(n)) = result
             && n > 0
             && n < buf.len()
@@ -256,8 +251,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.registration
-            .poll_io(cx, Direction::Write, || (&self.io).write_vectored(bufs))
+        poll_io(&self.registration, cx, Direction::Write, || (&self.io).write_vectored(bufs))
     }
 }
 
@@ -368,3 +362,42 @@ fn no_address() -> io::Error {
         "the address did not resolve to any socket address",
     )
 }
+
+// ANCHOR: note_wait
+/// [`Registration::poll_ready`], and on `Pending` a note that the running task now waits for this
+/// socket in `dir` (the reactor knows wakers, not tasks: the note is ours to make).
+fn poll_ready(
+    registration: &Registration,
+    cx: &mut Context<'_>,
+    dir: Direction,
+) -> Poll<io::Result<()>> {
+    let polled = registration.poll_ready(cx, dir);
+    if polled.is_pending() {
+        note_wait(registration, dir);
+    }
+    polled
+}
+
+/// [`Registration::poll_io`], with the same note on `Pending`.
+fn poll_io<R>(
+    registration: &Registration,
+    cx: &mut Context<'_>,
+    dir: Direction,
+    op: impl FnMut() -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    let polled = registration.poll_io(cx, dir, op);
+    if polled.is_pending() {
+        note_wait(registration, dir);
+    }
+    polled
+}
+
+/// Tell the runtime what the running task waits for: this socket, in `dir`.
+fn note_wait(registration: &Registration, dir: Direction) {
+    let token = registration.token() as u64;
+    context::note_wait(match dir {
+        Direction::Read => Wait::Read(token),
+        Direction::Write => Wait::Write(token),
+    });
+}
+// ANCHOR_END: note_wait

@@ -14,16 +14,14 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use crate::context;
-use crate::runtime::Core;
-use crate::timers::{Refresh, TimerKey};
-use crate::waiting::Wait;
+use crate::driver::timers::{Here, TimerEntry, TimerPoll, deadline_after};
+use crate::runtime::context;
+use crate::runtime::waiting::Wait;
 
 /// Wait until `duration` has passed.
 ///
@@ -36,131 +34,125 @@ use crate::waiting::Wait;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    // A duration too large to add saturates to "practically never" (about 30 years).
-    let now = Instant::now();
-    let deadline = now
-        .checked_add(duration)
-        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
-    sleep_until(deadline)
+    sleep_until(deadline_after(duration))
 }
 
 /// Wait until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
-        entry: None,
+        entry: TimerEntry::new(deadline),
     }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Sleep {
-    /// When the sleep ends.
-    deadline: Instant,
-    /// Our entry in the timer list of the runtime that last polled us, once a poll has
-    /// registered it.
-    entry: Option<TimerEntry>,
-}
-
-/// Where a [`Sleep`]'s timer lives.
-struct TimerEntry {
-    /// The runtime holding the entry; weak, so a sleeping task does not keep its runtime alive.
-    core: Weak<Core>,
-    /// That runtime's number: a poll from another runtime moves the entry there.
-    runtime: u64,
-    /// The entry's key in that runtime's timer list.
-    key: TimerKey,
+    /// The deadline, and our entry in the timer list of the runtime that last polled us once a
+    /// poll has registered it.
+    entry: TimerEntry,
 }
 
 impl Sleep {
     /// When this sleep ends.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.entry.deadline()
     }
 
     /// True once the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        Instant::now() >= self.deadline()
     }
 
     // ANCHOR: reset
-    /// Move the deadline (earlier or later), even after the sleep completed. The next poll
-    /// registers the new deadline; the old timer entry is removed now.
+    /// Move the deadline (earlier or later), even after the sleep completed. An earlier deadline
+    /// removes the old timer entry now and the next poll registers the new one; a later one keeps
+    /// the entry until it fires, and the poll then registers the new deadline.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
-        let this = self.get_mut();
-        this.unregister();
-        this.deadline = deadline;
-    }
-
-    /// Remove our timer entry, if any.
-    fn unregister(&mut self) {
-        if let Some(entry) = self.entry.take()
-            && let Some(core) = entry.core.upgrade()
-        {
-            let waker = core.timers.borrow_mut().remove(entry.key);
-            drop(waker);
-        }
+        reset_entry(&mut self.get_mut().entry, deadline);
     }
     // ANCHOR_END: reset
 }
+
+/// Run `f` with the timer list of the runtime running on this thread (`None` outside one).
+fn with_here<R>(f: impl FnOnce(Option<Here<'_>>) -> R) -> R {
+    let mut f = Some(f);
+    let inside = context::with_current(|core| {
+        let f = f.take().expect("called once");
+        f(Some((core.id(), &**core.timers())))
+    });
+    match inside {
+        Some(result) => result,
+        None => (f.take().expect("not called inside"))(None),
+    }
+}
+
+/// What a sleep does when its entry is in another runtime's list than the one polling it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Moved {
+    /// Forget the old entry (it fires there later, waking nobody) and register here.
+    Register,
+    /// Panic with this sleep's name: a sleep that must never move (hyper's).
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    Panic(&'static str),
+}
+
+// ANCHOR: poll_entry
+/// Poll a sleep's timer entry in the runtime running on this thread, and on `Pending` note that
+/// the running task waits for the timer: the one poll of both `Sleep` and hyper's sleeps.
+///
+/// # Panics
+/// Not due and outside a runtime, or moved when `moved` says to panic.
+pub(crate) fn poll_entry(entry: &mut TimerEntry, cx: &Context<'_>, moved: Moved) -> Poll<()> {
+    let polled = with_here(|here| match entry.poll(cx, here) {
+        TimerPoll::Elsewhere(owner) => match moved {
+            Moved::Register => {
+                entry.unregister(here);
+                entry.poll(cx, here)
+            }
+            Moved::Panic(what) => panic!(
+                "taketurns: {what} was polled on another thread or runtime than the taketurns \
+                 runtime that registered it (runtime {owner}). Keep it on the runtime that made \
+                 it (a hyper connection stays on the runtime that accepted or opened it)."
+            ),
+        },
+        other => other,
+    });
+    match polled {
+        TimerPoll::Ready => Poll::Ready(()),
+        TimerPoll::Pending => {
+            context::note_wait(Wait::Timer(entry.deadline()));
+            Poll::Pending
+        }
+        TimerPoll::NoRuntime | TimerPoll::Elsewhere(_) => {
+            // `current` panics with a message that says what to do.
+            context::current(match moved {
+                Moved::Panic(what) => what,
+                Moved::Register => "time::sleep (its first poll)",
+            });
+            unreachable!("no runtime is running on this thread")
+        }
+    }
+}
+
+/// Move a sleep's deadline: see [`TimerEntry::reset`].
+pub(crate) fn reset_entry(entry: &mut TimerEntry, deadline: Instant) {
+    with_here(|here| entry.reset(deadline, here));
+}
+
+/// Take a sleep's entry out of its list (when dropped): see [`TimerEntry::unregister`].
+pub(crate) fn drop_entry(entry: &mut TimerEntry) {
+    if entry.is_registered() {
+        with_here(|here| entry.unregister(here));
+    }
+}
+// ANCHOR_END: poll_entry
 
 // ANCHOR: sleep_poll
 impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        // Registered already, with the runtime polling us now: one lookup says whether the loop
-        // has fired our entry, and keeps the waker of the latest poll (the task may now be polled
-        // through a combinator with another waker). If the entry is still there but the deadline
-        // has passed, we are ready anyway: a task that never gives the loop a turn (a `select`
-        // that keeps finding its other branch ready) would otherwise never see its deadline,
-        // because only the loop fires timers. (tokio does not read the clock here; its coop
-        // budget forces such a task to yield, and then the driver fires the timer.)
-        if let Some(entry) = &this.entry {
-            let key = entry.key;
-            let deadline = this.deadline;
-            let refreshed = context::with_runtime(entry.runtime, |core| {
-                let refresh = core.timers.borrow_mut().refresh(key, cx.waker());
-                match refresh {
-                    Refresh::Pending(old_waker) => {
-                        drop(old_waker);
-                        if Instant::now() >= deadline {
-                            return None;
-                        }
-                        core.note_wait(Wait::Timer(deadline));
-                        Some(Poll::Pending)
-                    }
-                    // Fired, so the deadline has passed; the clock check below confirms it
-                    // (and registers again if the entry went for another reason).
-                    Refresh::Gone => Some(Poll::Ready(())),
-                }
-            });
-            match refreshed.flatten() {
-                Some(Poll::Pending) => return Poll::Pending,
-                Some(Poll::Ready(())) => this.entry = None,
-                // Due, or polled by another runtime than the one holding our entry (the sleep
-                // was moved): the entry belongs to that first runtime, so remove it there.
-                None => this.unregister(),
-            }
-        }
-        if Instant::now() >= this.deadline {
-            this.unregister();
-            return Poll::Ready(());
-        }
-        // First poll, or a new runtime: put an entry in this runtime's timer list.
-        let core = context::current("time::sleep (its first poll)");
-        let key = core
-            .timers
-            .borrow_mut()
-            .insert(this.deadline, cx.waker().clone());
-        this.entry = Some(TimerEntry {
-            core: Rc::downgrade(&core),
-            runtime: core.id,
-            key,
-        });
-        core.note_wait(Wait::Timer(this.deadline));
-        Poll::Pending
+        poll_entry(&mut self.get_mut().entry, cx, Moved::Register)
     }
 }
 // ANCHOR_END: sleep_poll
@@ -168,7 +160,7 @@ impl Future for Sleep {
 // ANCHOR: sleep_drop
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.unregister();
+        drop_entry(&mut self.entry);
     }
 }
 // ANCHOR_END: sleep_drop
@@ -176,8 +168,8 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
-            .field("registered", &self.entry.is_some())
+            .field("deadline", &self.deadline())
+            .field("registered", &self.entry.is_registered())
             .finish()
     }
 }

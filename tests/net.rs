@@ -186,7 +186,7 @@ fn a_task_parked_on_a_socket_shows_in_the_snapshot() {
             *reason,
             WaitReason::Socket {
                 token: accepted.get().unwrap(),
-                direction: "read"
+                direction: taketurns::Direction::Read
             },
             "{snapshot:#}"
         );

@@ -56,9 +56,9 @@ fn a_yielding_task_records_spawn_polls_self_wakes_and_completion() {
             EventKind::Spawn,
             EventKind::PollStart,
             EventKind::Wake(WakeSource::Itself),
-            EventKind::PollEnd(PollResult::Yielded),
-            EventKind::PollStart,
             EventKind::PollEnd(PollResult::Ready),
+            EventKind::PollStart,
+            EventKind::PollEnd(PollResult::Done),
             EventKind::Done(Outcome::Completed),
         ]
     );

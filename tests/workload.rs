@@ -422,7 +422,7 @@ fn a_report_round_trips_through_json_and_lines_up_in_a_table() {
         "one round for the event loop"
     );
     assert!(report.wall >= delay);
-    let back = Report::from_json(&report.to_json()).unwrap();
+    let back = serde_json::from_str::<Report>(&report.to_json()).unwrap();
     assert_eq!(back.wall.as_micros(), report.wall.as_micros());
     assert_eq!(back.errors, report.errors);
     assert_eq!(back.client, "event-loop");

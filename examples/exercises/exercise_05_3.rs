@@ -11,7 +11,7 @@
 //! three in the first tick, two in the second and the third, then the chef alone and the waiter
 //! alone.
 //! asyncio's `_run_once` counts `ntodo = len(self._ready)` the same way, and taketurns' `tick`
-//! (`src/tick.rs`) calls it `budget`. Left out: what a real loop does between ticks (look at
+//! (`src/runtime/tick.rs`) calls it `budget`. Left out: what a real loop does between ticks (look at
 //! sockets and timers, chapters 7 and 8).
 
 use std::collections::VecDeque;

@@ -11,7 +11,7 @@
 //! sleeps are checked to fire in deadline order, and the timeouts to leave (almost) nothing
 //! behind.
 //!
-//! - `btree`: a `BTreeMap<(Instant, u64), V>`, as `src/timers.rs` has it;
+//! - `btree`: a `BTreeMap<(Instant, u64), V>`, as `src/driver/timers.rs` has it;
 //! - `heap`: a `slab::Slab` holding each live timer (so insert, look-up and cancel are one index),
 //!   and a `BinaryHeap` of (deadline, sequence, slab key) in which a cancelled timer stays until
 //!   it reaches the top or a rebuild throws it out (asyncio's rule: rebuild when more than half

@@ -20,7 +20,7 @@
 //! interim responses, following redirects, decompressing bodies, keeping trailers, and request
 //! bodies (a server answers a request that has one, then closes).
 
-use super::fetch::FetchError;
+use super::error::FetchError;
 
 /// Headers one response or request may have; more is an error (a response: malformed; a request:
 /// `431`). Our own server sends two.

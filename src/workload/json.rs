@@ -1,5 +1,8 @@
-//! A [`Report`] as one line of JSON and back, through serde: the field names are the ones the
-//! examples and their readers use (`wall_us`, `cpu_per_fetch_us`, `errors.refused`, ...).
+//! A [`Report`] as one line of JSON and back: the field names are the ones the examples and their
+//! readers use (`wall_us`, `cpu_per_fetch_us`, `errors.refused`, ...). The line is written by the
+//! crate's small JSON writer and read through `serde` (`Report` implements `Deserialize`), by
+//! whichever JSON library the reader uses; the examples use `serde_json`. The library itself
+//! depends on no JSON library: see `observe::json` for why.
 //!
 //! [`ReportJson`] is the report as it appears on the wire: durations in whole microseconds, the
 //! failed fetches as an object keyed by [`FetchErrorKind::name`], and the derived numbers
@@ -11,14 +14,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 
 use super::client::ErrorCounts;
-use super::fetch::FetchErrorKind;
+use super::error::FetchErrorKind;
 use super::report::{ParseReportError, Report};
+use crate::observe::json::Obj;
 
-/// One report on the wire. Written by [`to_json`], read by [`from_json`].
-#[derive(Serialize, Deserialize)]
+/// One report on the wire, as it is read (the derived fields are written, never read).
+#[derive(Deserialize)]
 struct ReportJson {
     /// [`Report::client`].
     client: String,
@@ -38,40 +42,18 @@ struct ReportJson {
     wall_us: u64,
     /// [`Report::server_delay`], in microseconds.
     server_delay_us: Option<u64>,
-    /// Derived: [`Report::delay_floor`], in microseconds.
-    #[serde(default, skip_deserializing)]
-    delay_floor_us: Option<u64>,
-    /// Derived: [`Report::wall_minus_delay`], in microseconds.
-    #[serde(default, skip_deserializing)]
-    wall_minus_delay_us: Option<u64>,
     /// [`Report::cpu_user`], in microseconds.
     cpu_user_us: u64,
     /// [`Report::cpu_system`], in microseconds.
     cpu_system_us: u64,
-    /// Derived: [`Report::cpu_per_fetch`], in microseconds, two decimals.
-    #[serde(default, skip_deserializing)]
-    cpu_per_fetch_us: f64,
     /// [`Report::rss_before_kib`].
     rss_before_kib: u64,
     /// [`Report::peak_rss_kib`].
     peak_rss_kib: u64,
-    /// Derived: [`Report::rss_growth_kib`].
-    #[serde(default, skip_deserializing)]
-    rss_growth_kib: u64,
-    /// Derived: [`Report::kib_per_fetch`], three decimals.
-    #[serde(default, skip_deserializing)]
-    kib_per_fetch: f64,
 }
 
-/// Failed fetches by kind name. Written in [`FetchErrorKind::ALL`]'s order (`refused` first), so
-/// that the line reads the same as the table; read in any order.
+/// Failed fetches by kind name, read in any order.
 struct Errors(Vec<(String, u64)>);
-
-impl Serialize for Errors {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(kind, n)| (kind, n)))
-    }
-}
 
 impl<'de> Deserialize<'de> for Errors {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Errors, D::Error> {
@@ -91,42 +73,57 @@ fn rounded(x: f64, decimals: i32) -> f64 {
     (x * scale).round() / scale
 }
 
-/// `report` as one line of JSON.
+/// `report` as one line of JSON: its fields, the failed fetches by kind in
+/// [`FetchErrorKind::ALL`]'s order (`refused` first, zeros included, so the line reads the same as
+/// the table), and the derived numbers.
 pub(super) fn to_json(report: &Report) -> String {
-    let wire = ReportJson {
-        client: report.client.clone(),
-        fetches: report.fetches,
-        ok: report.ok,
-        bytes: report.bytes,
-        concurrency: report.concurrency,
-        errors: Errors(
-            report
-                .errors
-                .iter()
-                .map(|(kind, n)| (kind.name().to_string(), n))
-                .collect(),
-        ),
-        first_error: report.first_error.clone(),
-        wall_us: micros(report.wall),
-        server_delay_us: report.server_delay.map(micros),
-        delay_floor_us: report.delay_floor().map(micros),
-        wall_minus_delay_us: report.wall_minus_delay().map(micros),
-        cpu_user_us: micros(report.cpu_user),
-        cpu_system_us: micros(report.cpu_system),
-        cpu_per_fetch_us: rounded(report.cpu_per_fetch().as_secs_f64() * 1e6, 2),
-        rss_before_kib: report.rss_before_kib,
-        peak_rss_kib: report.peak_rss_kib,
-        rss_growth_kib: report.rss_growth_kib(),
-        kib_per_fetch: rounded(report.kib_per_fetch(), 3),
+    let errors = report
+        .errors
+        .iter()
+        .fold(Obj::new(), |obj, (kind, n)| obj.num(kind.name(), n))
+        .end();
+    let obj = Obj::new()
+        .str("client", &report.client)
+        .num("fetches", report.fetches)
+        .num("ok", report.ok)
+        .num("bytes", report.bytes)
+        .num("concurrency", report.concurrency)
+        .raw("errors", &errors);
+    let obj = match &report.first_error {
+        Some(e) => obj.str("first_error", e),
+        None => obj.raw("first_error", "null"),
     };
-    // Strings, integers, finite floats and string-keyed maps: nothing here can fail to serialize.
-    serde_json::to_string(&wire).expect("a report always serializes")
+    let optional = |obj: Obj, key: &str, value: Option<Duration>| match value {
+        Some(d) => obj.num(key, micros(d)),
+        None => obj.raw(key, "null"),
+    };
+    let obj = obj.num("wall_us", micros(report.wall));
+    let obj = optional(obj, "server_delay_us", report.server_delay);
+    let obj = optional(obj, "delay_floor_us", report.delay_floor());
+    let obj = optional(obj, "wall_minus_delay_us", report.wall_minus_delay());
+    obj.num("cpu_user_us", micros(report.cpu_user))
+        .num("cpu_system_us", micros(report.cpu_system))
+        .num(
+            "cpu_per_fetch_us",
+            rounded(report.cpu_per_fetch().as_secs_f64() * 1e6, 2),
+        )
+        .num("rss_before_kib", report.rss_before_kib)
+        .num("peak_rss_kib", report.peak_rss_kib)
+        .num("rss_growth_kib", report.rss_growth_kib())
+        .num("kib_per_fetch", rounded(report.kib_per_fetch(), 3))
+        .end()
 }
 
-/// Read back a line written by [`to_json`]; the derived fields are ignored.
-pub(super) fn from_json(text: &str) -> Result<Report, ParseReportError> {
-    let wire: ReportJson =
-        serde_json::from_str(text.trim()).map_err(|e| ParseReportError::new(e.to_string()))?;
+impl<'de> Deserialize<'de> for Report {
+    /// Read a line written by [`Report::to_json`]; the derived fields are ignored.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Report, D::Error> {
+        let wire = ReportJson::deserialize(deserializer)?;
+        from_wire(wire).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The report a wire line describes; every error kind must be there.
+fn from_wire(wire: ReportJson) -> Result<Report, ParseReportError> {
     let mut errors = ErrorCounts::default();
     for kind in FetchErrorKind::ALL {
         let (_, count) = wire
@@ -157,6 +154,11 @@ pub(super) fn from_json(text: &str) -> Result<Report, ParseReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Read a line back as the examples do.
+    fn from_json(text: &str) -> Result<Report, serde_json::Error> {
+        serde_json::from_str(text.trim())
+    }
 
     fn sample() -> Report {
         let mut errors = ErrorCounts::default();

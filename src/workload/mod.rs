@@ -24,6 +24,7 @@
 //! lookups during the run (a target name is resolved once, up front).
 
 mod client;
+mod error;
 mod fetch;
 mod http;
 pub mod http_server;

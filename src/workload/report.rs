@@ -30,7 +30,7 @@ use super::client::{Client, ClientError, ErrorCounts};
 use super::json;
 use super::machine::from_timeval;
 use super::plan::FetchPlan;
-use crate::stats::short_duration as format_duration;
+use crate::observe::stats::short_duration as format_duration;
 
 /// The measurements of one client running one plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,19 +166,12 @@ impl Report {
         self.ok == self.fetches && self.errors.total() == 0
     }
 
-    /// The report as one line of JSON (written with serde, see the `json` module), with the
-    /// derived numbers included for whoever reads it: `delay_floor_us`, `wall_minus_delay_us`,
-    /// `cpu_per_fetch_us`, `rss_growth_kib`, `kib_per_fetch`.
+    /// The report as one line of JSON (see the `json` module), with the derived numbers
+    /// included for whoever reads it: `delay_floor_us`, `wall_minus_delay_us`,
+    /// `cpu_per_fetch_us`, `rss_growth_kib`, `kib_per_fetch`. Read it back with any JSON library
+    /// through `serde` (`Report` implements `Deserialize`): `serde_json::from_str::<Report>(line)`.
     pub fn to_json(&self) -> String {
         json::to_json(self)
-    }
-
-    /// Read back a report written by [`Report::to_json`] (derived fields are ignored).
-    ///
-    /// # Errors
-    /// What is missing or malformed.
-    pub fn from_json(text: &str) -> Result<Report, ParseReportError> {
-        json::from_json(text)
     }
 
     /// The table's column titles.
@@ -270,7 +263,8 @@ fn format_kib(kib: u64) -> String {
     }
 }
 
-/// A report that [`Report::from_json`] could not read.
+/// A report line that could not be read back (a missing error kind), as `Report`'s `Deserialize`
+/// says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseReportError(
     /// What is missing or malformed, for the message.

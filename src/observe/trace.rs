@@ -31,6 +31,7 @@
 //! drawing) exact. Left out: the `block_on` future, which is not a task, gets no row; a remote
 //! wake is stamped when the loop takes it out of the inbox, not when the other thread called it.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -39,12 +40,19 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::stats::{TaskStats, TaskStatsRow};
-use crate::task::TaskId;
-use crate::timeline::{TaskState, Timeline};
-use crate::waiting::WaitReason;
-use crate::waker::TaskWaker;
-use crate::warnings::{Warning, WarningKind};
+pub use super::event::{
+    Event, EventKind, LoopEvent, LoopEventKind, PollResult, TaskInfo, WakeSource,
+};
+use super::stats::{TaskStats, TaskStatsRow};
+use super::timeline::Timeline;
+use super::warnings::{self, Warning, WarningKind, WarningSink};
+use crate::id::TaskId;
+pub use crate::lifecycle::Outcome;
+use crate::lifecycle::{TaskState, WaitReason};
+
+/// A task's waker state as the recorder keeps it: only its reference count is read, so any type
+/// will do, and the recorder need not know the runtime's waker.
+pub(crate) type WakerRef = Arc<dyn Any + Send + Sync>;
 
 /// How many events a trace keeps by default (about 6 MiB at 64 bytes an event).
 pub const DEFAULT_TRACE_CAPACITY: usize = 100_000;
@@ -53,158 +61,8 @@ pub const DEFAULT_TRACE_CAPACITY: usize = 100_000;
 /// is 100 ms; we are stricter because a Rust poll should take microseconds).
 pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(10);
 
-/// One thing that happened to one task.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// When, as time since the runtime was built (read from the trace clock).
-    pub at: Duration,
-    /// Which task.
-    pub task: TaskId,
-    /// What happened.
-    pub kind: EventKind,
-}
-
-/// The kinds of [`Event`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EventKind {
-    /// The task was created and put at the back of the ready queue.
-    Spawn,
-    /// The loop took the task off the ready queue and called `poll`.
-    PollStart,
-    /// `poll` returned.
-    PollEnd(PollResult),
-    /// A waker of the task was called while the task was alive.
-    Wake(WakeSource),
-    /// The task will never run again.
-    Done(Outcome),
-}
-
-/// How a poll ended, and so where the task went.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PollResult {
-    /// `Ready`: the future finished (a `Done` event follows).
-    Ready,
-    /// `Pending`, and the task was woken during the poll (`yield_now`): back of the ready queue.
-    Yielded,
-    /// `Pending`: the task went to the waiting list, waiting for this.
-    Waiting(WaitReason),
-}
-
-/// Who called the waker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WakeSource {
-    /// The task itself, during its own poll (`yield_now` does this).
-    Itself,
-    /// Code on the loop's thread: another task (its id), or `None` for the `block_on` future.
-    ThisThread(Option<TaskId>),
-    /// Another thread, through the inbox and the eventfd (the remote wake path).
-    OtherThread,
-    /// The reactor: a socket the task waits on became ready.
-    Socket,
-    /// The timer list: the task's deadline passed.
-    Timer,
-}
-
-impl fmt::Display for WakeSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WakeSource::Itself => f.write_str("itself"),
-            WakeSource::ThisThread(Some(id)) => write!(f, "task {id}"),
-            WakeSource::ThisThread(None) => f.write_str("the block_on future"),
-            WakeSource::OtherThread => f.write_str("another thread"),
-            WakeSource::Socket => f.write_str("a socket"),
-            WakeSource::Timer => f.write_str("a timer"),
-        }
-    }
-}
-
-/// Something the loop itself did, between two task events: where it is in its tick.
-///
-/// Kept apart from the task [`Event`]s (which say where each task is) and placed among them by
-/// `before`, so that a replay of the two lists can also say what the loop was doing: running ready
-/// tasks, checking for events, or asleep in `epoll_wait`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoopEvent {
-    /// When, as the time of the last task event before it (zero before the first): loop events
-    /// do not read the trace clock, so the clock is read exactly as often as the task events
-    /// need (a test's fake clock sees the same reads), and a sleep in `epoll_wait` shows as the
-    /// gap to the next task event.
-    pub at: Duration,
-    /// How many task events were recorded before this one (kept or dropped): the loop event
-    /// happened between task event `before - 1` and task event `before`.
-    pub before: u64,
-    /// What the loop did.
-    pub kind: LoopEventKind,
-}
-
-/// The kinds of [`LoopEvent`], in the order one tick makes them (see the `tick` module).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LoopEventKind {
-    /// A tick began; it will run the `ready` tasks queued now (its budget), no more.
-    TickStart {
-        /// The tick's number, counted from 1.
-        tick: u64,
-        /// How many ready-queue entries the tick will pop.
-        ready: usize,
-    },
-    /// The loop is about to check for events: `timeout` `Some(0)` is a look without blocking,
-    /// anything else sleeps in `epoll_wait` (`None`: until something happens).
-    EventsCheck {
-        /// The longest the loop may sleep.
-        timeout: Option<Duration>,
-        /// True when no socket is registered and the loop need not block, so `epoll_wait` is not
-        /// called at all (the inbox and the timers are still checked).
-        skipped: bool,
-    },
-    /// `epoll_wait` returned (or was skipped). The reactor wakes the tasks of ready sockets as it
-    /// reads the events, so their `Wake` events come just before this one; the wakes from other
-    /// threads (the inbox) and the timers follow it.
-    EventsReturned {
-        /// Socket readiness events it returned.
-        sockets: usize,
-        /// Whether the eventfd of another thread's wake fired.
-        remote: bool,
-    },
-    /// Due timers were taken off the timer list; their tasks' wakes come next.
-    TimersFired {
-        /// How many timers were due.
-        count: usize,
-    },
-    /// The tick ended: `block_on` polls its own future if it was woken, then starts the next.
-    TickEnd,
-}
-
-/// How a task ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Its future returned `Ready`.
-    Completed,
-    /// Its future panicked (the panic is in its `JoinError`).
-    Panicked,
-    /// It was aborted.
-    Cancelled,
-}
-
-/// A task as the trace knows it: its id, its name, and where it was spawned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskInfo {
-    /// The task's id.
-    pub id: TaskId,
-    /// The name given with `task::Builder::name`, or the spawn location if none was given.
-    pub name: String,
-    /// Where `spawn` was called (through `#[track_caller]`).
-    pub spawned_at: &'static Location<'static>,
-}
-
 /// The clock the trace reads: time since the runtime was built.
 pub(crate) type Clock = Rc<dyn Fn() -> Duration>;
-
-/// The function warnings go to.
-pub(crate) type WarningSink = Rc<dyn Fn(&Warning)>;
 
 /// The tracing settings a `Builder` carries.
 #[derive(Clone)]
@@ -247,7 +105,7 @@ struct TaskRecord {
     info: TaskInfo,
     /// A reference to the task's waker state: after a `Pending` poll, a strong count of 2 (this
     /// one and the task cell's `Waker`) means nobody else holds a clone. Dropped when it ends.
-    waker: Option<Arc<TaskWaker>>,
+    waker: Option<WakerRef>,
     /// Where the task is now.
     phase: TaskState,
     /// When it entered `phase`.
@@ -333,7 +191,7 @@ impl Tracer {
         id: TaskId,
         name: Option<Cow<'static, str>>,
         location: &'static Location<'static>,
-        waker: &Arc<TaskWaker>,
+        waker: WakerRef,
     ) {
         let name = match name {
             Some(name) => name.into_owned(),
@@ -346,7 +204,7 @@ impl Tracer {
                 name,
                 spawned_at: location,
             },
-            waker: Some(waker.clone()),
+            waker: Some(waker),
             phase: TaskState::Ready,
             since: at,
             // The row's name is filled in by `task_stats`: one copy of the name per task.
@@ -385,8 +243,8 @@ impl Tracer {
             task.totals.busy += took;
             task.totals.longest_poll = task.totals.longest_poll.max(took);
             task.phase = match result {
-                PollResult::Ready => TaskState::Done,
-                PollResult::Yielded => TaskState::Ready,
+                PollResult::Done => TaskState::Done,
+                PollResult::Ready => TaskState::Ready,
                 PollResult::Waiting(_) => TaskState::Waiting,
             };
             task.since = at;
@@ -511,10 +369,7 @@ impl Tracer {
 
     /// Send a warning to the callback, or to stderr. Call with no borrow held.
     pub(crate) fn warn(&self, warning: &Warning) {
-        match &self.config.on_warning {
-            Some(sink) => sink(warning),
-            None => eprintln!("{warning}"),
-        }
+        warnings::report(self.config.on_warning.as_ref(), warning);
     }
 
     /// The loop did `kind` (see [`LoopEvent`]).

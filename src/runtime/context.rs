@@ -5,12 +5,24 @@
 //! `asyncio.get_running_loop()` (a thread-local too), and tokio with its runtime context.
 //!
 //! The same thread-local gives wakers their fast path: a waker whose runtime is the one running
-//! on this thread pushes straight onto the ready queue.
+//! on this thread pushes straight onto the ready queue ([`OnThisThread`], the one piece of the
+//! waker that knows the runtime; the rest of `waker.rs` is generic over it, as tokio's task module
+//! is over its `Schedule` trait). And it is how leaf futures (sockets, sleeps) note what the
+//! running task waits for, and how `spawn_blocking` and the sockets find the runtime's drivers.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::runtime::Core;
+use super::core::Core;
+use super::waiting::Wait;
+use super::waker::{LocalWake, Shared, TaskWaker};
+use crate::id::TaskId;
+
+/// The wakers of this crate's runtime: local wakes go through this thread's context.
+pub(crate) type LoopWaker = TaskWaker<OnThisThread>;
+
+/// The thread-safe part of this crate's runtime (the inbox, the eventfd).
+pub(crate) type LoopShared = Shared<OnThisThread>;
 
 thread_local! {
     /// The runtime inside whose `block_on` this thread is, if any. Set and cleared only by
@@ -90,10 +102,36 @@ pub(crate) fn try_current() -> Option<Rc<Core>> {
 pub(crate) fn with_runtime<R>(runtime_id: u64, f: impl FnOnce(&Core) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| match &*c.borrow() {
-            Some(core) if core.id == runtime_id => Some(f(core)),
+            Some(core) if core.id() == runtime_id => Some(f(core)),
             _ => None,
         })
         .ok()
         .flatten()
 }
 // ANCHOR_END: with_runtime
+
+/// Run `f` on the current runtime, whichever it is; `None` outside a runtime.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// Note what the running task is about to wait for: called by a leaf future (a socket, a sleep)
+/// that returns `Pending`. Does nothing outside a runtime or outside a task's poll.
+#[inline]
+pub(crate) fn note_wait(wait: Wait) {
+    with_current(|core| core.note_wait(wait));
+}
+
+/// A wake on the loop's thread reaches the runtime through the thread-local context.
+pub(crate) struct OnThisThread;
+
+impl LocalWake for OnThisThread {
+    #[inline]
+    fn wake_local(runtime_id: u64, key: usize, id: TaskId) -> bool {
+        with_runtime(runtime_id, |core| core.schedule_local(key, id)).is_some()
+    }
+}

@@ -13,12 +13,12 @@
 //! Nothing ever scans this list to find work: the wakers say which task to move. (Scanning it is
 //! the naive design; `examples/scan_loop.rs` runs that design for comparison.)
 
-use std::fmt;
 use std::time::Instant;
 
 use slab::Slab;
 
-use crate::task::{TaskId, TaskSlot};
+use crate::id::TaskId;
+use crate::lifecycle::{Direction, WaitReason};
 
 /// "No slot": the end of the list. Keys are stored as `u32`, which keeps each task's links at 8
 /// bytes (the task table refuses a key that does not fit).
@@ -34,6 +34,14 @@ pub(crate) struct Links {
     next: u32,
 }
 // ANCHOR_END: links
+
+/// A slot that carries [`Links`]: the task table's slots, through which the list is threaded.
+pub(crate) trait Linked {
+    /// The slot's place in the waiting list.
+    fn links(&mut self) -> &mut Links;
+    /// The same, read only.
+    fn links_ref(&self) -> &Links;
+}
 
 impl Default for Links {
     fn default() -> Self {
@@ -70,19 +78,19 @@ impl WaitingList {
     // ANCHOR: push_back_remove
     /// Add the task in slot `key` at the back of the list.
     #[inline]
-    pub(crate) fn push_back(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
+    pub(crate) fn push_back(&mut self, tasks: &mut Slab<impl Linked>, key: usize) {
         debug_assert!(
             key < NIL as usize,
             "the task table keeps keys below u32::MAX"
         );
         let link = key as u32;
-        tasks[key].links = Links {
+        *tasks[key].links() = Links {
             prev: self.tail,
             next: NIL,
         };
         match self.tail {
             NIL => self.head = link,
-            tail => tasks[tail as usize].links.next = link,
+            tail => tasks[tail as usize].links().next = link,
         }
         self.tail = link;
         self.len += 1;
@@ -90,30 +98,30 @@ impl WaitingList {
 
     /// Unlink the task in slot `key`, which must be in the list.
     #[inline]
-    pub(crate) fn remove(&mut self, tasks: &mut Slab<TaskSlot>, key: usize) {
-        let Links { prev, next } = tasks[key].links;
+    pub(crate) fn remove(&mut self, tasks: &mut Slab<impl Linked>, key: usize) {
+        let Links { prev, next } = *tasks[key].links();
         match prev {
             NIL => self.head = next,
-            prev => tasks[prev as usize].links.next = next,
+            prev => tasks[prev as usize].links().next = next,
         }
         match next {
             NIL => self.tail = prev,
-            next => tasks[next as usize].links.prev = prev,
+            next => tasks[next as usize].links().prev = prev,
         }
-        tasks[key].links = Links::default();
+        *tasks[key].links() = Links::default();
         self.len -= 1;
     }
     // ANCHOR_END: push_back_remove
 
     /// The waiting tasks' slot keys, longest-waiting first.
-    pub(crate) fn iter<'a>(&self, tasks: &'a Slab<TaskSlot>) -> impl Iterator<Item = usize> + 'a {
+    pub(crate) fn iter<'a>(&self, tasks: &'a Slab<impl Linked>) -> impl Iterator<Item = usize> + 'a {
         let mut at = self.head;
         std::iter::from_fn(move || {
             if at == NIL {
                 return None;
             }
             let key = at as usize;
-            at = tasks[key].links.next;
+            at = tasks[key].links_ref().next;
             Some(key)
         })
     }
@@ -125,7 +133,7 @@ impl WaitingList {
 }
 
 /// What a task waits for, as its slot stores it: [`WaitReason`] in 16 bytes (the direction is the
-/// variant, not a string), because every task's slot carries one. [`Wait::reason`] turns it into
+/// variant), because every task's slot carries one. [`Wait::reason`] turns it into
 /// the public form when a snapshot or a warning asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {
@@ -147,56 +155,15 @@ impl Wait {
         match self {
             Wait::Read(token) => WaitReason::Socket {
                 token: token as usize,
-                direction: "read",
+                direction: Direction::Read,
             },
             Wait::Write(token) => WaitReason::Socket {
                 token: token as usize,
-                direction: "write",
+                direction: Direction::Write,
             },
             Wait::Timer(deadline) => WaitReason::Timer { deadline },
             Wait::Task(id) => WaitReason::Task(id),
             Wait::Other => WaitReason::Other,
-        }
-    }
-}
-
-/// What a waiting task is waiting for, as far as the runtime can tell.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WaitReason {
-    /// A socket: its reactor token, and whether the task waits to read or to write.
-    Socket {
-        /// The `mio::Token` the socket is registered under (slot key and generation).
-        token: usize,
-        /// `"read"` or `"write"`.
-        direction: &'static str,
-    },
-    /// A timer that fires at this instant.
-    Timer {
-        /// When the timer is due.
-        deadline: Instant,
-    },
-    /// Another task's completion (an awaited [`crate::JoinHandle`]).
-    Task(TaskId),
-    /// Something the runtime does not see into: a channel, a lock, a hand-written future.
-    Other,
-}
-
-impl fmt::Display for WaitReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WaitReason::Socket { token, direction } => {
-                write!(f, "socket {token:#x} ({direction})")
-            }
-            WaitReason::Timer { deadline } => {
-                let now = Instant::now();
-                if *deadline > now {
-                    write!(f, "timer in {:?}", *deadline - now)
-                } else {
-                    write!(f, "timer (due)")
-                }
-            }
-            WaitReason::Task(id) => write!(f, "task {id}"),
-            WaitReason::Other => write!(f, "a wake (channel or other)"),
         }
     }
 }

@@ -40,23 +40,28 @@ use std::time::Duration;
 use mio::{Interest, Token};
 use slab::Slab;
 
-use crate::runtime::Core;
-use crate::waiting::Wait;
+pub(crate) use crate::lifecycle::Direction;
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`.
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 
 // ANCHOR: direction
-/// A direction a task can wait in. The numbers are bits of [`IoSlot::ready`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    /// Waiting to read (or accept).
-    Read = 0b01,
-    /// Waiting to write (or for a connection to complete).
-    Write = 0b10,
+/// The bits of [`IoSlot::ready`] for one [`Direction`]: "ready" and "closed".
+trait Bits {
+    /// The bit that says the socket is ready in this direction.
+    fn ready_bit(self) -> u8;
+    /// The sticky bit that says this direction is closed.
+    fn closed_bit(self) -> u8;
 }
 
-impl Direction {
+impl Bits for Direction {
+    fn ready_bit(self) -> u8 {
+        match self {
+            Direction::Read => 0b01,
+            Direction::Write => 0b10,
+        }
+    }
+
     /// The sticky bit that says this direction is closed (hang-up or error): kept until an
     /// operation says otherwise by returning `WouldBlock`.
     ///
@@ -64,7 +69,7 @@ impl Direction {
     /// giving a single edge. A short read then clears the ready bit, and no edge will ever come
     /// again for the FIN; the closed bit keeps the socket readable so the next read returns 0.
     fn closed_bit(self) -> u8 {
-        (self as u8) << 2
+        self.ready_bit() << 2
     }
 }
 // ANCHOR_END: direction
@@ -175,15 +180,18 @@ pub(crate) struct PollOutcome {
 
 impl Reactor {
     /// A new epoll instance with room for `capacity` events per `epoll_wait`.
-    pub(crate) fn new(poll: mio::Poll, capacity: usize) -> Self {
-        Reactor {
-            poll: RefCell::new(poll),
+    ///
+    /// # Errors
+    /// If the kernel refuses an epoll instance (out of file descriptors).
+    pub(crate) fn new(capacity: usize) -> io::Result<Self> {
+        Ok(Reactor {
+            poll: RefCell::new(mio::Poll::new()?),
             events: RefCell::new(mio::Events::with_capacity(capacity)),
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             to_wake: RefCell::new(Vec::new()),
             counters: Cell::new(IoCounters::default()),
-        }
+        })
     }
 
     /// Create the `mio::Waker` other threads use to interrupt `epoll_wait` (an eventfd in the
@@ -234,11 +242,11 @@ impl Reactor {
                     slot.ready |= Direction::Write.closed_bit();
                 }
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    slot.ready |= Direction::Read as u8;
+                    slot.ready |= Direction::Read.ready_bit();
                     slot.readers.take_all(&mut to_wake);
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
-                    slot.ready |= Direction::Write as u8;
+                    slot.ready |= Direction::Write.ready_bit();
                     slot.writers.take_all(&mut to_wake);
                 }
             }
@@ -270,9 +278,9 @@ fn split_token(token: Token) -> (usize, u32) {
 /// One socket's registration with the reactor, owned by the socket (`TcpStream`, `TcpListener`).
 /// Dropping it frees the slot; the socket's own drop closes the descriptor.
 pub(crate) struct Registration {
-    /// The runtime whose reactor holds the slot. Weak: a socket inside a task must not keep the
-    /// runtime alive (that would be a cycle runtime → task → socket → runtime).
-    core: Weak<Core>,
+    /// The reactor that holds the slot. Weak: a socket inside a task must not keep the runtime's
+    /// reactor alive (that would be a cycle runtime → task → socket → reactor).
+    reactor: Weak<Reactor>,
     /// The slot in the reactor's slab.
     key: usize,
     /// The slot's generation when we took it.
@@ -281,9 +289,11 @@ pub(crate) struct Registration {
 
 impl Registration {
     // ANCHOR: registration_new
-    /// Register `source` for reading and writing, edge-triggered, with the current runtime.
-    pub(crate) fn new(core: &Rc<Core>, source: &mut impl mio::event::Source) -> io::Result<Self> {
-        let reactor = &core.reactor;
+    /// Register `source` for reading and writing, edge-triggered, with `reactor`.
+    pub(crate) fn new(
+        reactor: &Rc<Reactor>,
+        source: &mut impl mio::event::Source,
+    ) -> io::Result<Self> {
         let generation = reactor.next_generation.get();
         reactor.next_generation.set(generation.wrapping_add(1));
         let key = reactor.sources.borrow_mut().insert(IoSlot {
@@ -303,7 +313,7 @@ impl Registration {
             return Err(e);
         }
         Ok(Registration {
-            core: Rc::downgrade(core),
+            reactor: Rc::downgrade(reactor),
             key,
             generation,
         })
@@ -317,28 +327,22 @@ impl Registration {
 
     // ANCHOR: poll_ready
     /// `Ready` if the socket is known to be ready in `dir`; otherwise add the task's waker to the
-    /// direction's waiters and return `Pending`.
+    /// direction's waiters and return `Pending`. (What the task now waits for is the caller's to
+    /// note: the reactor knows wakers, not tasks.)
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
-        let Some(core) = self.core.upgrade() else {
+        let Some(reactor) = self.reactor.upgrade() else {
             return Poll::Ready(Err(runtime_gone()));
         };
-        {
-            let mut sources = core.reactor.sources.borrow_mut();
-            let slot = &mut sources[self.key];
-            if slot.ready & (dir as u8 | dir.closed_bit()) != 0 {
-                return Poll::Ready(Ok(()));
-            }
-            let waiters = match dir {
-                Direction::Read => &mut slot.readers,
-                Direction::Write => &mut slot.writers,
-            };
-            waiters.add(cx.waker());
+        let mut sources = reactor.sources.borrow_mut();
+        let slot = &mut sources[self.key];
+        if slot.ready & (dir.ready_bit() | dir.closed_bit()) != 0 {
+            return Poll::Ready(Ok(()));
         }
-        let token = self.token() as u64;
-        core.note_wait(match dir {
-            Direction::Read => Wait::Read(token),
-            Direction::Write => Wait::Write(token),
-        });
+        let waiters = match dir {
+            Direction::Read => &mut slot.readers,
+            Direction::Write => &mut slot.writers,
+        };
+        waiters.add(cx.waker());
         Poll::Pending
     }
     // ANCHOR_END: poll_ready
@@ -346,19 +350,19 @@ impl Registration {
     /// A short read or write emptied or filled the socket's buffer: forget the readiness until
     /// the next edge, but keep a "closed" bit (the end of stream or error is still to be read).
     pub(crate) fn clear_ready(&self, dir: Direction) {
-        self.clear_bits(dir as u8);
+        self.clear_bits(dir.ready_bit());
     }
 
     /// The operation in `dir` returned `WouldBlock`: the kernel says the socket is neither ready
     /// nor closed in that direction, so clear both bits (a stale "closed" bit must not make
     /// `poll_io` retry forever).
     fn clear_would_block(&self, dir: Direction) {
-        self.clear_bits(dir as u8 | dir.closed_bit());
+        self.clear_bits(dir.ready_bit() | dir.closed_bit());
     }
 
     fn clear_bits(&self, bits: u8) {
-        if let Some(core) = self.core.upgrade()
-            && let Some(slot) = core.reactor.sources.borrow_mut().get_mut(self.key)
+        if let Some(reactor) = self.reactor.upgrade()
+            && let Some(slot) = reactor.sources.borrow_mut().get_mut(self.key)
         {
             slot.ready &= !bits;
         }
@@ -391,9 +395,9 @@ impl Registration {
 // ANCHOR: drop_registration
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Some(core) = self.core.upgrade() {
+        if let Some(reactor) = self.reactor.upgrade() {
             let removed = {
-                let mut sources = core.reactor.sources.borrow_mut();
+                let mut sources = reactor.sources.borrow_mut();
                 match sources.get(self.key) {
                     Some(slot) if slot.generation == self.generation => {
                         Some(sources.remove(self.key))

@@ -2,7 +2,8 @@
 //!
 //! This is asyncio's `BaseEventLoop._run_once`, and everything the loop does happens in it.
 //! `Runtime::block_on` polls its own future when woken and otherwise calls [`Core::tick`] again and
-//! again. One tick, in order:
+//! again. The core's state and its other operations are in `core.rs`; this file is the loop's
+//! turn, another `impl Core`. One tick, in order:
 //!
 //! 1. **Run the tasks that were ready when the tick began**, oldest first. A task woken during
 //!    this tick (even one that wakes itself, like `yield_now`) joins the back of the queue and runs
@@ -25,16 +26,19 @@ use std::time::{Duration, Instant};
 
 use std::task::Poll;
 
-use crate::runtime::{Core, message_of};
-use crate::task::{PanicPayload, TaskId};
-use crate::task_table::{AfterPoll, TaskBox};
-use crate::trace::{LoopEventKind, Outcome, PollResult, Tracer, WakeSource};
-use crate::warnings::{Dropped, Warning};
+use super::cell::PanicPayload;
+use super::core::{Core, message_of};
+use super::task_table::{AfterPoll, TaskBox};
+use crate::id::TaskId;
+use crate::lifecycle::Outcome;
+use crate::observe::trace::{LoopEventKind, PollResult, Tracer, WakeSource};
+use crate::observe::warnings::Warning;
+use crate::observe::warnings::Dropped;
 
 impl Core {
     // ANCHOR: tick
     /// One turn of the loop: run what was ready, take remote wakes, wait for events if idle.
-    pub(crate) fn tick(&self) {
+    pub(super) fn tick(&self) {
         let (tick, budget) = {
             let mut table = self.tasks.borrow_mut();
             table.stats.ticks += 1;
@@ -70,7 +74,7 @@ impl Core {
     /// Count one poll (of a task or of the `block_on` future) towards `event_interval`, and
     /// check sockets and timers without blocking when the interval is reached. Without this a
     /// future that never stops being ready would keep the loop from ever looking outside.
-    pub(crate) fn count_poll(&self) {
+    pub(super) fn count_poll(&self) {
         let polls = self.polls_since_io.get() + 1;
         self.polls_since_io.set(polls);
         if polls >= self.config.event_interval {
@@ -94,13 +98,13 @@ impl Core {
         let ready = polled.is_ready();
         let after = self.tasks.borrow_mut().end_poll(key, id, task, ready);
         match after {
-            AfterPoll::Finished { task, aborted } => {
+            AfterPoll::Done { task, aborted } => {
                 self.finish_polled(key, id, task, aborted, traced);
                 if let Poll::Ready(Some(payload)) = polled {
                     self.warn_destructor_by_key(key, id, &payload);
                 }
             }
-            AfterPoll::Queued | AfterPoll::Waiting => {
+            AfterPoll::Ready | AfterPoll::Waiting => {
                 if let Some(started) = traced {
                     self.poll_traced(key, id, started, None);
                 }
@@ -170,11 +174,11 @@ impl Core {
     fn poll_traced(&self, key: usize, id: TaskId, started: Started, finished: Option<Outcome>) {
         let trace = self.trace.as_deref().expect("called only when tracing");
         let result = match finished {
-            Some(_) => PollResult::Ready,
+            Some(_) => PollResult::Done,
             None if self.tasks.borrow().is_waiting(key, id) => {
                 PollResult::Waiting(self.tasks.borrow().wait_reason(key))
             }
-            None => PollResult::Yielded,
+            None => PollResult::Ready,
         };
         let waiting = matches!(result, PollResult::Waiting(_));
         let mut warnings: Vec<Warning> =
@@ -331,7 +335,7 @@ impl Core {
 /// Puts the previous wake source back when dropped.
 struct SourceGuard<'a> {
     /// The recorder and what its source was, if tracing.
-    saved: Option<(&'a crate::trace::Tracer, WakeSource)>,
+    saved: Option<(&'a Tracer, WakeSource)>,
 }
 
 impl Drop for SourceGuard<'_> {

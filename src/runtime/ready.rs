@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use crate::task::TaskId;
+use crate::id::TaskId;
 
 // ANCHOR: ready_queue
 /// The FIFO queue of tasks waiting for their turn.

@@ -15,21 +15,24 @@
 //! # The states of a task
 //!
 //! ```text
-//!  spawn --> Queued --start_poll--> Running --end_poll--+-- Ready, or aborted --> Finished
-//!              ^                                        +-- Pending, rewoken ---> Queued
-//!              |                                        +-- Pending ------------> Waiting
-//!              |                                                                    |
-//!              +----------------------------- schedule -----------------------------+
+//!  spawn --> Ready --start_poll--> Running --end_poll--+-- Ready(output), or aborted --> Done
+//!              ^                                       +-- Pending, rewoken ----------> Ready
+//!              |                                       +-- Pending -------------------> Waiting
+//!              |                                                                          |
+//!              +-------------------------------- schedule --------------------------------+
 //!
-//!  schedule on Running: sets `rewoken`          abort on Queued or Waiting: Finished at once
-//!  schedule on Queued or Finished: nothing      abort on Running: Finished at end_poll
-//!  Finished --finish--> kept for the JoinHandle (poll_join frees it), or freed if detached
+//!  schedule on Running: sets `rewoken`          abort on Ready or Waiting: Done at once
+//!  schedule on Ready or Done: nothing           abort on Running: Done at end_poll
+//!  Done --finish--> kept for the JoinHandle (poll_join frees it), or freed if detached
 //! ```
 //!
+//! The states are [`TaskState`]'s, under the same names the trace, the timeline, the replay
+//! format and the book use.
+//!
 //! - `schedule` (a wake) moves a `Waiting` task to the back of the ready queue; on a `Running`
-//!   task it sets `rewoken`, and `end_poll` queues the task again; on a `Queued` or `Finished`
+//!   task it sets `rewoken`, and `end_poll` queues the task again; on a `Ready` or `Done`
 //!   task it does nothing. So a task is in the ready queue at most once.
-//! - `abort` finishes a `Queued` or `Waiting` task at once (its future is handed back to be
+//! - `abort` finishes a `Ready` or `Waiting` task at once (its future is handed back to be
 //!   dropped); a `Running` task is marked and finished by `end_poll`.
 //! - Slots are reused; a [`TaskId`] is not. Every method takes both and ignores a slot that now
 //!   holds another task.
@@ -40,13 +43,71 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use crate::ready::ReadyQueue;
-use crate::stats::{Snapshot, Stats};
-use crate::task::{Erased, State, TaskId, TaskSlot};
-use crate::waiting::{Wait, WaitReason, WaitingList};
+use super::cell::Erased;
+use super::ready::ReadyQueue;
+use super::waiting::{Linked, Links, Wait, WaitingList};
+use crate::id::TaskId;
+use crate::lifecycle::WaitReason;
+use crate::observe::stats::{Snapshot, Stats};
 
-/// A task's future and then its output, boxed and type-erased (see [`crate::task`]).
+/// A task's future and then its output, boxed and type-erased (see the `cell` module).
 pub(crate) type TaskBox = Pin<Box<dyn Erased>>;
+
+// ANCHOR: state
+/// Where a task is in its life, as the table keeps it: `TaskState`'s four states under the same
+/// names, with one more fact while the task runs. Exactly one of these holds at any moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// In the ready queue, waiting for its turn.
+    Ready,
+    /// Being polled right now. `rewoken` records a wake that arrived during this very poll
+    /// (for example from `yield_now`): the loop queues the task again once the poll returns.
+    Running { rewoken: bool },
+    /// In the waiting list: it returned `Pending` and nobody has woken it since.
+    Waiting,
+    /// Its future completed, panicked or was cancelled; only the output (if any) remains.
+    Done,
+}
+
+// ANCHOR_END: state
+
+// ANCHOR: task_slot
+/// The runtime's record of one task: one slot of the task table.
+pub(crate) struct TaskSlot {
+    /// Which task occupies the slot. Checked by every wake, ready-queue pop and join, because the
+    /// slot's key is reused by later tasks.
+    pub(crate) id: TaskId,
+    /// The future and, once finished, its output. `None` while the loop has moved it out to poll
+    /// it, so that the poll can borrow the task table (to spawn, wake, join) without conflict.
+    pub(crate) cell: Option<TaskBox>,
+    /// Ready, running, waiting or done. Owned by the loop; wakes and aborts change it.
+    pub(crate) state: State,
+    /// What the task is waiting for, noted by the leaf future that parked it (a socket, a timer,
+    /// another task). Reset to [`Wait::Other`] before every poll. Only shown by snapshots.
+    pub(crate) wait: Wait,
+    /// The waker of whoever awaits the [`JoinHandle`]; woken when the task finishes.
+    pub(crate) join_waker: Option<Waker>,
+    /// The JoinHandle was dropped: nobody will take the output, so the slot is freed at once
+    /// when the task finishes.
+    pub(crate) detached: bool,
+    /// `abort()` was called while the task was being polled; the loop cancels it after the poll.
+    pub(crate) abort_requested: bool,
+    /// Where `spawn` was called, to name the task in a warning when tracing is off.
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// This task's place in the waiting list (an intrusive list threaded through the slots).
+    pub(crate) links: Links,
+}
+// ANCHOR_END: task_slot
+
+impl Linked for TaskSlot {
+    fn links(&mut self) -> &mut Links {
+        &mut self.links
+    }
+
+    fn links_ref(&self) -> &Links {
+        &self.links
+    }
+}
 
 // ANCHOR: task_table
 /// The task table and the two lists, changed together because every state change touches them
@@ -68,13 +129,13 @@ pub(crate) struct TaskTable {
 /// What a poll left behind, for the caller to act on outside the borrow.
 pub(crate) enum AfterPoll {
     /// The task woke itself during the poll: it is at the back of the ready queue.
-    Queued,
+    Ready,
     /// The task is in the waiting list.
     Waiting,
     /// The task is finished (its future returned `Ready`, or it was aborted during its poll, in
     /// which case `aborted` is true and the caller must cancel the future). Hand the box to
     /// [`TaskTable::finish`] afterwards.
-    Finished {
+    Done {
         /// The future, or its output.
         task: TaskBox,
         /// `abort()` was called during the poll: drop the future, outside the borrow.
@@ -152,7 +213,7 @@ impl TaskTable {
         let inserted = self.slab.insert(TaskSlot {
             id,
             cell: Some(task),
-            state: State::Queued,
+            state: State::Ready,
             wait: Wait::Other,
             join_waker: None,
             detached: false,
@@ -186,12 +247,12 @@ impl TaskTable {
     }
 
     // ANCHOR: start_poll
-    /// `Queued` → `Running`: hand out the task's future to be polled, or `None` for a stale
+    /// `Ready` → `Running`: hand out the task's future to be polled, or `None` for a stale
     /// ready-queue entry (the task was aborted while queued, and its slot maybe reused).
     #[inline]
     pub(crate) fn start_poll(&mut self, key: usize, id: TaskId) -> Option<TaskBox> {
         let slot = self.slab.get_mut(key)?;
-        if slot.id != id || slot.state != State::Queued {
+        if slot.id != id || slot.state != State::Ready {
             return None;
         }
         slot.state = State::Running { rewoken: false };
@@ -200,7 +261,7 @@ impl TaskTable {
         Some(slot.cell.take().expect("a queued task has its future"))
     }
 
-    /// `Running` → `Queued`, `Waiting` or `Finished`, by what the poll returned and what happened
+    /// `Running` → `Ready`, `Waiting` or `Done`, by what the poll returned and what happened
     /// while it ran.
     #[inline]
     pub(crate) fn end_poll(
@@ -216,17 +277,17 @@ impl TaskTable {
             unreachable!("only end_poll changes a running task's state")
         };
         if ready || slot.abort_requested {
-            slot.state = State::Finished;
+            slot.state = State::Done;
             self.stats.tasks_finished += 1;
-            AfterPoll::Finished {
+            AfterPoll::Done {
                 task,
                 aborted: !ready,
             }
         } else if rewoken {
             slot.cell = Some(task);
-            slot.state = State::Queued;
+            slot.state = State::Ready;
             self.ready.push(key, id);
-            AfterPoll::Queued
+            AfterPoll::Ready
         } else {
             slot.cell = Some(task);
             slot.state = State::Waiting;
@@ -237,7 +298,7 @@ impl TaskTable {
     // ANCHOR_END: start_poll
 
     // ANCHOR: schedule
-    /// A wake: `Waiting` → `Queued` (back of the ready queue); a `Running` task is queued again
+    /// A wake: `Waiting` → `Ready` (back of the ready queue); a `Running` task is queued again
     /// when its poll ends; a task already queued, finished, or gone is left alone. Returns whether
     /// the task was moved to the ready queue now.
     #[inline]
@@ -250,7 +311,7 @@ impl TaskTable {
         }
         match slot.state {
             State::Waiting => {
-                slot.state = State::Queued;
+                slot.state = State::Ready;
                 self.waiting.remove(&mut self.slab, key);
                 self.ready.push(key, id);
                 true
@@ -259,7 +320,7 @@ impl TaskTable {
                 slot.state = State::Running { rewoken: true };
                 false
             }
-            State::Queued | State::Finished => false,
+            State::Ready | State::Done => false,
         }
     }
     // ANCHOR_END: schedule
@@ -270,17 +331,17 @@ impl TaskTable {
     pub(crate) fn abort(&mut self, key: usize, id: TaskId) -> Option<TaskBox> {
         let slot = self.slab.get_mut(key).filter(|s| s.id == id)?;
         match slot.state {
-            State::Finished => return None,
+            State::Done => return None,
             State::Running { .. } => {
                 slot.abort_requested = true;
                 return None;
             }
             // Its ready-queue entry stays, and is skipped when popped.
-            State::Queued => {}
+            State::Ready => {}
             State::Waiting => self.waiting.remove(&mut self.slab, key),
         }
         let slot = &mut self.slab[key];
-        slot.state = State::Finished;
+        slot.state = State::Done;
         self.stats.tasks_finished += 1;
         slot.cell.take()
     }
@@ -292,7 +353,7 @@ impl TaskTable {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
             return Released::NOTHING;
         };
-        debug_assert_eq!(slot.state, State::Finished);
+        debug_assert_eq!(slot.state, State::Done);
         let join_waker = slot.join_waker.take();
         let spawned_at = Some(slot.spawned_at);
         slot.cell = task;
@@ -313,7 +374,7 @@ impl TaskTable {
         };
         let join_waker = slot.join_waker.take();
         let spawned_at = Some(slot.spawned_at);
-        let freed = if slot.state == State::Finished {
+        let freed = if slot.state == State::Done {
             Some(self.slab.remove(key))
         } else {
             slot.detached = true;
@@ -332,7 +393,7 @@ impl TaskTable {
         let Some(slot) = self.slab.get_mut(key).filter(|s| s.id == id) else {
             return JoinPoll::Ready(None);
         };
-        if slot.state == State::Finished {
+        if slot.state == State::Done {
             return JoinPoll::Ready(Some(self.slab.remove(key)));
         }
         let old = match &slot.join_waker {
@@ -347,14 +408,14 @@ impl TaskTable {
         self.slab
             .get(key)
             .filter(|s| s.id == id)
-            .is_none_or(|s| s.state == State::Finished)
+            .is_none_or(|s| s.state == State::Done)
     }
 
     /// Whether the task is in the table and not finished.
     pub(crate) fn is_alive(&self, key: usize, id: TaskId) -> bool {
         self.slab
             .get(key)
-            .is_some_and(|s| s.id == id && s.state != State::Finished)
+            .is_some_and(|s| s.id == id && s.state != State::Done)
     }
 
     /// Whether the task is in the waiting list.
@@ -399,7 +460,7 @@ impl TaskTable {
             .filter(|&(key, id)| {
                 self.slab
                     .get(key)
-                    .is_some_and(|s| s.id == id && s.state == State::Queued)
+                    .is_some_and(|s| s.id == id && s.state == State::Ready)
             })
             .map(|(_, id)| id)
             .collect();
@@ -420,7 +481,7 @@ impl TaskTable {
         let mut alive: Vec<_> = self
             .slab
             .iter()
-            .filter(|(_, s)| s.state != State::Finished)
+            .filter(|(_, s)| s.state != State::Done)
             .map(|(_, s)| (s.id, (s.state == State::Waiting).then(|| s.wait.reason())))
             .collect();
         alive.sort_by_key(|(id, _)| *id);
@@ -435,7 +496,7 @@ impl TaskTable {
         let unfinished = self
             .slab
             .iter()
-            .filter(|(_, s)| s.state != State::Finished)
+            .filter(|(_, s)| s.state != State::Done)
             .count() as u64;
         self.stats.tasks_finished += unfinished;
         self.slab.drain().collect()
@@ -447,7 +508,7 @@ mod tests {
     use std::any::Any;
 
     use super::*;
-    use crate::task::TaskCell;
+    use super::super::cell::TaskCell;
 
     /// A task box around a future that is ready at once with `value`.
     fn boxed(value: u32) -> TaskBox {
@@ -513,7 +574,7 @@ mod tests {
         assert!(!table.schedule(key, id), "noted once");
         assert!(matches!(
             table.end_poll(k, i, task, false),
-            AfterPoll::Queued
+            AfterPoll::Ready
         ));
         assert_eq!(table.ready_len(), 1);
     }
@@ -522,7 +583,7 @@ mod tests {
     fn a_stale_id_is_ignored_after_slot_reuse() {
         let mut table = TaskTable::default();
         let (key, old) = spawn(&mut table);
-        let Some(AfterPoll::Finished { task, .. }) = run_front(&mut table, true) else {
+        let Some(AfterPoll::Done { task, .. }) = run_front(&mut table, true) else {
             panic!("a ready poll finishes")
         };
         let released = table.finish(key, old, Some(task));
@@ -559,7 +620,7 @@ mod tests {
         assert!(table.abort(key, id).is_none(), "running: only marked");
         assert!(matches!(
             table.end_poll(k, i, task, false),
-            AfterPoll::Finished { aborted: true, .. }
+            AfterPoll::Done { aborted: true, .. }
         ));
     }
 
@@ -581,7 +642,7 @@ mod tests {
             table.poll_join(key, id, Waker::noop()),
             JoinPoll::Pending(None)
         ));
-        let Some(AfterPoll::Finished { mut task, .. }) = run_front(&mut table, true) else {
+        let Some(AfterPoll::Done { mut task, .. }) = run_front(&mut table, true) else {
             panic!()
         };
         // The cell must hold the output before `finish`: poll it for real.
@@ -591,7 +652,7 @@ mod tests {
         let JoinPoll::Ready(Some(mut slot)) = table.poll_join(key, id, Waker::noop()) else {
             panic!("finished")
         };
-        let mut out: Option<Result<u32, crate::JoinError>> = None;
+        let mut out: Option<Result<u32, super::super::cell::JoinError>> = None;
         slot.cell
             .as_mut()
             .unwrap()
@@ -606,7 +667,7 @@ mod tests {
         let (key, id) = spawn(&mut table);
         let released = table.detach(key, id);
         assert!(released.freed.is_none(), "not finished yet");
-        let Some(AfterPoll::Finished { task, .. }) = run_front(&mut table, true) else {
+        let Some(AfterPoll::Done { task, .. }) = run_front(&mut table, true) else {
             panic!()
         };
         let released = table.finish(key, id, Some(task));
@@ -632,7 +693,7 @@ mod tests {
     /// links, the state and flags).
     #[test]
     fn a_task_slot_stays_small() {
-        use crate::waiting::Wait;
+        use super::super::waiting::Wait;
         assert_eq!(std::mem::size_of::<Wait>(), 2 * std::mem::size_of::<u64>());
         assert!(std::mem::size_of::<TaskSlot>() <= 10 * std::mem::size_of::<u64>());
     }

@@ -17,36 +17,11 @@ use std::fmt::Write as _;
 use std::io;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use crate::task::TaskId;
-use crate::trace::{Event, EventKind, LoopEvent, Outcome, PollResult, TaskInfo, WakeSource};
-use crate::waiting::WaitReason;
-
-/// Where a task is during a [`Span`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TaskState {
-    /// Finished (drawn `_`).
-    Done,
-    /// In the waiting list (drawn `.`).
-    Waiting,
-    /// In the ready queue, waiting for its turn (drawn `=`).
-    Ready,
-    /// Being polled: it has the thread (drawn `#`).
-    Running,
-}
-
-impl TaskState {
-    /// The character [`Timeline::render_ascii`] draws for this state.
-    pub fn symbol(self) -> char {
-        match self {
-            TaskState::Running => '#',
-            TaskState::Ready => '=',
-            TaskState::Waiting => '.',
-            TaskState::Done => '_',
-        }
-    }
-}
+use super::event::{Event, EventKind, LoopEvent, PollResult, TaskInfo, WakeSource};
+use super::json::Obj;
+use crate::id::TaskId;
+pub use crate::lifecycle::TaskState;
+use crate::lifecycle::{Outcome, WaitReason};
 
 /// A stretch of time during which a task stayed in one state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,10 +152,10 @@ impl Timeline {
             match &event.kind {
                 EventKind::Spawn => switch(&mut open, event.at, TaskState::Ready, None),
                 EventKind::PollStart => switch(&mut open, event.at, TaskState::Running, None),
-                EventKind::PollEnd(PollResult::Ready) => {
+                EventKind::PollEnd(PollResult::Done) => {
                     switch(&mut open, event.at, TaskState::Done, None)
                 }
-                EventKind::PollEnd(PollResult::Yielded) => {
+                EventKind::PollEnd(PollResult::Ready) => {
                     switch(&mut open, event.at, TaskState::Ready, None)
                 }
                 EventKind::PollEnd(PollResult::Waiting(why)) => {
@@ -285,26 +260,43 @@ impl Timeline {
     /// with what the poll returned in its arguments; complete events `ready` and `waiting: …`
     /// for the time between polls; and instant events (`"ph":"i"`) for the spawn, each wake
     /// (named after who woke it) and the end. Times are in microseconds since the runtime was
-    /// built, with nanosecond decimals. The document is built as a `serde_json` value and written
-    /// on one line, so task names with quotes or newlines are escaped as JSON requires.
+    /// built, with nanosecond decimals. The document is written on one line, keys in sorted order,
+    /// by the observability layer's small JSON writer that escapes task names as JSON requires (quotes,
+    /// backslashes, newlines and other control characters).
     ///
     /// # Errors
     /// Whatever `writer` returns.
     pub fn write_chrome_trace(&self, mut writer: impl io::Write) -> io::Result<()> {
-        let mut records = vec![json!({
-            "ph": "M", "pid": 1, "tid": 0, "name": "process_name",
-            "args": { "name": "taketurns runtime" },
-        })];
+        let mut records = vec![
+            Obj::new()
+                .raw("args", &Obj::new().str("name", "taketurns runtime").end())
+                .str("name", "process_name")
+                .str("ph", "M")
+                .num("pid", 1)
+                .num("tid", 0)
+                .end(),
+        ];
         for task in &self.tasks {
             let tid = task.id.as_u64();
-            records.push(json!({
-                "ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
-                "args": { "name": format!("{} {}", task.id, task.name) },
-            }));
-            records.push(json!({
-                "ph": "M", "pid": 1, "tid": tid, "name": "thread_sort_index",
-                "args": { "sort_index": tid },
-            }));
+            let track = format!("{} {}", task.id, task.name);
+            records.push(
+                Obj::new()
+                    .raw("args", &Obj::new().str("name", &track).end())
+                    .str("name", "thread_name")
+                    .str("ph", "M")
+                    .num("pid", 1)
+                    .num("tid", tid)
+                    .end(),
+            );
+            records.push(
+                Obj::new()
+                    .raw("args", &Obj::new().num("sort_index", tid).end())
+                    .str("name", "thread_sort_index")
+                    .str("ph", "M")
+                    .num("pid", 1)
+                    .num("tid", tid)
+                    .end(),
+            );
             for span in self.spans(task.id) {
                 let name = match (&span.state, &span.waiting_for) {
                     (TaskState::Running, _) => continue, // polls are written from the events
@@ -313,18 +305,34 @@ impl Timeline {
                     (TaskState::Waiting, Some(why)) => format!("waiting: {}", wait_name(why)),
                     (TaskState::Waiting, None) => "waiting".to_string(),
                 };
-                records.push(json!({
-                    "ph": "X", "pid": 1, "tid": tid, "cat": "state", "name": name,
-                    "ts": micros(span.start),
-                    "dur": micros(span.end.saturating_sub(span.start)),
-                }));
+                records.push(
+                    Obj::new()
+                        .str("cat", "state")
+                        .num("dur", micros(span.end.saturating_sub(span.start)))
+                        .str("name", &name)
+                        .str("ph", "X")
+                        .num("pid", 1)
+                        .num("tid", tid)
+                        .num("ts", micros(span.start))
+                        .end(),
+                );
             }
         }
         let mut poll_started: Vec<(TaskId, Duration)> = Vec::new();
         for event in &self.events {
             let tid = event.task.as_u64();
             let ts = micros(event.at);
-            let instant = |name: &str, cat: &str| json!({ "ph": "i", "s": "t", "pid": 1, "tid": tid, "cat": cat, "name": name, "ts": ts });
+            let instant = |name: &str, cat: &str| {
+                Obj::new()
+                    .str("cat", cat)
+                    .str("name", name)
+                    .str("ph", "i")
+                    .num("pid", 1)
+                    .str("s", "t")
+                    .num("tid", tid)
+                    .num("ts", ts)
+                    .end()
+            };
             match &event.kind {
                 EventKind::Spawn => records.push(instant("spawn", "task")),
                 EventKind::PollStart => poll_started.push((event.task, event.at)),
@@ -334,18 +342,24 @@ impl Timeline {
                     };
                     let (_, started) = poll_started.swap_remove(i);
                     let then = match result {
-                        PollResult::Ready => "ready: finished".to_string(),
-                        PollResult::Yielded => "pending, woken during the poll: ready".to_string(),
+                        PollResult::Done => "ready: finished".to_string(),
+                        PollResult::Ready => "pending, woken during the poll: ready".to_string(),
                         PollResult::Waiting(why) => {
                             format!("pending: waiting for {}", wait_name(why))
                         }
                     };
-                    records.push(json!({
-                        "ph": "X", "pid": 1, "tid": tid, "cat": "poll", "name": "poll",
-                        "ts": micros(started),
-                        "dur": micros(event.at.saturating_sub(started)),
-                        "args": { "returned": then },
-                    }));
+                    records.push(
+                        Obj::new()
+                            .raw("args", &Obj::new().str("returned", &then).end())
+                            .str("cat", "poll")
+                            .num("dur", micros(event.at.saturating_sub(started)))
+                            .str("name", "poll")
+                            .str("ph", "X")
+                            .num("pid", 1)
+                            .num("tid", tid)
+                            .num("ts", micros(started))
+                            .end(),
+                    );
                 }
                 EventKind::Wake(source) => {
                     records.push(instant(&format!("wake: {}", source_name(*source)), "wake"))
@@ -360,13 +374,16 @@ impl Timeline {
                 }
             }
         }
-        let trace = json!({
-            "displayTimeUnit": "ms",
-            "otherData": { "generator": "taketurns", "dropped_events": self.dropped },
-            "traceEvents": records,
-        });
-        serde_json::to_writer(&mut writer, &trace)?;
-        writeln!(writer)?;
+        let other = Obj::new()
+            .num("dropped_events", self.dropped)
+            .str("generator", "taketurns")
+            .end();
+        let trace = Obj::new()
+            .str("displayTimeUnit", "ms")
+            .raw("otherData", &other)
+            .raw("traceEvents", &format!("[{}]", records.join(",")))
+            .end();
+        writeln!(writer, "{trace}")?;
         writer.flush()
     }
     // ANCHOR_END: chrome_trace
@@ -386,7 +403,7 @@ fn micros(d: Duration) -> f64 {
 /// A duration in plain ASCII (`us`, not `µs`), rounded for a ruler: the task-stats table's
 /// format, so that the two read alike.
 fn ascii_duration(d: Duration) -> String {
-    crate::stats::short_duration(d).replace('µ', "u")
+    super::stats::short_duration(d).replace('µ', "u")
 }
 
 /// `s` cut to `max` characters, with `..` at the end when cut.

@@ -22,10 +22,26 @@
 //! inside its own future is counted as alive, though nobody else can use it.
 
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
-use crate::trace::TaskInfo;
-use crate::waiting::WaitReason;
+use super::event::TaskInfo;
+use crate::lifecycle::WaitReason;
+
+/// The function warnings go to (`Builder::on_warning`).
+pub(crate) type WarningSink = Rc<dyn Fn(&Warning)>;
+
+// ANCHOR: report
+/// Report `warning`: to `sink` if the program gave one, else to stderr. The one place every
+/// warning goes through, whoever noticed it (the recorder, or the runtime's core for a
+/// destructor that panicked). Call with no borrow held: the sink is the program's code.
+pub(crate) fn report(sink: Option<&WarningSink>, warning: &Warning) {
+    match sink {
+        Some(sink) => sink(warning),
+        None => eprintln!("{warning}"),
+    }
+}
+// ANCHOR_END: report
 
 /// Something the loop noticed about one task.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,10 +12,8 @@ use std::fmt;
 use std::panic::Location;
 use std::time::Duration;
 
-use crate::task::TaskId;
-use crate::timeline::TaskState;
-use crate::trace::Outcome;
-use crate::waiting::WaitReason;
+use crate::id::TaskId;
+use crate::lifecycle::{Outcome, TaskState, WaitReason};
 
 /// Counters since the runtime was created. Cheap to read: `rt.stats()` copies them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,0 +1,266 @@
+//! The timer list: every pending deadline of one runtime, in order.
+//!
+//! A sleeping task is a waiting task whose wait ends at a known instant. The loop keeps all such
+//! instants in one ordered structure, asks it for the nearest deadline to know how long it may
+//! block in epoll, and after each wait moves the tasks of every due timer to the ready queue.
+//! asyncio's counterpart is `loop._scheduled`, a binary heap of `TimerHandle`s.
+//!
+//! **Why a `BTreeMap` and not a heap.** A timer is usually cancelled, not fired: every
+//! `timeout(…)` around an operation that finishes in time drops its timer. A binary heap cannot
+//! remove an arbitrary entry cheaply, so asyncio marks cancelled handles and rebuilds the heap when
+//! more than half are dead. A `BTreeMap` keyed by `(deadline, sequence number)` removes any entry
+//! in O(log n), keeps equal deadlines in creation order, and finds the nearest deadline as its
+//! first key. Memory is exactly the live timers: a million timeouts created and cancelled leave
+//! nothing behind.
+//!
+//! Where we simplify: tokio uses a hierarchical timing wheel (six levels of 64 slots, 1 ms
+//! resolution): insert and cancel are O(1) and firing is amortised O(1), at the cost of rounding
+//! deadlines to the millisecond. Ours is exact to the nanosecond and O(log n).
+//!
+//! **One entry per sleep.** A [`TimerEntry`] is what a sleeping future keeps: its deadline and,
+//! once a poll has registered it, which runtime's list holds it and under which key. Both of the
+//! crate's sleeps (`time::Sleep`, and hyper's through `hyper_rt`) are a `TimerEntry` and nothing
+//! more, so registering, refreshing the waker, resetting and clamping a deadline are written once,
+//! here. The entry names its list by the runtime's number, not by a pointer, so it is
+//! `Send + Sync` (hyper requires that of its sleeps); whoever polls it hands it the list of the
+//! runtime running on this thread. This driver knows wakers and deadlines, not tasks: noting
+//! that a task waits for a timer is the caller's job.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::task::{Context, Waker};
+use std::time::{Duration, Instant};
+
+// ANCHOR: timer_key
+/// A timer's place in the list: its deadline, then a sequence number that keeps timers with the
+/// same deadline in creation order and makes every key unique.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerKey {
+    /// When the timer fires.
+    pub(crate) deadline: Instant,
+    /// Creation order, unique within the runtime.
+    seq: u64,
+}
+// ANCHOR_END: timer_key
+
+/// What [`Timers::refresh`] found for a registered sleep.
+pub(crate) enum Refresh {
+    /// Still in the list. Holds the waker it replaced, if the task's waker changed, for the
+    /// caller to drop outside any borrow.
+    Pending(Option<Waker>),
+    /// No longer in the list: it fired (or the runtime is shutting down and dropped it).
+    Gone,
+}
+
+// ANCHOR: timers
+/// Every pending timer of one runtime. Owned by the runtime's core; `Sleep` futures insert and
+/// remove their own entries, the loop fires the due ones.
+#[derive(Default)]
+pub(crate) struct Timers {
+    /// Pending timers, nearest deadline first, each with the waker of the task to wake.
+    entries: BTreeMap<TimerKey, Waker>,
+    /// The next sequence number to hand out.
+    next_seq: u64,
+    /// How many timers have fired (reported in `Stats`).
+    fired: u64,
+}
+// ANCHOR_END: timers
+
+impl Timers {
+    /// Add a timer; the returned key removes or updates it.
+    pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+        let key = TimerKey {
+            deadline,
+            seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        self.entries.insert(key, waker);
+        key
+    }
+
+    // ANCHOR: refresh
+    /// A registered sleep's poll: one lookup that both answers "still pending?" and keeps the
+    /// waker of the latest poll (a task may be polled with a different waker than the one it
+    /// registered with, e.g. inside `join` or `select` combinators).
+    pub(crate) fn refresh(&mut self, key: TimerKey, waker: &Waker) -> Refresh {
+        let Some(slot) = self.entries.get_mut(&key) else {
+            return Refresh::Gone;
+        };
+        if slot.will_wake(waker) {
+            return Refresh::Pending(None);
+        }
+        Refresh::Pending(Some(std::mem::replace(slot, waker.clone())))
+    }
+    // ANCHOR_END: refresh
+
+    /// Remove a timer (cancelled, or its future saw the deadline itself). Returns its waker so
+    /// the caller can drop it outside any borrow.
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
+        self.entries.remove(&key)
+    }
+
+    /// The nearest deadline, which bounds how long the loop may sleep.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.entries.first_key_value().map(|(key, _)| key.deadline)
+    }
+
+    // ANCHOR: fire_due
+    /// Move the wakers of every timer due at `now` into `out`. "Due" includes a deadline equal
+    /// to `now`, so a zero-length sleep fires on the first check.
+    pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Waker>) {
+        while let Some(entry) = self.entries.first_entry() {
+            if entry.key().deadline > now {
+                break;
+            }
+            out.push(entry.remove());
+            self.fired += 1;
+        }
+    }
+    // ANCHOR_END: fire_due
+
+    /// How many timers are pending.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// How many timers have fired.
+    pub(crate) fn fired(&self) -> u64 {
+        self.fired
+    }
+
+    /// Remove every timer (shutdown), handing back the wakers to drop outside any borrow.
+    pub(crate) fn clear(&mut self) -> BTreeMap<TimerKey, Waker> {
+        std::mem::take(&mut self.entries)
+    }
+}
+
+/// The deadline `duration` from now; a duration too large to add saturates to "practically
+/// never" (about 30 years), as tokio does.
+pub(crate) fn deadline_after(duration: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
+}
+
+/// The timer list of the runtime running on this thread, and that runtime's number.
+pub(crate) type Here<'a> = (u64, &'a RefCell<Timers>);
+
+/// What [`TimerEntry::poll`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerPoll {
+    /// The deadline has passed; the entry is out of every list.
+    Ready,
+    /// Not yet: the entry is in the list of the runtime that was given, with the latest waker.
+    Pending,
+    /// The entry is in the list of another runtime (this number), which is not the one running
+    /// on this thread: the sleep was moved. Nothing was changed.
+    Elsewhere(u64),
+    /// Not due, and no runtime is running on this thread to hold an entry.
+    NoRuntime,
+}
+
+// ANCHOR: timer_entry
+/// A sleep's deadline and, once registered, its place in one runtime's timer list.
+#[derive(Debug)]
+pub(crate) struct TimerEntry {
+    /// When the sleep ends. Owned by the sleep; `reset` moves it.
+    deadline: Instant,
+    /// The number of the runtime whose list holds our entry, and the entry's key there; `None`
+    /// until a poll registers the entry, and again once it fired or was removed.
+    registered: Option<(u64, TimerKey)>,
+}
+
+impl TimerEntry {
+    /// An entry for `deadline`, not yet in any list.
+    pub(crate) fn new(deadline: Instant) -> TimerEntry {
+        TimerEntry {
+            deadline,
+            registered: None,
+        }
+    }
+
+    /// When the sleep ends.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether a poll has put the entry in a list (and it has not fired since).
+    pub(crate) fn is_registered(&self) -> bool {
+        self.registered.is_some()
+    }
+
+    /// Poll the sleep. Registered already, in the list of the runtime polling us now: one lookup
+    /// says whether the loop has fired the entry, and keeps the waker of the latest poll (the
+    /// task may now be polled through a combinator with another waker). A deadline that has
+    /// passed counts even while the entry is still in the list: a task that never gives the loop
+    /// a turn (a `select` that keeps finding its other branch ready) would otherwise never see
+    /// it, because only the loop fires timers. (tokio does not read the clock here; its coop
+    /// budget forces such a task to yield, and then the driver fires the timer.) Not registered
+    /// (first poll, or fired while a later `reset` was waiting): register with `here`.
+    pub(crate) fn poll(&mut self, cx: &Context<'_>, here: Option<Here<'_>>) -> TimerPoll {
+        if let Some((owner, key)) = self.registered {
+            let Some((runtime, timers)) = here.filter(|(runtime, _)| *runtime == owner) else {
+                return TimerPoll::Elsewhere(owner);
+            };
+            let refresh = timers.borrow_mut().refresh(key, cx.waker());
+            match refresh {
+                Refresh::Pending(old_waker) => {
+                    // Dropped outside the borrow: a waker's destructor is anyone's code.
+                    drop(old_waker);
+                    if Instant::now() < self.deadline {
+                        return TimerPoll::Pending;
+                    }
+                    self.unregister(Some((runtime, timers)));
+                    return TimerPoll::Ready;
+                }
+                // Fired: done, unless a reset moved the deadline later since (checked below).
+                Refresh::Gone => self.registered = None,
+            }
+        }
+        if Instant::now() >= self.deadline {
+            return TimerPoll::Ready;
+        }
+        let Some((runtime, timers)) = here else {
+            return TimerPoll::NoRuntime;
+        };
+        let key = timers
+            .borrow_mut()
+            .insert(self.deadline, cx.waker().clone());
+        self.registered = Some((runtime, key));
+        TimerPoll::Pending
+    }
+
+    /// Move the deadline. A later deadline keeps the entry where it is: when it fires at the old
+    /// deadline, the poll finds the new one not yet due and registers it then, so a timer pushed
+    /// later again and again (a keep-alive, an idle timeout) costs one spurious wake per period
+    /// instead of a removal and an insertion per push (tokio resets its entries lazily for the
+    /// same reason). An earlier deadline removes the entry now (if its runtime is `here`); the
+    /// next poll registers the new one.
+    pub(crate) fn reset(&mut self, deadline: Instant, here: Option<Here<'_>>) {
+        let later = self
+            .registered
+            .is_some_and(|(_, key)| deadline >= key.deadline);
+        if !later {
+            self.unregister(here);
+        }
+        self.deadline = deadline;
+    }
+
+    /// Take the entry out of its list if that list is `here`'s. Otherwise (dropped or reset off
+    /// its runtime's thread, or after that runtime stopped running) the entry is only forgotten:
+    /// it stays in its list until it fires, waking a task that no longer waits for it (which does
+    /// nothing), or until its runtime is dropped with it.
+    pub(crate) fn unregister(&mut self, here: Option<Here<'_>>) {
+        let Some((owner, key)) = self.registered.take() else {
+            return;
+        };
+        if let Some((runtime, timers)) = here
+            && runtime == owner
+        {
+            let waker = timers.borrow_mut().remove(key);
+            // Dropped here, outside the borrow of the timer list.
+            drop(waker);
+        }
+    }
+}
+// ANCHOR_END: timer_entry
