@@ -1,12 +1,12 @@
 // The two-lists player: steps through a lists trace (JSON written by `--trace-lists`, format
-// "taketurns-lists" version 1, see book/player/README.md) and draws the ready queue, the waiting
+// "taketurns-lists" version 2, see book/player/README.md) and draws the ready queue, the waiting
 // list with what each task waits for, the running task and the loop's phase.
 //
 // Every `<div class="tt-player" data-trace="traces/NAME.json">` on a page becomes a player. The
 // replay starts from empty lists and applies the steps one by one, the same rules as
 // `taketurns::replay::ListsTrace::replay`: spawn joins the back of the ready queue, poll_start
-// takes the front, poll_end sends the task to the back of the ready queue (yielded) or of the
-// waiting list (waiting), a wake moves a waiting task to the ready queue, done removes it. No
+// takes the front, poll_end sends the task to the back of the ready queue (ready) or of the
+// waiting list (waiting), or ends it (done), a wake moves a waiting task to the ready queue, done removes it. No
 // library, no network beyond the trace file itself; colours come from mdBook's theme variables.
 (function () {
   "use strict";
@@ -32,7 +32,7 @@
           s.running = st.task; break;
         case "poll_end":
           s.running = null;
-          if (st.result === "yielded") { s.ready.push(st.task); }
+          if (st.result === "ready") { s.ready.push(st.task); }
           if (st.result === "waiting") { s.waiting.push({ task: st.task, waits_for: st.waits_for || "" }); }
           break;
         case "wake":
@@ -60,8 +60,8 @@
       case "spawn": return name(st.task) + " is spawned: back of the ready queue";
       case "poll_start": return "the loop takes " + name(st.task) + " from the front of the ready queue and polls it";
       case "poll_end":
-        if (st.result === "ready") { return name(st.task) + "'s future is finished"; }
-        if (st.result === "yielded") { return name(st.task) + " returns Pending, already woken: back of the ready queue"; }
+        if (st.result === "done") { return name(st.task) + "'s future is finished: done"; }
+        if (st.result === "ready") { return name(st.task) + " returns Pending, already woken: ready, back of the ready queue"; }
         return name(st.task) + " returns Pending: waiting list, for " + st.waits_for;
       case "wake": return name(st.task) + " is woken by " + st.source;
       case "done": return name(st.task) + " is done (" + st.outcome + ")";
@@ -159,8 +159,8 @@
       if (!r.ok) { throw new Error("HTTP " + r.status + " for " + path); }
       return r.json();
     }).then(function (trace) {
-      if (trace.format !== "taketurns-lists" || trace.version !== 1) {
-        throw new Error(path + " is not a taketurns-lists version 1 trace");
+      if (trace.format !== "taketurns-lists" || trace.version !== 2) {
+        throw new Error(path + " is not a taketurns-lists version 2 trace");
       }
       build(root, trace);
     }).catch(function (e) {

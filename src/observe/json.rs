@@ -37,10 +37,18 @@ impl Obj {
         obj
     }
 
-    /// A member whose value is a number (an integer, or a finite float).
+    /// A member whose value is an integer (or a bool: `true`, `false`).
     pub(crate) fn num(self, key: &str, value: impl std::fmt::Display) -> Obj {
         let mut obj = self.key(key);
         let _ = write!(obj.0, "{value}");
+        obj
+    }
+
+    /// A member whose value is a finite float, always written with a point or an exponent
+    /// (`0.0`, `12.5`, `1e-7`), so that a reader sees a float even when it is whole.
+    pub(crate) fn float(self, key: &str, value: f64) -> Obj {
+        let mut obj = self.key(key);
+        let _ = write!(obj.0, "{value:?}");
         obj
     }
 

@@ -527,10 +527,11 @@ impl Header {
         if self.format.as_deref() == Some(FORMAT) && self.version == Some(u64::from(VERSION)) {
             return Ok(());
         }
+        let format = self.format.as_deref().unwrap_or("(none)");
+        let version = self.version.map_or("(none)".to_owned(), |v| v.to_string());
         Err(ReplayError(format!(
-            "expected format {FORMAT:?} version {VERSION}, found format {:?} version {:?}: \
-             regenerate the file with this crate's examples (`--trace-lists`)",
-            self.format, self.version
+            "expected format {FORMAT:?} version {VERSION}, found format {format:?} version \
+             {version}: regenerate the file with this crate's examples (`--trace-lists`)"
         )))
     }
 }

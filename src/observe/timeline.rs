@@ -308,12 +308,12 @@ impl Timeline {
                 records.push(
                     Obj::new()
                         .str("cat", "state")
-                        .num("dur", micros(span.end.saturating_sub(span.start)))
+                        .float("dur", micros(span.end.saturating_sub(span.start)))
                         .str("name", &name)
                         .str("ph", "X")
                         .num("pid", 1)
                         .num("tid", tid)
-                        .num("ts", micros(span.start))
+                        .float("ts", micros(span.start))
                         .end(),
                 );
             }
@@ -330,7 +330,7 @@ impl Timeline {
                     .num("pid", 1)
                     .str("s", "t")
                     .num("tid", tid)
-                    .num("ts", ts)
+                    .float("ts", ts)
                     .end()
             };
             match &event.kind {
@@ -352,12 +352,12 @@ impl Timeline {
                         Obj::new()
                             .raw("args", &Obj::new().str("returned", &then).end())
                             .str("cat", "poll")
-                            .num("dur", micros(event.at.saturating_sub(started)))
+                            .float("dur", micros(event.at.saturating_sub(started)))
                             .str("name", "poll")
                             .str("ph", "X")
                             .num("pid", 1)
                             .num("tid", tid)
-                            .num("ts", micros(started))
+                            .float("ts", micros(started))
                             .end(),
                     );
                 }

@@ -103,14 +103,14 @@ pub(super) fn to_json(report: &Report) -> String {
     let obj = optional(obj, "wall_minus_delay_us", report.wall_minus_delay());
     obj.num("cpu_user_us", micros(report.cpu_user))
         .num("cpu_system_us", micros(report.cpu_system))
-        .num(
+        .float(
             "cpu_per_fetch_us",
             rounded(report.cpu_per_fetch().as_secs_f64() * 1e6, 2),
         )
         .num("rss_before_kib", report.rss_before_kib)
         .num("peak_rss_kib", report.peak_rss_kib)
         .num("rss_growth_kib", report.rss_growth_kib())
-        .num("kib_per_fetch", rounded(report.kib_per_fetch(), 3))
+        .float("kib_per_fetch", rounded(report.kib_per_fetch(), 3))
         .end()
 }
 
