@@ -1,4 +1,4 @@
-//! `examples/fetch_many.rs` from the outside: run the built example binary with small plans and
+//! `examples/fetch_many/` from the outside: run the built example binary with small plans and
 //! check its table, its JSON, its exit codes and its messages.
 //!
 //! Cargo gives integration tests the path of the package's binaries, not of its examples, so the

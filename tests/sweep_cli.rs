@@ -1,4 +1,4 @@
-//! `examples/sweep.rs` from the outside: run the built example with a quick sweep into a
+//! `examples/sweep/` from the outside: run the built example with a quick sweep into a
 //! temporary directory and check the CSV, the JSON and the three charts it writes, its exit code
 //! for a bad flag, and that a count beyond the machine's limits is refused before anything runs.
 //!

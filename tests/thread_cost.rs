@@ -1,4 +1,4 @@
-//! `examples/thread_cost.rs`, run small: its numbers must be sane, not fast.
+//! `examples/thread_cost/`, run small: its numbers must be sane, not fast.
 //!
 //! An integration test cannot import an example's functions, so this test runs the example's
 //! binary with small parameters and reads its table. It checks what must hold on any Linux

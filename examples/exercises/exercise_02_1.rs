@@ -7,7 +7,7 @@
 //! mappings per thread, the size of one thread's stack mapping (found in `/proc/self/maps` from
 //! the address of a local variable), and kernel stacks (`KernelStack`, machine-wide). Then it
 //! prints the limits: `vm.max_map_count` and how many threads fit under it from here,
-//! `kernel.pid_max`, `kernel.threads-max`. Like `examples/thread_cost.rs`, it stops before
+//! `kernel.pid_max`, `kernel.threads-max`. Like `examples/thread_cost/`, it stops before
 //! `vm.max_map_count`, because a thread started past it can abort the whole process;
 //! `cargo run --release --example thread_cost -- --threads 17000 --no-map-guard` shows that abort.
 //! Python's `threading.stack_size()` sets the same pthread attribute; tokio's

@@ -7,7 +7,7 @@
 //! ([`Client::ThreadPerTask`]), a fixed pool of threads ([`Client::ThreadPool`]), and one task per
 //! fetch on our single-threaded event loop ([`Client::EventLoop`]). A [`Report`] per run records
 //! what each cost: wall time, CPU time, peak memory, and every failed fetch by the kind of its
-//! [`FetchError`]. `examples/fetch_many.rs` runs all four and prints the table.
+//! [`FetchError`]. `examples/fetch_many/` runs all four and prints the table.
 //!
 //! In Python this is the classic "download many pages" comparison: a loop of `urllib` calls,
 //! `threading.Thread` per URL, `ThreadPoolExecutor.map`, and `asyncio.gather` over

@@ -5,7 +5,7 @@
 //! included) over the run: the work of the client and of the kernel on its behalf. **Peak
 //! memory** is `ru_maxrss`, the high-water mark of the process's resident set in KiB. It is
 //! process-wide and never goes down, so it only tells the truth about one client if that client
-//! is the only thing the process ever ran: `examples/fetch_many.rs` runs each client in a fresh
+//! is the only thing the process ever ran: `examples/fetch_many/` runs each client in a fresh
 //! child process for that reason. **Wall time minus delay** subtracts the time the server was
 //! *asked* to wait, which no client can beat: each fetch waits `delay`, and a client with `c`
 //! fetches in flight needs at least `ceil(fetches / c)` rounds of it (one round for thread per
