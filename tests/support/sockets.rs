@@ -1,4 +1,5 @@
-//! Helpers shared by the socket tests.
+//! Helpers shared by the socket tests: an echo server task (the `asyncio` echo server of every
+//! tutorial, on taketurns) and a listener on a free loopback port. No TLS, no IPv6.
 
 use std::net::SocketAddr;
 
@@ -18,7 +19,6 @@ pub async fn echo_server(listener: TcpListener) {
 }
 
 /// A listener on a free port of the loopback address, and that address.
-#[allow(dead_code)] // not every test binary that includes this module binds its own
 pub async fn local_listener() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -9,12 +9,11 @@
 //! across many ping intervals still answers. They check orders and counts, never speed; a
 //! watchdog aborts a test that hangs.
 
-mod watchdog;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::support::watchdog::watchdog;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
@@ -23,7 +22,6 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use taketurns::hyper_rt::{HyperStream, TaketurnsExecutor, TaketurnsTimer};
 use taketurns::net::{TcpListener, TcpStream};
-use watchdog::watchdog;
 
 /// `/echo?X` answers `X` after a sleep of `X` ms modulo 20, so that answers finish out of order.
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {

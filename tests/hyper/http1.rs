@@ -7,8 +7,6 @@
 //! watchdog aborts a test that hangs. The tokio side uses hyper's own connection API over a small
 //! tokio socket adapter written here (hyper-util's `TokioIo` would do the same).
 
-mod watchdog;
-
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -18,6 +16,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::support::watchdog::watchdog;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
@@ -26,7 +25,6 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use taketurns::hyper_rt::{HyperStream, TaketurnsTimer};
 use taketurns::net::{TcpListener, TcpStream};
-use watchdog::watchdog;
 
 /// What a connection task of the taketurns server ended with: `Ok` or hyper's error.
 type Outcomes = Rc<RefCell<Vec<Result<(), hyper::Error>>>>;
