@@ -311,36 +311,3 @@ fn the_example_says_what_it_needs() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("another server uses that port"), "{stderr}");
 }
-
-#[test]
-fn exercise_10_4_counts_one_connection_per_client_or_per_request() {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .unwrap()
-        .join("examples")
-        .join("exercise_10_4");
-    if !binary.is_file() {
-        eprintln!("skipped: {} is not built", binary.display());
-        return;
-    }
-    let out = Command::new(binary)
-        .args(["--connections", "20", "--requests", "5"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    for server in ["event-loop", "threads"] {
-        for (client, connections) in [("keep-alive", 20), ("new connection per request", 100)] {
-            let prefix = format!("{server:<11} {client:<26}");
-            let line = stdout
-                .lines()
-                .find(|l| l.starts_with(&prefix))
-                .unwrap_or_else(|| panic!("no row {prefix:?} in:\n{stdout}"));
-            let cols: Vec<&str> = line[prefix.len()..].split_whitespace().collect();
-            assert_eq!(cols[0].parse::<u64>().unwrap(), connections, "{line}");
-            assert!(cols[1].parse::<f64>().unwrap() > 0.0, "{line}");
-        }
-    }
-}

@@ -151,30 +151,3 @@ fn the_example_counts_one_connection_per_fetch_or_per_worker() {
         "{stdout}"
     );
 }
-
-#[test]
-fn exercise_02_5_the_literal_port_opens_more_connections_than_a_pool() {
-    let Some(binary) = example("exercise_02_5") else {
-        return;
-    };
-    let out = Command::new(binary)
-        .args(["--fetches", "60", "--tasks", "1,4"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    let row = |tasks: &str| -> (u64, u64) {
-        let line = stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(tasks))
-            .unwrap_or_else(|| panic!("no row for {tasks} tasks in:\n{stdout}"));
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        (cols[1].parse().unwrap(), cols[3].parse().unwrap())
-    };
-    // One task: one connection either way.
-    assert_eq!(row("1"), (1, 1), "{stdout}");
-    // Four tasks: the pool opens one per task at most; `set` drops connections and reopens.
-    let (replaced, pooled) = row("4");
-    assert!((1..=4).contains(&pooled), "{stdout}");
-    assert!(replaced > pooled, "{stdout}");
-}

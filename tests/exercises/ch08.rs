@@ -1,13 +1,8 @@
-//! The exercise solutions of chapter 8 (`examples/exercises/exercise_08_M.rs`): each is a variant
-//! of build-track step 7, and each test reads what it prints: which lines come in which order, and
-//! counts that hold on any machine. No test asserts a speed or a time.
-//!
-//! The solutions fetch from the crate's delay server, so they need the `workload` feature.
-#![cfg(feature = "workload")]
+//! Chapter 8's exercises (`examples/exercises/exercise_08_M.rs`): each is a variant of build-track
+//! step 7, and each test reads what it prints: which lines come in which order, and counts that
+//! hold on any machine. No test asserts a speed or a time.
 
-mod run_example;
-
-use run_example::run_ok;
+use crate::support::run_example::run_ok;
 
 /// Where `line` first appears in `out`, a line of its own; fails the test if it is missing.
 fn position(out: &str, line: &str) -> usize {

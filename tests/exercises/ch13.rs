@@ -1,16 +1,10 @@
-//! Chapter 13's exercise solutions, run as a reader would run them, with small parameters.
-//!
-//! Each binary is built if needed and run through the shared helper in `tests/run_example`. No
-//! test asserts a speed: only that each program measured what it says, in the shape it says.
-
-// Every solution here measures with the lab bench (`taketurns::workload`).
-#![cfg(feature = "workload")]
-
-mod run_example;
+//! Chapter 13's exercises (`examples/exercises/exercise_13_M.rs`), run as a reader would run them,
+//! with small parameters. No test asserts a speed: only that each program measured what it says,
+//! in the shape it says.
 
 use std::process::Output;
 
-use run_example::run;
+use crate::support::run_example::run;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -1,11 +1,11 @@
-//! Chapter 3's exercise 2, run small: buyers taking turns on one thread oversell by exactly
+//! Chapter 3's exercises (`examples/exercises/exercise_03_M.rs`), run small: `compare_exchange`
+//! loses no increment, and buyers taking turns on one thread oversell by exactly
 //! `buyers - tickets` when a turn ends between the check and the take (the ready queue is
-//! first-in, first-out, so every buyer checks before any takes), and the fix sells exactly the
+//! first-in, first-out, so every buyer checks before any takes), while the fix sells exactly the
 //! tickets there are. Counts only, never timing.
 
-mod run_example;
-
-use run_example::run_ok;
+use crate::output::{after, first_line};
+use crate::support::run_example::run_ok;
 
 /// The number right after `sold` on the line that starts with `start`.
 fn sold(stdout: &str, start: &str) -> u64 {
@@ -22,6 +22,19 @@ fn sold(stdout: &str, start: &str) -> u64 {
         .next()
         .and_then(|w| w.parse().ok())
         .unwrap_or_else(|| panic!("no number after \"sold\" in {line:?}"))
+}
+
+#[test]
+fn exercise_03_1_compare_exchange_counts_everything() {
+    let stdout = run_ok(
+        "exercise_03_1",
+        &["--threads", "4", "--increments", "20000"],
+    );
+    let cas = first_line(&stdout, "compare_exchange:");
+    assert_eq!(after(cas, "counted"), 80_000, "{stdout}");
+    assert_eq!(after(cas, "lost"), 0);
+    let racy = first_line(&stdout, "load then store:");
+    assert!(after(racy, "counted") <= 80_000);
 }
 
 #[test]

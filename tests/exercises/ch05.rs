@@ -1,9 +1,7 @@
-//! The solutions of chapter 5's exercises (`examples/exercises/exercise_05_M.rs`), each a variant
-//! of build-track step 3: the order of the polls, the polls per task, and which tasks finish.
+//! Chapter 5's exercises (`examples/exercises/exercise_05_M.rs`), each a variant of build-track
+//! step 3: the order of the polls, the polls per task, and which tasks finish.
 
-mod run_example;
-
-use run_example::run_ok;
+use crate::support::run_example::run_ok;
 
 /// The summary line of `task`: `task N: P polls, finished: B`.
 fn summary(out: &str, task: usize) -> &str {

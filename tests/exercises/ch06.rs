@@ -1,14 +1,27 @@
-//! The solutions of chapter 6's exercises that change the small loop of the build track
-//! (`examples/exercises/exercise_06_2.rs` and `exercise_06_3.rs`, both variants of
-//! `examples/step_04_spawn.rs`), run as binaries. They check orders and counts, never speed.
+//! Chapter 6's exercises (`examples/exercises/exercise_06_M.rs`): a waker stored once per waiter,
+//! and two variants of build-track step 4 (`examples/step_04_spawn.rs`), a loop that sleeps until
+//! another thread wakes it and `abort`. They check orders and counts, never speed.
 
-mod run_example;
-
-use run_example::{run, run_ok};
+use crate::output::get;
+use crate::support::run_example::{run, run_ok};
 
 /// The lines of `out` that the tasks say (not the `tick` lines).
 fn said(out: &str) -> Vec<&str> {
     out.lines().filter(|l| !l.starts_with("tick ")).collect()
+}
+
+#[test]
+fn exercise_06_1_every_waiter_is_woken_and_stored_once() {
+    let out = run_ok("exercise_06_1", &["--waiters", "5"]);
+    let one = "one waker:";
+    assert_eq!(get::<u64>(&out, one, "stored"), 1);
+    assert_eq!(get::<u64>(&out, one, "woken"), 1);
+    assert_eq!(get::<u64>(&out, one, "still_waiting"), 4);
+    let many = "many wakers:";
+    // Each waiter polled twice, and is stored once.
+    assert_eq!(get::<u64>(&out, many, "stored"), 5);
+    assert_eq!(get::<u64>(&out, many, "woken"), 5);
+    assert_eq!(get::<u64>(&out, many, "still_waiting"), 0);
 }
 
 #[test]

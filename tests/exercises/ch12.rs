@@ -1,16 +1,11 @@
-//! Chapter 12's exercise solutions, run with small parameters: `examples/exercises/exercise_12_1.rs` (find
-//! the blocker, slice it, check the timers more often) and `examples/exercises/exercise_12_2.rs` (time in the
-//! ready queue against the number of tasks). Binaries are built if needed, through the shared
-//! helper in `tests/run_example`.
-
-mod run_example;
+//! Chapter 12's exercises, run with small parameters: `examples/exercises/exercise_12_1.rs` (find
+//! the blocker, slice it, check the timers more often) and `examples/exercises/exercise_12_2.rs`
+//! (time in the ready queue against the number of tasks). Orders between measured durations of
+//! the same run, never a speed.
 
 use std::time::Duration;
 
-/// Run example `name` with `args`, check it exited with 0, and return its standard output.
-fn run(name: &str, args: &[&str]) -> String {
-    run_example::run_ok(name, args)
-}
+use crate::support::run_example::run_ok;
 
 /// A duration as `Debug` prints it: `850ns`, `12.3µs`, `4.5ms`, `1.2s`.
 fn duration(text: &str) -> Duration {
@@ -44,7 +39,7 @@ fn summary(stdout: &str, label: &str) -> (Duration, Duration) {
 
 #[test]
 fn slicing_the_blocker_shortens_its_polls_and_a_short_interval_keeps_timers_on_time() {
-    let stdout = run("exercise_12_1", &["--work-ms", "100", "--slice-ms", "1"]);
+    let stdout = run_ok("exercise_12_1", &["--work-ms", "100", "--slice-ms", "1"]);
     let (one_poll_longest, one_poll_late) = summary(&stdout, "one poll:");
     let (sliced_longest, _) = summary(&stdout, "sliced:  ");
     let (_, checked_late) = summary(&stdout, "sliced, interval 1:");
@@ -63,7 +58,7 @@ fn slicing_the_blocker_shortens_its_polls_and_a_short_interval_keeps_timers_on_t
 
 #[test]
 fn the_wait_in_the_ready_queue_grows_with_the_number_of_ready_tasks() {
-    let stdout = run(
+    let stdout = run_ok(
         "exercise_12_2",
         &["--tasks", "10", "--tasks", "200", "--rounds", "10"],
     );
