@@ -5,29 +5,7 @@
 //! during the work. In `spawn_blocking` the loop is free: the heartbeat wakes during the work, and
 //! the result comes back through one remote wake.
 
-mod run_example;
-
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
-/// The example's binary, built on first use with this test's cargo and profile.
-fn example_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| run_example::binary("blocking_the_loop"))
-}
-
-fn run(args: &[&str]) -> String {
-    let output = Command::new(example_binary()).args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "blocking_the_loop {args:?}: {}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
+use crate::support::run_example::{run, run_ok};
 
 /// One table row: (work ms, worst lateness ms, beats during work, missed, remote wakes).
 fn row(stdout: &str, name: &str) -> (f64, f64, u64, u64, u64) {
@@ -50,7 +28,10 @@ fn row(stdout: &str, name: &str) -> (f64, f64, u64, u64, u64) {
 #[test]
 fn inline_work_stalls_the_heartbeat_and_spawn_blocking_does_not() {
     let period = 5.0;
-    let out = run(&["--work-ms", "80", "--period-ms", "5"]);
+    let out = run_ok(
+        "blocking_the_loop",
+        &["--work-ms", "80", "--period-ms", "5"],
+    );
 
     let (work, worst, during, missed, remote) = row(&out, "inline");
     assert!(work > 0.0, "{out}");
@@ -84,10 +65,7 @@ fn inline_work_stalls_the_heartbeat_and_spawn_blocking_does_not() {
 
 #[test]
 fn a_bad_flag_is_refused_with_a_message() {
-    let output = Command::new(example_binary())
-        .args(["--period-ms", "0"])
-        .output()
-        .unwrap();
+    let output = run("blocking_the_loop", &["--period-ms", "0"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--period-ms"));
 }

@@ -1,50 +1,21 @@
 //! `examples/fetch_many.rs` from the outside: run the built example binary with small plans and
 //! check its table, its JSON, its exit codes and its messages.
-//!
-//! Cargo gives integration tests the path of the package's binaries, not of its examples, so the
-//! binary is found next to this test's own: tests are built into `target/<profile>/deps/`,
-//! examples into `target/<profile>/examples/`. `cargo test` builds the examples before it runs
-//! any test; if the binary is missing (`cargo test --test fetch_many_cli` alone builds only this
-//! file), each test says so and passes without checking anything.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use taketurns::workload::spawn_server_thread;
 
-/// The example binary, if it has been built.
-fn fetch_many() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let binary = profile_dir.join("examples").join("fetch_many");
-    if binary.is_file() {
-        Some(binary)
-    } else {
-        eprintln!(
-            "skipped: {} is not built; run `cargo test` (which builds the examples) or \
-             `cargo build --example fetch_many` first",
-            binary.display()
-        );
-        None
-    }
-}
+use crate::support::run_example::{self, text};
 
-/// Run the example with `args`; `None` if it is not built.
-fn run(args: &[&str]) -> Option<Output> {
-    let output = Command::new(fetch_many()?).args(args).output().unwrap();
-    Some(output)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Run the example with `args`; its exit status and output, whatever they are.
+fn run(args: &[&str]) -> Output {
+    run_example::run("fetch_many", args)
 }
 
 #[test]
 fn a_small_plan_prints_the_table_and_a_verdict() {
-    let Some(out) = run(&["--count", "20", "--delay-ms", "5"]) else {
-        return;
-    };
+    let out = run(&["--count", "20", "--delay-ms", "5"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let header = stdout
@@ -76,7 +47,7 @@ fn a_small_plan_prints_the_table_and_a_verdict() {
 
 #[test]
 fn json_output_has_the_plan_the_reports_and_the_verdict() {
-    let Some(out) = run(&[
+    let out = run(&[
         "--count",
         "10",
         "--delay-ms",
@@ -84,9 +55,7 @@ fn json_output_has_the_plan_the_reports_and_the_verdict() {
         "--runner",
         "event-loop",
         "--json",
-    ]) else {
-        return;
-    };
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -117,7 +86,7 @@ fn json_output_has_the_plan_the_reports_and_the_verdict() {
 
 #[test]
 fn a_bad_flag_is_clap_s_message_and_exit_code_2() {
-    let Some(out) = run(&["--bogus"]) else { return };
+    let out = run(&["--bogus"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("--bogus"),
@@ -128,9 +97,7 @@ fn a_bad_flag_is_clap_s_message_and_exit_code_2() {
 
 #[test]
 fn count_zero_is_a_bad_flag_there_is_nothing_to_measure() {
-    let Some(out) = run(&["--count", "0"]) else {
-        return;
-    };
+    let out = run(&["--count", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("0 is not in 1.."),
@@ -141,10 +108,9 @@ fn count_zero_is_a_bad_flag_there_is_nothing_to_measure() {
 
 #[test]
 fn too_many_fetches_are_refused_before_anything_starts() {
+    run_example::binary("fetch_many"); // built before the clock starts
     let start = Instant::now();
-    let Some(out) = run(&["--count", "1000000", "--runner", "event-loop"]) else {
-        return;
-    };
+    let out = run(&["--count", "1000000", "--runner", "event-loop"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing ran");
@@ -157,13 +123,9 @@ fn too_many_fetches_are_refused_before_anything_starts() {
 
 #[test]
 fn target_fetches_from_an_existing_server_with_delay_unknown() {
-    let Some(binary) = fetch_many() else { return };
     let (addr, server) = spawn_server_thread("127.0.0.1:0").unwrap();
     let target = format!("{addr}/?delay_ms=2&size=10");
-    let out = Command::new(binary)
-        .args(["--target", &target, "--count", "10"])
-        .output()
-        .unwrap();
+    let out = run(&["--target", &target, "--count", "10"]);
     server.shutdown().unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(
@@ -179,9 +141,7 @@ fn target_fetches_from_an_existing_server_with_delay_unknown() {
 
 #[test]
 fn a_bad_target_says_what_it_should_look_like() {
-    let Some(out) = run(&["--target", "localhost", "--count", "1"]) else {
-        return;
-    };
+    let out = run(&["--target", "localhost", "--count", "1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("HOST:PORT"),
@@ -192,9 +152,7 @@ fn a_bad_target_says_what_it_should_look_like() {
 
 #[test]
 fn https_is_refused_with_what_to_write_instead() {
-    let Some(out) = run(&["--target", "https://127.0.0.1:8443/", "--count", "1"]) else {
-        return;
-    };
+    let out = run(&["--target", "https://127.0.0.1:8443/", "--count", "1"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -213,7 +171,7 @@ fn the_header_says_how_many_fetches_may_be_in_flight() {
         if let Some(n) = extra {
             args.extend(["--concurrency", n]);
         }
-        let Some(out) = run(&args) else { return };
+        let out = run(&args);
         let stdout = text(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{stdout}");
         let header = stdout.lines().next().unwrap_or_default();

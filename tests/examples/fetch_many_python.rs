@@ -2,10 +2,9 @@
 //! process) beside the Rust ones in one table, on the same plan against the same delay server;
 //! and, without python3 on the PATH, a plain sentence saying so instead of rows.
 
-#[path = "run_example/mod.rs"]
-mod run_example;
-
 use std::process::Command;
+
+use crate::support::run_example;
 
 fn python3_present() -> bool {
     let present = Command::new("python3")
@@ -88,7 +87,7 @@ fn python_rows_follow_the_cap_on_fetches_in_flight() {
 fn without_python3_on_the_path_it_says_so_and_the_rust_rows_still_run() {
     let empty = std::env::temp_dir().join(format!("taketurns-no-python-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
-    let out = Command::new(run_example::binary("fetch_many"))
+    let out = run_example::command("fetch_many")
         .args([
             "--count",
             "5",

@@ -5,9 +5,7 @@
 //! the server waits before answering); the epoll loop polls a fetch a handful of times however
 //! long it waits; every pass over the waiting list is counted.
 
-mod run_example;
-
-use run_example::{row, run, run_ok};
+use crate::support::run_example::{row, run, run_ok};
 
 /// The cells of one row: tasks, loop, done, waiting, polls, polls/fetch, checks, CPU, CPU/fetch,
 /// wall.

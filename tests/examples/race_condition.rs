@@ -5,9 +5,7 @@
 //! it never counts *more* than expected. Whether threads lose an update on a given run is up to
 //! the scheduler, so no test asks for a loss.
 
-mod run_example;
-
-use run_example::{row, run, run_ok};
+use crate::support::run_example::{row, run, run_ok};
 
 /// `(expected, counted, lost)` of the row that starts with `label`.
 fn counts(stdout: &str, label: &str) -> (u64, u64, u64) {

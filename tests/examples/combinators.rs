@@ -6,29 +6,18 @@
 //! timers, sockets) and on one timing claim with a wide margin: three sleeps joined take about
 //! the longest of them, not the sum, so the joined run must beat the sequential one.
 
-mod run_example;
-
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The example's binary, built on first use with this test's cargo and profile.
-fn example_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| run_example::binary("combinators"))
-}
+use crate::support::run_example::{self, text};
 
 /// Run the example with `args`; its exit code, standard output and standard error.
 fn run(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(example_binary())
-        .args(args)
-        .output()
-        .expect("could not start the example");
+    let output = run_example::run("combinators", args);
     (
         output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+        text(&output.stdout),
+        text(&output.stderr),
     )
 }
 

@@ -6,33 +6,16 @@
 //! stack's size, a task costs less than a thread, the impossible stack is refused with an
 //! error), and no timing at all: speed depends on the machine.
 
-mod run_example;
-
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
-/// The example's binary, built on first use with this test's cargo and profile.
-fn example_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| run_example::binary("thread_cost"))
-}
+use crate::support::run_example::{self, text};
 
 /// Runs the example with `args` and returns its standard output, checking it exited with 0.
-fn run_example(args: &[&str]) -> String {
-    let output = Command::new(example_binary())
+fn run(args: &[&str]) -> String {
+    let output = run_example::command("thread_cost")
         .args(args)
         .env_remove("RUST_MIN_STACK") // the "default stack" column must be Rust's default
         .output()
         .expect("could not start the example");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "thread_cost {args:?} exited with {}\nstdout:\n{stdout}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    text(&run_example::succeeded(output, &format!("thread_cost {args:?}")).stdout)
 }
 
 /// The cells of the table row that starts with `label`, split on runs of two or more spaces.
@@ -70,7 +53,7 @@ const SMALL: &[&str] = &["--threads", "20", "--spawns", "20", "--round-trips", "
 
 #[test]
 fn twenty_threads_cost_some_memory_but_less_than_their_stacks() {
-    let out = run_example(SMALL);
+    let out = run(SMALL);
 
     // Columns: default stack, 64 KiB stack, tasks.
     assert_eq!(row(&out, "created"), ["20", "20", "20"], "{out}");
@@ -108,7 +91,7 @@ fn twenty_threads_cost_some_memory_but_less_than_their_stacks() {
 
 #[test]
 fn every_measurement_is_reported_and_the_impossible_stack_is_refused() {
-    let out = run_example(SMALL);
+    let out = run(SMALL);
     for label in [
         "thread: spawn + join, default stack",
         "thread: spawn + join, 64 KiB stack",
@@ -141,7 +124,7 @@ fn every_measurement_is_reported_and_the_impossible_stack_is_refused() {
 fn a_stack_that_cannot_be_mapped_is_reported_not_fatal() {
     // 1 PiB per thread: more than a 64-bit Linux process can address, so the mapping fails
     // whatever the machine's RAM and overcommit settings.
-    let out = run_example(&[
+    let out = run(&[
         "--threads",
         "3",
         "--spawns",

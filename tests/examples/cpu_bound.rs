@@ -2,17 +2,7 @@
 //! spawn_blocking, child processes) must give the same sum, and the right one. Never speed: the
 //! speed-ups depend on the machine's cores and load, and belong in the book, measured.
 
-mod run_example;
-
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
-/// The example's binary, built on first use with this test's cargo and profile.
-fn example_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| run_example::binary("cpu_bound"))
-}
+use crate::support::run_example::run;
 
 /// The job computed here, independently: a plain loop in u128.
 fn expected(n: u64) -> u64 {
@@ -27,10 +17,11 @@ fn expected(n: u64) -> u64 {
 fn every_mode_gives_the_same_correct_sum() {
     // 3 workers and an n that 3 does not divide: the chunks must still cover 0..n exactly once.
     let n = 1_000_001u64;
-    let output = Command::new(example_binary())
-        .args(["--n", &n.to_string(), "--workers", "3", "--runs", "2"])
-        .output()
-        .unwrap();
+    let n_arg = n.to_string();
+    let output = run(
+        "cpu_bound",
+        &["--n", &n_arg, "--workers", "3", "--runs", "2"],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -65,10 +56,7 @@ fn every_mode_gives_the_same_correct_sum() {
 
 #[test]
 fn the_hidden_chunk_subcommand_sums_one_range_and_refuses_a_backwards_one() {
-    let output = Command::new(example_binary())
-        .args(["chunk", "--start", "10", "--end", "20"])
-        .output()
-        .unwrap();
+    let output = run("cpu_bound", &["chunk", "--start", "10", "--end", "20"]);
     assert!(output.status.success());
     let got: u64 = String::from_utf8_lossy(&output.stdout)
         .trim()
@@ -76,10 +64,7 @@ fn the_hidden_chunk_subcommand_sums_one_range_and_refuses_a_backwards_one() {
         .unwrap();
     assert_eq!(got, (10..20u64).map(|i| i * i).sum::<u64>());
 
-    let output = Command::new(example_binary())
-        .args(["chunk", "--start", "20", "--end", "10"])
-        .output()
-        .unwrap();
+    let output = run("cpu_bound", &["chunk", "--start", "20", "--end", "10"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is after --end"));
 }

@@ -2,34 +2,15 @@
 //! temporary directory and check the CSV, the JSON and the three charts it writes, its exit code
 //! for a bad flag, and that a count beyond the machine's limits is refused before anything runs.
 //!
-//! As in `fetch_many_cli.rs`, the binary is found next to this test's own: tests are built into
-//! `target/<profile>/deps/`, examples into `target/<profile>/examples/`. `cargo test` builds every
-//! example (in the dev profile), so `fetch_many`, which the sweep runs for each measurement, is
-//! there too. If either is missing (`cargo test --test sweep_cli` alone builds only this file),
-//! each test says so and passes without checking anything. The sweep is given `--no-build`: it
-//! must not start a cargo build of its own while `cargo test` is running.
+//! The sweep runs `fetch_many` (found next to its own binary) for each measurement, so both are
+//! built through the shared helper first, and the sweep is given `--no-build`: it must not start
+//! a cargo build of its own while `cargo test` is running.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-/// The sweep example, if it and fetch_many have been built.
-fn sweep() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let examples = exe.parent()?.parent()?.join("examples");
-    for name in ["sweep", "fetch_many"] {
-        let binary = examples.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-        if !binary.is_file() {
-            eprintln!(
-                "skipped: {} is not built; run `cargo test` (which builds the examples) or \
-                 `cargo build --examples` first",
-                binary.display()
-            );
-            return None;
-        }
-    }
-    Some(examples.join(format!("sweep{}", std::env::consts::EXE_SUFFIX)))
-}
+use crate::support::run_example::{self, text};
 
 /// A fresh directory under the system's temporary directory, removed when dropped.
 struct TempDir(PathBuf);
@@ -49,16 +30,14 @@ impl Drop for TempDir {
     }
 }
 
-fn run(binary: &Path, args: &[&str]) -> Output {
-    Command::new(binary)
+/// Run the sweep with `args` and `--no-build`, after building `fetch_many`, which it runs.
+fn run(args: &[&str]) -> Output {
+    run_example::binary("fetch_many");
+    run_example::command("sweep")
         .args(args)
         .arg("--no-build")
         .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+        .expect("could not start the sweep")
 }
 
 fn read(path: &Path) -> String {
@@ -74,12 +53,11 @@ const CLIENTS: [&str; 4] = [
 
 #[test]
 fn a_quick_sweep_writes_the_csv_the_json_and_three_charts() {
-    let Some(binary) = sweep() else { return };
     let out = TempDir::new("sweep-quick");
     let out_dir = out.0.to_str().unwrap();
     // --quick is counts 10 and 100, one run; a 5 ms delay keeps the sequential client's 100
     // fetches to half a second.
-    let output = run(&binary, &["--quick", "--delay-ms", "5", "--out", out_dir]);
+    let output = run(&["--quick", "--delay-ms", "5", "--out", out_dir]);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     // A progress line per measurement, each with the time left.
@@ -160,23 +138,19 @@ fn a_quick_sweep_writes_the_csv_the_json_and_three_charts() {
 
 #[test]
 fn img_copies_the_charts_beside_the_results() {
-    let Some(binary) = sweep() else { return };
     let (out, img) = (TempDir::new("sweep-out"), TempDir::new("sweep-img"));
-    let output = run(
-        &binary,
-        &[
-            "--counts",
-            "10",
-            "--runs",
-            "1",
-            "--delay-ms",
-            "1",
-            "--out",
-            out.0.to_str().unwrap(),
-            "--img",
-            img.0.to_str().unwrap(),
-        ],
-    );
+    let output = run(&[
+        "--counts",
+        "10",
+        "--runs",
+        "1",
+        "--delay-ms",
+        "1",
+        "--out",
+        out.0.to_str().unwrap(),
+        "--img",
+        img.0.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     for name in ["sweep_wall_time.svg", "results.csv"] {
         assert_eq!(read(&img.0.join(name)), read(&out.0.join(name)), "{name}");
@@ -191,15 +165,14 @@ fn img_copies_the_charts_beside_the_results() {
 
 #[test]
 fn a_bad_flag_is_clap_s_message_and_exit_code_2() {
-    let Some(binary) = sweep() else { return };
-    let output = run(&binary, &["--bogus"]);
+    let output = run(&["--bogus"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("--bogus"),
         "{}",
         text(&output.stderr)
     );
-    let output = run(&binary, &["--counts", "10,0"]);
+    let output = run(&["--counts", "10,0"]);
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -209,20 +182,18 @@ fn a_bad_flag_is_clap_s_message_and_exit_code_2() {
 
 #[test]
 fn a_count_beyond_the_limits_is_refused_before_anything_runs() {
-    let Some(binary) = sweep() else { return };
     let out = TempDir::new("sweep-limits");
+    run_example::binary("fetch_many"); // both built before the clock starts
+    run_example::binary("sweep");
     let start = Instant::now();
     // A million connections at once is more local ports than Linux has (at most 64,512), and
     // usually more open files than the hard limit allows.
-    let output = run(
-        &binary,
-        &[
-            "--counts",
-            "10,1000000",
-            "--out",
-            out.0.join("results").to_str().unwrap(),
-        ],
-    );
+    let output = run(&[
+        "--counts",
+        "10,1000000",
+        "--out",
+        out.0.join("results").to_str().unwrap(),
+    ]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(

@@ -7,14 +7,13 @@
 //!
 //! Each test needs `python3` on the PATH; without it the test says that it skipped and passes.
 
-#[path = "run_example/mod.rs"]
-mod run_example;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+
+use crate::support::run_example;
 
 /// A `python3` child process serving on a free port, killed and reaped when dropped, with the
 /// directory it serves removed.

@@ -2,9 +2,7 @@
 //! often as written, waking itself each time; the timer is ready after it fired, parked or spun;
 //! an `async fn` keeps a buffer that lives across an `.await` and drops one that does not.
 
-mod run_example;
-
-use run_example::{row, run_ok};
+use crate::support::run_example::{row, run_ok};
 
 #[test]
 fn countdown_is_pending_n_times_then_ready() {

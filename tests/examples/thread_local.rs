@@ -3,14 +3,14 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use taketurns::workload::http_server::get_blocking;
 use taketurns::workload::{
     Client, FetchPlan, ServerOptions, spawn_server_thread, spawn_server_thread_with,
 };
+
+use crate::support::run_example::run_ok;
 
 #[test]
 fn the_delay_server_keeps_a_connection_alive_and_counts_it_once() {
@@ -93,18 +93,6 @@ fn an_idle_kept_connection_is_closed_after_the_idle_timeout() {
     server.shutdown().unwrap();
 }
 
-/// The example binary, if `cargo test` has built it (see tests/fetch_many_cli.rs).
-fn example(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let binary = exe.parent()?.parent()?.join("examples").join(name);
-    if binary.is_file() {
-        Some(binary)
-    } else {
-        eprintln!("skipped: {} is not built", binary.display());
-        None
-    }
-}
-
 /// The `opened` and `accepted` columns of the example's row that starts with `way`.
 fn counts(stdout: &str, way: &str) -> (u64, u64) {
     let line = stdout
@@ -121,15 +109,10 @@ fn counts(stdout: &str, way: &str) -> (u64, u64) {
 
 #[test]
 fn the_example_counts_one_connection_per_fetch_or_per_worker() {
-    let Some(binary) = example("thread_local") else {
-        return;
-    };
-    let out = Command::new(binary)
-        .args(["--fetches", "40", "--workers", "3", "--delay-ms", "1"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let stdout = run_ok(
+        "thread_local",
+        &["--fetches", "40", "--workers", "3", "--delay-ms", "1"],
+    );
     assert_eq!(
         counts(&stdout, "pool, fresh connection per fetch"),
         (40, 40)

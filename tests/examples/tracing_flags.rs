@@ -1,29 +1,9 @@
 //! The examples' tracing flags, run as the reader runs them: `hello --timeline`,
-//! `roast_dinner --timeline`, `fetch_many --timeline` and `--trace FILE`. (Binaries are found next
-//! to this test's own, as in `tests/fetch_many_cli.rs`; if one is not built, its test says so and
-//! checks nothing.)
+//! `roast_dinner --timeline`, `fetch_many --timeline` and `--trace FILE`, and the cost of tracing
+//! (`trace_cost`). `fetch_many` measures with the lab bench, so its tests need the `workload`
+//! feature; the others need only the runtime.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn example(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let binary = exe.parent()?.parent()?.join("examples").join(name);
-    if binary.is_file() {
-        Some(binary)
-    } else {
-        eprintln!("skipped: {} is not built", binary.display());
-        None
-    }
-}
-
-fn run(name: &str, args: &[&str]) -> Option<Output> {
-    Some(Command::new(example(name)?).args(args).output().unwrap())
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::run_example::{run, text};
 
 /// The bar of the row whose label starts with `label`.
 fn bar<'a>(drawing: &'a str, label: &str) -> &'a str {
@@ -36,7 +16,7 @@ fn bar<'a>(drawing: &'a str, label: &str) -> &'a str {
 
 #[test]
 fn hello_without_flags_prints_what_chapter_5_shows() {
-    let Some(out) = run("hello", &[]) else { return };
+    let out = run("hello", &[]);
     let stdout = text(&out.stdout);
     assert!(out.status.success());
     assert!(stdout.starts_with("main:   spawned ready [#1 #2 #3] | waiting []\n"));
@@ -48,9 +28,7 @@ fn hello_without_flags_prints_what_chapter_5_shows() {
 
 #[test]
 fn hello_timeline_draws_three_rows_and_their_stats() {
-    let Some(out) = run("hello", &["--timeline"]) else {
-        return;
-    };
+    let out = run("hello", &["--timeline"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for (label, polls) in [("#1 chef", 4), ("#2 waiter", 2), ("#3 guest", 3)] {
@@ -83,9 +61,7 @@ fn hello_timeline_draws_three_rows_and_their_stats() {
 
 #[test]
 fn roast_dinner_draws_sequential_interleaved_and_blocked_dinners() {
-    let Some(out) = run("roast_dinner", &["--timeline", "--width", "50"]) else {
-        return;
-    };
+    let out = run("roast_dinner", &["--timeline", "--width", "50"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     let drawings: Vec<&str> = stdout.split("legend:").collect();
@@ -125,9 +101,7 @@ fn roast_dinner_draws_sequential_interleaved_and_blocked_dinners() {
 
 #[test]
 fn roast_dinner_without_flags_prints_what_chapter_8_shows() {
-    let Some(out) = run("roast_dinner", &[]) else {
-        return;
-    };
+    let out = run("roast_dinner", &[]);
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("One dish after another:\n"), "{stdout}");
     assert!(
@@ -138,9 +112,10 @@ fn roast_dinner_without_flags_prints_what_chapter_8_shows() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // fetch_many measures with the lab bench
 fn fetch_many_writes_a_chrome_trace_with_a_track_per_fetch() {
     let path = std::env::temp_dir().join(format!("taketurns-trace-{}.json", std::process::id()));
-    let Some(out) = run(
+    let out = run(
         "fetch_many",
         &[
             "--runner",
@@ -153,9 +128,7 @@ fn fetch_many_writes_a_chrome_trace_with_a_track_per_fetch() {
             "--trace",
             path.to_str().unwrap(),
         ],
-    ) else {
-        return;
-    };
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stderr.contains("Chrome trace written to"), "{stderr}");
@@ -200,10 +173,9 @@ fn fetch_many_writes_a_chrome_trace_with_a_track_per_fetch() {
 }
 
 #[test]
+#[cfg(feature = "workload")] // fetch_many measures with the lab bench
 fn fetch_many_refuses_a_timeline_too_tall_to_read() {
-    let Some(out) = run("fetch_many", &["--count", "41", "--timeline"]) else {
-        return;
-    };
+    let out = run("fetch_many", &["--count", "41", "--timeline"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
@@ -214,9 +186,7 @@ fn fetch_many_refuses_a_timeline_too_tall_to_read() {
 
 #[test]
 fn trace_cost_measures_both_operations_with_tracing_off_and_on() {
-    let Some(out) = run("trace_cost", &["--count", "2000", "--repeat", "2"]) else {
-        return;
-    };
+    let out = run("trace_cost", &["--count", "2000", "--repeat", "2"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for (operation, trace) in [
