@@ -48,4 +48,6 @@ mod sweep;
 mod thread_cost;
 #[cfg(feature = "workload")]
 mod thread_local;
-mod tracing_flags; // hello, roast_dinner and trace_cost need only the runtime; fetch_many's tests are gated one by one
+// hello, roast_dinner and trace_cost need only the runtime; fetch_many's two tests are gated one
+// by one.
+mod tracing_flags;
