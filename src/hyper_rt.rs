@@ -24,7 +24,7 @@
 //!
 //! HTTP/1 comes with the `hyper` feature; HTTP/2 with `hyper-http2`, over the same three pieces.
 //! HTTP/2 is where hyper uses the [`Executor`] (a task per stream on a server, the connection's
-//! driver on a client) and resets its timers (keep-alive pings); `tests/hyper_http2.rs` runs both.
+//! driver on a client) and resets its timers (keep-alive pings); `tests/hyper/http2.rs` runs both.
 //! TLS, and so HTTP/2 as browsers speak it, is left to a TLS crate over the same socket.
 
 use std::cell::RefCell;

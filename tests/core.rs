@@ -23,8 +23,8 @@ use futures::future::{Either, pending, poll_fn, select};
 use taketurns::time::sleep;
 use taketurns::{JoinHandle, Runtime, WaitReason, spawn, yield_now};
 
-mod watchdog;
-use watchdog::watchdog;
+mod support;
+use support::watchdog::watchdog;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -26,8 +26,8 @@ fn open_fds() -> Vec<String> {
     fds
 }
 
-mod common;
-use common::{echo_server, local_listener};
+mod support;
+use support::sockets::{echo_server, local_listener};
 
 #[test]
 fn no_descriptor_left_after_2000_connections() {

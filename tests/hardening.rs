@@ -21,8 +21,8 @@ use taketurns::net::{TcpListener, TcpStream};
 use taketurns::time::{sleep, timeout};
 use taketurns::{Dropped, Runtime, Warning, WarningKind, spawn, yield_now};
 
-mod watchdog;
-use watchdog::watchdog;
+mod support;
+use support::watchdog::watchdog;
 
 /// A runtime whose warnings are collected instead of printed.
 fn runtime_collecting_warnings() -> (Runtime, Rc<RefCell<Vec<Warning>>>) {

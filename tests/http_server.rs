@@ -1,15 +1,14 @@
 //! `workload::http_server`, both flavours: 1,000 concurrent keep-alive connections with several
 //! requests each, every response checked; `400`, `431` and the stall timeout, each with another
-//! connection still served; and `examples/http_server.rs` run as a binary.
+//! connection still served. `examples/http_server.rs`, the program around it, is run in
+//! `tests/examples/http_server.rs`.
 //!
 //! The 1,000-connection tests hold both ends in this one process: 2,000 sockets (and, for the
 //! threaded server, 1,000 threads), so they raise the open-file limit first and run one at a time.
 
 use std::cell::Cell;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -237,110 +236,5 @@ fn connection_close_and_pipelined_requests() {
         assert!(answer.ends_with("Connection: close\r\n\r\nno such page; try / or /delay?ms=50\n"));
         assert_eq!(server.stats().connections(), 1);
         server.shutdown().unwrap();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The example binary
-// ---------------------------------------------------------------------------------------------
-
-/// The example binary, if `cargo test` has built it (see tests/fetch_many_cli.rs).
-fn example() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let binary = exe.parent()?.parent()?.join("examples").join("http_server");
-    if binary.is_file() {
-        Some(binary)
-    } else {
-        eprintln!("skipped: {} is not built", binary.display());
-        None
-    }
-}
-
-#[test]
-fn the_example_serves_both_flavours_and_prints_a_summary() {
-    let Some(binary) = example() else {
-        return;
-    };
-    for extra in [None, Some("--threads")] {
-        let mut child = Command::new(&binary)
-            .args(["--addr", "127.0.0.1:0", "--serve-secs", "1.5"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let addr: SocketAddr = line.trim().parse().unwrap();
-        let mut conn = TcpStream::connect(addr).unwrap();
-        for _ in 0..3 {
-            assert_eq!(get_blocking(&mut conn, "/").unwrap().status, 200);
-        }
-        drop(conn);
-        let mut rest = String::new();
-        stdout.read_to_string(&mut rest).unwrap();
-        let status = child.wait().unwrap();
-        assert!(status.success(), "{rest}");
-        let name = if extra.is_some() {
-            "threads"
-        } else {
-            "event-loop"
-        };
-        assert!(
-            rest.contains(&format!("{name}: 3 requests on 1 connections")),
-            "{rest}"
-        );
-        assert!(rest.contains("peak RSS (VmHWM)"), "{rest}");
-    }
-}
-
-#[test]
-fn the_example_says_what_it_needs() {
-    let Some(binary) = example() else {
-        return;
-    };
-    let help = Command::new(&binary).arg("--help").output().unwrap();
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--threads"));
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = Command::new(&binary)
-        .args(["--addr", &taken.local_addr().unwrap().to_string()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("another server uses that port"), "{stderr}");
-}
-
-#[test]
-fn exercise_10_4_counts_one_connection_per_client_or_per_request() {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .unwrap()
-        .join("examples")
-        .join("exercise_10_4");
-    if !binary.is_file() {
-        eprintln!("skipped: {} is not built", binary.display());
-        return;
-    }
-    let out = Command::new(binary)
-        .args(["--connections", "20", "--requests", "5"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    for server in ["event-loop", "threads"] {
-        for (client, connections) in [("keep-alive", 20), ("new connection per request", 100)] {
-            let prefix = format!("{server:<11} {client:<26}");
-            let line = stdout
-                .lines()
-                .find(|l| l.starts_with(&prefix))
-                .unwrap_or_else(|| panic!("no row {prefix:?} in:\n{stdout}"));
-            let cols: Vec<&str> = line[prefix.len()..].split_whitespace().collect();
-            assert_eq!(cols[0].parse::<u64>().unwrap(), connections, "{line}");
-            assert!(cols[1].parse::<f64>().unwrap() > 0.0, "{line}");
-        }
     }
 }

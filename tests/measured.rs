@@ -4,7 +4,9 @@
 //! file exists with its columns and a caption naming `measure`; no page of the book types a
 //! measured figure by hand; and `measure` itself runs and writes a well-formed table.
 
-mod run_example;
+mod support;
+
+use support::run_example;
 
 use std::path::{Path, PathBuf};
 

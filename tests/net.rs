@@ -11,8 +11,8 @@ use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use taketurns::net::{TcpListener, TcpStream};
 use taketurns::{Runtime, WaitReason};
 
-mod common;
-use common::{echo_server, local_listener};
+mod support;
+use support::sockets::{echo_server, local_listener};
 
 #[test]
 fn echo_server_serves_1000_concurrent_clients_through_copy() {

@@ -4,7 +4,8 @@
 //! connections are dealt with (closed by the head timeout, or forgotten after the reset) and
 //! that a well-behaved client is served meanwhile.
 //!
-//! Running out of descriptors is in `server_faults_fds_*.rs`, alone in their binaries.
+//! Running out of descriptors is in `server_faults_fds.rs`, a binary of its own (the open-file limit
+//! is the whole process's).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;

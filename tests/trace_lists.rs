@@ -3,8 +3,7 @@
 //! sockets, another thread's wake and an abort; a trace that cannot be replayed says why; and the
 //! book's traces (`book/src/traces/`) are what the examples write today.
 
-#[path = "run_example/mod.rs"]
-mod run_example;
+mod support;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -14,6 +13,7 @@ use std::time::Duration;
 use futures::AsyncReadExt;
 use futures::AsyncWriteExt;
 use futures::channel::oneshot;
+use support::run_example;
 use taketurns::replay::{ListsTrace, Moment, StepKind, moment};
 use taketurns::task::Builder;
 use taketurns::{Runtime, yield_now};
@@ -230,15 +230,12 @@ fn regenerate(example: &str) -> (ListsTrace, String) {
     let dir = std::env::temp_dir().join(format!("taketurns-trace-lists-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{example}.json"));
-    let out = std::process::Command::new(run_example::binary(example))
-        .arg("--trace-lists")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{example} --trace-lists failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let file_arg = file
+        .to_str()
+        .expect("the temporary directory's path is UTF-8");
+    let out = run_example::succeeded(
+        run_example::run(example, &["--trace-lists", file_arg]),
+        &format!("{example} --trace-lists"),
     );
     let trace = read(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_file(&file).unwrap();

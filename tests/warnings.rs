@@ -1,6 +1,6 @@
 //! The three warnings: each one provoked, and each one silent in a healthy program. Warnings are
-//! collected through `Builder::on_warning`; the last tests run `examples/provoke_warnings.rs` to
-//! check that, by default, they are printed to stderr.
+//! collected through `Builder::on_warning`. That, by default, they are printed to stderr is checked
+//! by running `examples/provoke_warnings.rs`, in `tests/examples/provoke_warnings.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -219,60 +219,4 @@ fn without_tracing_no_check_runs() {
     });
     drop(rt);
     assert!(seen.borrow().is_empty());
-}
-
-/// The example binary, if built (cargo test builds examples first).
-fn provoke(mistake: &str) -> Option<std::process::Output> {
-    let exe = std::env::current_exe().ok()?;
-    let binary = exe
-        .parent()?
-        .parent()?
-        .join("examples")
-        .join("provoke_warnings");
-    if !binary.is_file() {
-        eprintln!("skipped: {} is not built", binary.display());
-        return None;
-    }
-    Some(
-        std::process::Command::new(binary)
-            .arg(mistake)
-            .output()
-            .unwrap(),
-    )
-}
-
-#[test]
-fn by_default_each_warning_is_printed_to_stderr() {
-    for (mistake, expected) in [
-        ("slow-poll", "slow poll: task #1 \"blocker\""),
-        ("lost-waker", "lost waker: task #1 \"forgetful\""),
-        (
-            "pending-at-shutdown",
-            "pending at shutdown: task #1 \"slow cooker\"",
-        ),
-    ] {
-        let Some(out) = provoke(mistake) else { return };
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{stderr}");
-        assert!(
-            stderr.contains(&format!("taketurns warning: {expected}")),
-            "{mistake}: {stderr}"
-        );
-        assert!(!String::from_utf8_lossy(&out.stdout).contains("warning"));
-    }
-}
-
-#[test]
-fn the_healthy_example_prints_nothing_to_stderr() {
-    // A generous threshold: this checks the lost-waker and shutdown checks, not the machine's load.
-    let Some(out) = provoke("healthy") else {
-        return;
-    };
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let without_slow: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.contains("slow poll"))
-        .collect();
-    assert!(without_slow.is_empty(), "{stderr}");
 }
