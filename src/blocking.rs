@@ -54,7 +54,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
-pub use crate::driver::blocking::{BLOCKING_KEEP_ALIVE, BLOCKING_THREAD_NAME, MAX_BLOCKING_THREADS};
+pub use crate::driver::blocking::{
+    BLOCKING_KEEP_ALIVE, BLOCKING_THREAD_NAME, MAX_BLOCKING_THREADS,
+};
 use crate::runtime::context;
 use crate::runtime::task::{self, JoinHandle};
 use crate::threaded::Job;

@@ -50,9 +50,20 @@
 //! # The runtime and the lab bench
 //! Everything above is the runtime, and depends only on mio, slab, pin-project-lite, futures-io,
 //! socket2 and serde (the lists export's structs implement `Serialize` and `Deserialize`; the
-//! runtime writes its JSON itself, so that no JSON library enters a program that uses it). The `workload` module is the lab bench the book
-//! measures the runtime with: a delay server, four fetch clients, reports and the machine's limits.
-//! It sits behind the `workload` cargo feature, on by default; build with
+//! runtime writes its JSON itself, so that no JSON library enters a program that uses it).
+//! That matters more than it seems: a crate in the dependency graph can change type inference
+//! in the program that uses this one. `serde_json`, for one, compares its `Value` with plain
+//! numbers, and with it in the graph the last line below would stop compiling ("type
+//! annotations needed"). This example is compiled as such a program, so it checks that the line
+//! still compiles:
+//!
+//! ```
+//! let n: u64 = taketurns::block_on(async { (0..1000u64).sum() });
+//! assert_eq!(n, (0..1000u64).sum());
+//! ```
+//!
+//! The `workload` module is the lab bench the book measures the runtime with: a delay server,
+//! four fetch clients, reports and the machine's limits. It sits behind the `workload` cargo feature, on by default; build with
 //! `--no-default-features` for the runtime alone.
 
 #![forbid(unsafe_code)]

@@ -105,8 +105,7 @@ impl TcpListener {
 
     /// Poll for the next connection (for hand-written futures).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match poll_io(&self.registration, cx, Direction::Read, || self.io.accept())
-        {
+        match poll_io(&self.registration, cx, Direction::Read, || self.io.accept()) {
             Poll::Ready(Ok((io, addr))) => Poll::Ready(TcpStream::register(io).map(|s| (s, addr))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
@@ -223,7 +222,9 @@ impl TcpStream {
     /// the socket's receive buffer (Linux never returns short otherwise), so readiness is cleared
     /// at once instead of paying one more `read` to hear `WouldBlock`; tokio does the same.
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let result = poll_io(&self.registration, cx, Direction::Read, || (&self.io).read(buf));
+        let result = poll_io(&self.registration, cx, Direction::Read, || {
+            (&self.io).read(buf)
+        });
         if let Poll::Ready(Ok(n)) = result
             && n > 0
             && n < buf.len()
@@ -236,7 +237,9 @@ impl TcpStream {
 
     /// Write from `buf` when the socket is writable; a short write means the send buffer is full.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let result = poll_io(&self.registration, cx, Direction::Write, || (&self.io).write(buf));
+        let result = poll_io(&self.registration, cx, Direction::Write, || {
+            (&self.io).write(buf)
+        });
         if let Poll::Ready(Ok(n)) = result
             && n > 0
             && n < buf.len()
@@ -251,7 +254,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&self.registration, cx, Direction::Write, || (&self.io).write_vectored(bufs))
+        poll_io(&self.registration, cx, Direction::Write, || {
+            (&self.io).write_vectored(bufs)
+        })
     }
 }
 

@@ -20,8 +20,8 @@
 //! observability layer, and [`moment`] asks the runtime running on this thread.
 
 pub use crate::observe::lists::{
-    DoneOutcome, FORMAT, Header, Lists, ListsTrace, Mark, Moment, PollEndResult, ReplayError,
-    Step, StepKind, TaskEntry, VERSION, Waiter, wait_label,
+    DoneOutcome, FORMAT, Header, Lists, ListsTrace, Mark, Moment, PollEndResult, ReplayError, Step,
+    StepKind, TaskEntry, VERSION, Waiter, wait_label,
 };
 
 /// The number of steps so far and the two lists, seen from inside the runtime on this thread.

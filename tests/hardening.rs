@@ -385,7 +385,11 @@ fn a_sleep_moved_to_another_runtime_fires_there() {
     // out of its list then: it stays until it fires there, waking nobody who still waits.
     assert_eq!(first.stats().timers_pending, 1);
     first.block_on(sleep(Duration::from_millis(1)));
-    assert_eq!(first.stats().timers_pending, 0, "the old entry fired and left");
+    assert_eq!(
+        first.stats().timers_pending,
+        0,
+        "the old entry fired and left"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -131,7 +131,8 @@ pub fn report_from(output: &std::process::Output) -> Result<Report, String> {
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("");
-    serde_json::from_str::<Report>(line.trim()).map_err(|e| format!("unreadable report from the child: {e}"))
+    serde_json::from_str::<Report>(line.trim())
+        .map_err(|e| format!("unreadable report from the child: {e}"))
 }
 
 /// What the parent ran and found, for the table or the JSON.

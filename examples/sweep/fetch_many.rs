@@ -157,7 +157,8 @@ pub fn measure(
     // fetch_many exits 1 when some fetches failed but still prints its JSON: take the report
     // whenever there is one, and let the caller count the failures.
     if let Some(report) = first_report(&stdout) {
-        return serde_json::from_str::<Report>(report).map_err(|e| format!("fetch_many's report: {e}"));
+        return serde_json::from_str::<Report>(report)
+            .map_err(|e| format!("fetch_many's report: {e}"));
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let why = stderr

@@ -477,14 +477,21 @@ impl ListsTrace {
     /// back with any JSON library through `serde` (the structs here implement `Deserialize`),
     /// checking [`Header::check`] first.
     pub fn to_json(&self) -> String {
-        let tasks = array(self.tasks.iter().map(|t| {
-            Obj::new()
-                .num("id", t.id)
-                .str("name", &t.name)
-                .end()
-        }));
-        let steps: Vec<String> = self.steps.iter().map(|s| format!("    {}", s.json())).collect();
-        let marks: Vec<String> = self.marks.iter().map(|m| format!("    {}", m.json())).collect();
+        let tasks = array(
+            self.tasks
+                .iter()
+                .map(|t| Obj::new().num("id", t.id).str("name", &t.name).end()),
+        );
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("    {}", s.json()))
+            .collect();
+        let marks: Vec<String> = self
+            .marks
+            .iter()
+            .map(|m| format!("    {}", m.json()))
+            .collect();
         let mut out = String::from("{\n");
         out += &format!("  \"format\": {},\n", Obj::string(&self.format));
         out += &format!("  \"version\": {},\n", self.version);
@@ -557,9 +564,10 @@ impl Step {
                     None => obj,
                 }
             }
-            StepKind::Wake { task, source } => {
-                obj.str("kind", "wake").num("task", task).str("source", source)
-            }
+            StepKind::Wake { task, source } => obj
+                .str("kind", "wake")
+                .num("task", task)
+                .str("source", source),
             StepKind::Done { task, outcome } => obj
                 .str("kind", "done")
                 .num("task", task)

@@ -25,12 +25,12 @@ mod tick;
 pub(crate) mod waiting;
 mod waker;
 
+use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use std::future::Future;
 
 use self::core::Core;
 use self::task::JoinHandle;
@@ -39,7 +39,6 @@ use crate::observe::stats::{Snapshot, Stats, TaskStats};
 use crate::observe::timeline::Timeline;
 use crate::observe::trace::TraceConfig;
 use crate::observe::warnings::Warning;
-
 
 /// How many tasks run between two non-blocking checks for I/O and timers, by default.
 ///

@@ -17,8 +17,8 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 pub use super::cell::JoinError;
-use super::core::Core;
 use super::context;
+use super::core::Core;
 pub use crate::id::TaskId;
 
 // ANCHOR: builder

@@ -507,8 +507,8 @@ impl TaskTable {
 mod tests {
     use std::any::Any;
 
-    use super::*;
     use super::super::cell::TaskCell;
+    use super::*;
 
     /// A task box around a future that is ready at once with `value`.
     fn boxed(value: u32) -> TaskBox {

@@ -32,8 +32,8 @@ use super::task_table::{AfterPoll, TaskBox};
 use crate::id::TaskId;
 use crate::lifecycle::Outcome;
 use crate::observe::trace::{LoopEventKind, PollResult, Tracer, WakeSource};
-use crate::observe::warnings::Warning;
 use crate::observe::warnings::Dropped;
+use crate::observe::warnings::Warning;
 
 impl Core {
     // ANCHOR: tick

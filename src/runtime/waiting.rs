@@ -114,7 +114,10 @@ impl WaitingList {
     // ANCHOR_END: push_back_remove
 
     /// The waiting tasks' slot keys, longest-waiting first.
-    pub(crate) fn iter<'a>(&self, tasks: &'a Slab<impl Linked>) -> impl Iterator<Item = usize> + 'a {
+    pub(crate) fn iter<'a>(
+        &self,
+        tasks: &'a Slab<impl Linked>,
+    ) -> impl Iterator<Item = usize> + 'a {
         let mut at = self.head;
         std::iter::from_fn(move || {
             if at == NIL {

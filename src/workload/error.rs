@@ -186,4 +186,3 @@ impl std::error::Error for FetchError {
         }
     }
 }
-
