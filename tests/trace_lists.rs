@@ -1,7 +1,8 @@
 //! The lists export (`taketurns::replay`): replaying the recorded steps gives exactly the lists
 //! the runtime's own `Snapshot` reports at the same moments, for yields, channels, joins, timers,
-//! sockets, another thread's wake and an abort; a trace that cannot be replayed says why; and the
-//! book's traces (`book/src/traces/`) are what the examples write today.
+//! sockets, another thread's wake and an abort; a trace that cannot be replayed says why; the
+//! book's traces (`book/src/traces/`) are what the examples write today; and every player a
+//! chapter embeds carries the file it names inside the page (no request, so it works from disk).
 
 mod support;
 
@@ -314,4 +315,97 @@ fn read(text: &str) -> Result<ListsTrace, String> {
         serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     header.check().map_err(|e| e.to_string())?;
     serde_json::from_str(text).map_err(|e| format!("a bad field: {e}"))
+}
+
+/// The book's pages (`book/src/*.md`) and their text.
+fn book_pages() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut pages: Vec<(String, String)> = std::fs::read_dir(&src)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// What is wrong with the players `page` embeds: each `<div class="tt-player"
+/// data-trace="traces/NAME.json">` must be followed by a blank line and the trace itself,
+/// included into a `<script type="application/json" class="tt-trace">`, so the player reads it from the page
+/// instead of fetching it (which browsers refuse from `file://`). The number of players and the
+/// problems, each naming the line.
+fn embed_problems(name: &str, text: &str) -> (usize, Vec<String>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut players, mut problems) = (0, Vec::new());
+    for (n, line) in lines.iter().enumerate() {
+        let Some(rest) = line.split("<div class=\"tt-player\" data-trace=\"").nth(1) else {
+            continue;
+        };
+        players += 1;
+        let file = rest.split('"').next().unwrap_or_default();
+        // The blank line makes the <script> an HTML block of its own, which Markdown ends only
+        // at `</script>`: a blank line inside the trace cannot end it early.
+        let want = [
+            String::new(),
+            "<script type=\"application/json\" class=\"tt-trace\">".to_owned(),
+            format!("{{{{#include {file}}}}}"),
+            "</script>".to_owned(),
+        ];
+        let got: Vec<&str> = lines.iter().skip(n + 1).take(4).map(|l| l.trim()).collect();
+        if got != want {
+            problems.push(format!(
+                "{name}:{}: the player for {file} must be followed by these four lines, which \
+                 embed the trace in the page (book/player/EMBED.md):\n{}\nfound:\n{}",
+                n + 1,
+                want.join("\n"),
+                got.join("\n")
+            ));
+        }
+        if !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("book/src")
+            .join(file)
+            .is_file()
+        {
+            problems.push(format!("{name}:{}: no file book/src/{file}", n + 1));
+        }
+    }
+    (players, problems)
+}
+
+#[test]
+fn every_player_embeds_the_trace_it_names() {
+    let mut players = 0;
+    let mut problems = Vec::new();
+    for (name, text) in book_pages() {
+        let (found, wrong) = embed_problems(&name, &text);
+        players += found;
+        problems.extend(wrong);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    assert!(players >= 4, "the chapters embed {players} players");
+    // The rule catches a player that still fetches its trace.
+    let old = "<div class=\"tt-player\" data-trace=\"traces/hello.json\">\n<p>words</p>\n</div>\n";
+    let (found, wrong) = embed_problems("old.md", old);
+    assert_eq!((found, wrong.len()), (1, 1), "{wrong:?}");
+}
+
+#[test]
+fn every_trace_can_sit_inside_a_script_element() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/traces");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let name = entry.path().display().to_string();
+        files += 1;
+        // `</` could close the <script> (and the Markdown block around it), and `<!--` changes
+        // how the browser reads the rest of it.
+        assert!(!text.contains("</"), "{name} holds `</`");
+        assert!(!text.contains("<!--"), "{name} holds `<!--`");
+    }
+    assert!(files >= 3, "{files} traces in {}", dir.display());
 }

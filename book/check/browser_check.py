@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Open the built book in headless Chromium and fail on anything a reader would see broken.
 
-The book is served the way a reader gets it, over http from `python3 -m http.server` (mdBook's
-search loads its index with a request, which file:// pages may not make). Every HTML page of the
-built book is opened twice, once in the light theme and once in a dark one, and each visit checks:
+The book is opened the two ways a reader gets it: served over http (`python3 -m http.server`, as
+`mdbook serve` or a web host serves it) and from disk (`file://`, the built HTML opened in a
+browser), where a page may make no request (no `fetch`). Each way, every HTML page of the built
+book is opened twice, once in the light theme and once in a dark one, and each visit checks:
 
 - no console error and no uncaught exception;
 - every `<img>` and every inline SVG `<image>` loads (natural width above zero);
-- every same-site link resolves: the target answers 200, and a `#fragment` names an element
-  (an `id`, or an `<a name>`) on the target page;
+- every same-site link resolves: the target answers 200 (from disk: the file exists), and a
+  `#fragment` names an element (an `id`, or an `<a name>`) on the target page;
 - the page has visible main content, and its background colour differs between the two themes.
 
 On the first page the search box is opened with `s`, "waker" is typed, and at least one result
@@ -16,7 +17,10 @@ must appear; the result links are checked like any other link.
 
 Left out: external links (the check makes no request beyond 127.0.0.1), CSS background images,
 the narrow-screen layout, and the themes other than these two. mdBook's own pages get two
-allowances, each explained where it is made: 404.html's heading anchor and toc.html's theme.
+allowances, each explained where it is made: 404.html's heading anchor (and, from disk, the whole
+page, which only a server shows) and toc.html's theme.
+
+`--mode http` or `--mode file` opens the book one way only; the default opens it both ways.
 
 Exit status: 0 when every check passes, 1 with one line per problem when one fails, 2 when the
 check cannot run (no built book, no Chromium, no Playwright). Playwright drives the system's
@@ -179,6 +183,10 @@ class StatusCache:
         self.status: dict[str, int] = {}
 
     def get(self, url: str) -> int:
+        if url not in self.status and url.startswith("file:"):
+            # From disk, a link works when the file is there: 200, as a server would answer.
+            path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+            self.status[url] = 200 if path.is_file() else 404
         if url not in self.status:
             try:
                 with urllib.request.urlopen(url, timeout=STEP_TIMEOUT_S) as r:
@@ -188,6 +196,11 @@ class StatusCache:
             except (urllib.error.URLError, OSError):
                 self.status[url] = 0
         return self.status[url]
+
+
+def answer(code: int) -> str:
+    """What a link led to, in words: an HTTP status (a missing file counts as 404)."""
+    return f"HTTP {code}" if code else "no answer"
 
 
 def page_name(base: str, url: str) -> str:
@@ -269,6 +282,67 @@ class Tab:
         return result
 
 
+def check_book(browser, base: str, mode: str, pages: list[str]) -> tuple[list[str], int]:
+    """Visit every page under `base` in both themes, search once, and check every same-site link;
+    the problems found and the number of links checked."""
+    problems: list[str] = []
+    visits: dict[str, dict[str, Visit]] = {}
+    for theme, scheme in ((LIGHT_THEME, "light"), (DARK_THEME, "dark")):
+        context = browser.new_context(color_scheme=scheme)
+        context.add_init_script(f"localStorage.setItem('mdbook-theme', {theme!r});")
+        tab = Tab(context, base)
+        for name in pages:
+            visits.setdefault(name, {})[theme] = tab.visit(base + urllib.parse.quote(name))
+        if theme == LIGHT_THEME:
+            search = tab.search(base + "index.html")
+            problems += [f"index.html [{mode}, search]: {p}" for p in dict.fromkeys(search.problems)]
+        context.close()
+
+    status = StatusCache()
+    checked: set[tuple[str, str]] = set()
+    link_sources = [(name, visits[name][LIGHT_THEME].links) for name in pages]
+    link_sources.append(("index.html [search results]", search.links))
+    for name, links in link_sources:
+        for raw, absolute in links:
+            target, _, fragment = absolute.partition("#")
+            if not target.startswith(base) or (name, absolute) in checked:
+                continue
+            checked.add((name, absolute))
+            target_path = urllib.parse.urlsplit(target)._replace(query="").geturl()
+            code = status.get(target_path)
+            if code != 200:
+                problems.append(f"{name} [{mode}]: link {raw!r} leads to {answer(code)}{source_hint(name)}")
+                continue
+            fragment = urllib.parse.unquote(fragment)
+            if not fragment or (name == "404.html" and raw.startswith("#")):
+                # mdBook's 404 page carries <base href="/"> so that it works at any depth,
+                # which sends its own heading anchors to the index: mdBook's page, not ours.
+                continue
+            target_name = page_name(base, target_path)
+            if target_name not in visits:
+                continue  # not an HTML page of the book: a fragment into a file is not checked
+            if fragment not in visits[target_name][LIGHT_THEME].anchors:
+                problems.append(
+                    f"{name} [{mode}]: link {raw!r}: no element with id {fragment!r} on {target_name}{source_hint(name)}"
+                )
+
+    for name in pages:
+        light, dark = visits[name][LIGHT_THEME], visits[name][DARK_THEME]
+        for theme, v in ((LIGHT_THEME, light), (DARK_THEME, dark)):
+            problems += [f"{name} [{mode}, {theme} theme]: {p}" for p in dict.fromkeys(v.problems)]
+            # toc.html is the sidebar for readers without JavaScript: it has no theme script and
+            # follows the system's colour scheme, which the two browser contexts set apart.
+            if v.background and name != "toc.html" and theme not in v.html_class.split():
+                problems.append(f"{name} [{mode}, {theme} theme]: <html class={v.html_class!r}> does not name the theme")
+        if light.background and light.background == dark.background:
+            problems.append(
+                f"{name} [{mode}]: background {light.background} is the same in the {LIGHT_THEME} and {DARK_THEME}"
+                " themes: the theme is not applied"
+            )
+
+    return problems, len(checked)
+
+
 def main() -> int:
     repo = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -277,6 +351,12 @@ def main() -> int:
         "--chromium",
         default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
         help="Chromium executable (default: $CHROMIUM or /usr/bin/chromium)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("both", "http", "file"),
+        default="both",
+        help="open the book served over http, from disk (file://), or both (default)",
     )
     args = parser.parse_args()
 
@@ -300,62 +380,22 @@ def main() -> int:
     problems: list[str] = []
     started = time.monotonic()
 
-    with serve(book) as base, sync_playwright() as pw:
+    modes = ("http", "file") if args.mode == "both" else (args.mode,)
+    links = 0
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
-        visits: dict[str, dict[str, Visit]] = {}
-        for theme, scheme in ((LIGHT_THEME, "light"), (DARK_THEME, "dark")):
-            context = browser.new_context(color_scheme=scheme)
-            context.add_init_script(f"localStorage.setItem('mdbook-theme', {theme!r});")
-            tab = Tab(context, base)
-            for name in pages:
-                visits.setdefault(name, {})[theme] = tab.visit(base + urllib.parse.quote(name))
-            if theme == LIGHT_THEME:
-                search = tab.search(base + "index.html")
-                problems += [f"index.html [search]: {p}" for p in dict.fromkeys(search.problems)]
-            context.close()
+        for mode in modes:
+            if mode == "http":
+                with serve(book) as base:
+                    found, checked = check_book(browser, base, mode, pages)
+            else:
+                # A server shows 404.html for a missing page; from disk nothing ever shows it, and
+                # its `<base href="/">` points at the root of the file system there.
+                on_disk = [p for p in pages if p != "404.html"]
+                found, checked = check_book(browser, book.as_uri() + "/", mode, on_disk)
+            problems += found
+            links += checked
         browser.close()
-
-        status = StatusCache()
-        checked: set[tuple[str, str]] = set()
-        link_sources = [(name, visits[name][LIGHT_THEME].links) for name in pages]
-        link_sources.append(("index.html [search results]", search.links))
-        for name, links in link_sources:
-            for raw, absolute in links:
-                target, _, fragment = absolute.partition("#")
-                if not target.startswith(base) or (name, absolute) in checked:
-                    continue
-                checked.add((name, absolute))
-                target_path = urllib.parse.urlsplit(target)._replace(query="").geturl()
-                code = status.get(target_path)
-                if code != 200:
-                    problems.append(f"{name}: link {raw!r} leads to HTTP {code or 'no answer'}{source_hint(name)}")
-                    continue
-                fragment = urllib.parse.unquote(fragment)
-                if not fragment or (name == "404.html" and raw.startswith("#")):
-                    # mdBook's 404 page carries <base href="/"> so that it works at any depth,
-                    # which sends its own heading anchors to the index: mdBook's page, not ours.
-                    continue
-                target_name = page_name(base, target_path)
-                if target_name not in visits:
-                    continue  # not an HTML page of the book: a fragment into a file is not checked
-                if fragment not in visits[target_name][LIGHT_THEME].anchors:
-                    problems.append(
-                        f"{name}: link {raw!r}: no element with id {fragment!r} on {target_name}{source_hint(name)}"
-                    )
-
-    for name in pages:
-        light, dark = visits[name][LIGHT_THEME], visits[name][DARK_THEME]
-        for theme, v in ((LIGHT_THEME, light), (DARK_THEME, dark)):
-            problems += [f"{name} [{theme} theme]: {p}" for p in dict.fromkeys(v.problems)]
-            # toc.html is the sidebar for readers without JavaScript: it has no theme script and
-            # follows the system's colour scheme, which the two browser contexts set apart.
-            if v.background and name != "toc.html" and theme not in v.html_class.split():
-                problems.append(f"{name} [{theme} theme]: <html class={v.html_class!r}> does not name the theme")
-        if light.background and light.background == dark.background:
-            problems.append(
-                f"{name}: background {light.background} is the same in the {LIGHT_THEME} and {DARK_THEME}"
-                " themes: the theme is not applied"
-            )
 
     elapsed = time.monotonic() - started
     if problems:
@@ -366,7 +406,7 @@ def main() -> int:
         return 1
     print(
         f"browser check: {len(pages)} pages in the {LIGHT_THEME} and {DARK_THEME} themes,"
-        f" {len(checked)} links, search for {SEARCH_TERM!r}: all good ({elapsed:.0f} s)"
+        f" {' and '.join(modes)}, {links} links, search for {SEARCH_TERM!r}: all good ({elapsed:.0f} s)"
     )
     return 0
 

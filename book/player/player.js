@@ -3,11 +3,15 @@
 // list with what each task waits for, the running task and the loop's phase.
 //
 // Every `<div class="tt-player" data-trace="traces/NAME.json">` on a page becomes a player. The
+// trace itself is in the page, inside the `<div>`: a `<script type="application/json"
+// class="tt-trace">` into which the chapter includes the JSON file (book/player/EMBED.md). So the
+// player makes no request and works the same opened from disk (file://, where browsers refuse
+// fetch) and served (`mdbook serve`); `data-trace` only names the file, for messages. The
 // replay starts from empty lists and applies the steps one by one, the same rules as
 // `taketurns::replay::ListsTrace::replay`: spawn joins the back of the ready queue, poll_start
 // takes the front, poll_end sends the task to the back of the ready queue (ready) or of the
-// waiting list (waiting), or ends it (done), a wake moves a waiting task to the ready queue, done removes it. No
-// library, no network beyond the trace file itself; colours come from mdBook's theme variables.
+// waiting list (waiting) or ends it (done), a wake moves a waiting task to the ready queue, done
+// removes it. No library and no network; colours come from mdBook's theme variables.
 (function () {
   "use strict";
 
@@ -153,19 +157,22 @@
   }
 
   function load(root) {
-    var url = root.getAttribute("data-trace");
-    var path = (typeof path_to_root === "string" ? path_to_root : "") + url;
-    fetch(path).then(function (r) {
-      if (!r.ok) { throw new Error("HTTP " + r.status + " for " + path); }
-      return r.json();
-    }).then(function (trace) {
+    var name = root.getAttribute("data-trace") || "its trace";
+    try {
+      var data = root.querySelector("script.tt-trace");
+      if (!data) {
+        throw new Error("the page embeds no trace: include the JSON file in a " +
+          "<script type=\"application/json\" class=\"tt-trace\"> inside the player's <div> " +
+          "(book/player/EMBED.md)");
+      }
+      var trace = JSON.parse(data.textContent);
       if (trace.format !== "taketurns-lists" || trace.version !== 2) {
-        throw new Error(path + " is not a taketurns-lists version 2 trace");
+        throw new Error("it is not a taketurns-lists version 2 trace: regenerate it (book/player/README.md)");
       }
       build(root, trace);
-    }).catch(function (e) {
-      root.appendChild(el("p", "tt-error", "The player could not load " + path + ": " + e.message));
-    });
+    } catch (e) {
+      root.appendChild(el("p", "tt-error", "The player could not load " + name + ": " + e.message));
+    }
   }
 
   window.ttPlayerReplay = replay;

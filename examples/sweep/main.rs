@@ -2,7 +2,7 @@
 //!
 //! ```console
 //! $ cargo run --release --example sweep                          # the full sweep, a few minutes
-//! $ cargo run --release --example sweep -- --img book/src/img    # and copy the charts into the book
+//! $ cargo run --release --example sweep -- --img DIR            # and copy the charts into DIR
 //! $ cargo run --release --example sweep -- --counts 10,100,1000 --runs 5 --delay-ms 20
 //! $ cargo run --release --example sweep -- --quick               # 10 and 100 fetches, one run
 //! ```
@@ -20,9 +20,9 @@
 //!   memory, which span decades), with the machine, load and command under each;
 //! - `README.md`: which machine, command, date and load made them, and the table.
 //!
-//! `--img DIR` copies the charts, the CSV and the README there as well (the book's are in
-//! `book/src/img/`); the README as `README.txt`, because every `.md` file under `book/src` is a
-//! page of the book. Progress goes to stderr, one line per measurement with an estimate of the
+//! `--img DIR` copies the charts, the CSV and the README there as well, for a page or a report
+//! that shows them (no chapter of the book does: its tables come from `measure`); the README as
+//! `README.txt`, because in an mdBook source folder every `.md` file is a page. Progress goes to stderr, one line per measurement with an estimate of the
 //! time left; the table of medians goes to stdout at the end.
 //!
 //! How it stays honest: every measurement is one run of the `fetch_many` example (`--runner X
@@ -102,7 +102,7 @@ struct Cli {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
-    /// Also copy the SVGs, the CSV and the README (as README.txt) here, e.g. book/src/img.
+    /// Also copy the SVGs, the CSV and the README (as README.txt) here.
     #[arg(long, value_name = "DIR")]
     img: Option<PathBuf>,
 
@@ -118,7 +118,7 @@ struct Cli {
 const AFTER_HELP: &str = "\
 Examples:
   sweep                              the full sweep (a few minutes), charts in target/sweep/
-  sweep --img book/src/img           and copy the charts into the book
+  sweep --img DIR                    and copy the charts into DIR
   sweep --counts 10,100,1000 --runs 5
   sweep --quick                      10 and 100 fetches, one run";
 
