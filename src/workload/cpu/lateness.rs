@@ -214,10 +214,7 @@ pub fn blocking_table(plan: &LatenessPlan) -> Result<Table, String> {
             "On this run the worst tick was {} late with the job on the loop, {} the job's own \
              length, and {} late with the job through `spawn_blocking`.",
             time(inline.worst()),
-            ratio(
-                inline.worst().as_secs_f64(),
-                inline.job.as_secs_f64()
-            ),
+            ratio(inline.worst().as_secs_f64(), inline.job.as_secs_f64()),
             time(helper.worst())
         ));
     }

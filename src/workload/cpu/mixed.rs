@@ -280,10 +280,9 @@ pub fn mixed_table(target: &Target, size: &MixedSize) -> Result<Table, String> {
     )];
     let rust = |way| medians.iter().find(|(w, _)| *w == way).map(|m| m.1);
     let mut ratios = Vec::new();
-    if let (Some(alone), Some(helped)) = (
-        rust(MixedWay::LoopAlone),
-        rust(MixedWay::LoopSpawnBlocking),
-    ) {
+    if let (Some(alone), Some(helped)) =
+        (rust(MixedWay::LoopAlone), rust(MixedWay::LoopSpawnBlocking))
+    {
         ratios.push(format!(
             "the loop with `spawn_blocking` took {} the wall time of the loop alone",
             ratio(helped.wall.as_secs_f64(), alone.wall.as_secs_f64())

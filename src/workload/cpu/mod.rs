@@ -485,9 +485,10 @@ pub fn cpu_bound_table(size: &CpuSize, child: &ChildProgram) -> Result<Table, St
                         base.unwrap_or(run.timed),
                     );
                 }
-                table
-                    .sentences
-                    .push(format!("The rows marked without the GIL ran on {}.", ft.describe()));
+                table.sentences.push(format!(
+                    "The rows marked without the GIL ran on {}.",
+                    ft.describe()
+                ));
             }
             Err(e) => table.sentences.push(format!(
                 "The free-threaded Python ({}) could not run ({e}).",

@@ -76,7 +76,11 @@ impl Python {
 
     /// `3.13` from `3.13.1`.
     pub fn short_version(&self) -> String {
-        self.version.split('.').take(2).collect::<Vec<_>>().join(".")
+        self.version
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// For a caption: "CPython 3.11.7 (`python3`), with the GIL".
