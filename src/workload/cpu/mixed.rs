@@ -328,10 +328,10 @@ pub fn mixed_table(target: &Target, size: &MixedSize) -> Result<Table, String> {
     if !ratios.is_empty() {
         sentences.push(format!("On this run {}.", ratios.join(", and ")));
     }
-    sentences.push(format!(
-        "Each row is the median of {} runs.",
-        size.rounds.max(1)
-    ));
+    sentences.push(match size.rounds.max(1) {
+        1 => "Each row is one run.".to_string(),
+        rounds => format!("Each row is the median of {rounds} runs."),
+    });
     sentences.extend(failures);
     table.sentences = sentences;
     Ok(table)

@@ -504,14 +504,33 @@ pub fn cpu_bound_table(size: &CpuSize, child: &ChildProgram) -> Result<Table, St
     }
     table.sentences.push(format!(
         "On this run the speed-up over one after another was {}.",
-        speedups.join(", ")
+        and_list(&speedups)
     ));
     table.sentences.push(format!(
-        "Each row is the median of {} rounds in Rust and {} in Python, a round running every way \
-         once; CPU time includes the child processes'.",
-        size.rounds, size.python_rounds
+        "Each row is the median of {} in Rust and {} in Python, a round running every way once; \
+         CPU time includes the child processes'.",
+        rounds(size.rounds),
+        rounds(size.python_rounds)
     ));
     Ok(table)
+}
+
+/// `1 round`, `3 rounds`.
+fn rounds(n: usize) -> String {
+    if n == 1 {
+        "1 round".into()
+    } else {
+        format!("{n} rounds")
+    }
+}
+
+/// `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// `a.wall ÷ b.wall` as a ratio, or `–` without `b`.
@@ -613,7 +632,7 @@ mod tests {
             program: "echo".into(),
             args: vec!["not-a-sum".into()],
         };
-        let err = child.sum(&[0..10]).unwrap_err();
+        let err = child.sum(&[0..10, 10..20]).unwrap_err();
         assert!(err.contains("not a sum"), "{err}");
     }
 
