@@ -460,6 +460,40 @@ fn measure_quick_writes_a_well_formed_blocking_table() {
 }
 
 #[test]
+fn without_python3_the_mixed_table_has_rust_rows_and_says_why_python_s_are_missing() {
+    let out = std::env::temp_dir().join(format!("taketurns-mixed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = std::process::Command::new(run_example::binary("measure"))
+        .args(["--quick", "--only", "mixed", "--out"])
+        .arg(&out)
+        .env("PATH", "")
+        .output()
+        .expect("measure runs");
+    assert!(
+        output.status.success(),
+        "measure exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("mixed_job.md")).expect("written");
+    let columns = CPU_FILES
+        .iter()
+        .find(|f| f.0 == "mixed_job.md")
+        .expect("spec")
+        .1;
+    let problems = table_problems("mixed_job.md", &text, columns);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("| Rust, ")).count(),
+        3,
+        "{text}"
+    );
+    assert!(!text.contains("| Python"), "{text}");
+    assert!(text.contains("`python3` is not on the PATH"), "{text}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn a_bad_flag_is_a_clear_message_and_exit_code_2() {
     let output = run_example::run("measure", &["--only", "nothing"]);
     assert_eq!(output.status.code(), Some(2));
