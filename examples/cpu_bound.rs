@@ -1,6 +1,6 @@
-//! The seeds' CPU-bound job, five ways: one thread, N threads, N tasks on the event loop, N calls
-//! to `spawn_blocking`, and N child processes. Prints the wall time, the CPU time, and the
-//! speed-up of each against one thread.
+//! The CPU-bound job of chapters 1 and 11, five ways: one thread, N threads, N tasks on the event
+//! loop, N calls to `spawn_blocking`, and N child processes. Prints the wall time, the CPU time,
+//! and the speed-up of each against one thread.
 //!
 //! ```console
 //! $ cargo run --release --example cpu_bound
@@ -17,13 +17,14 @@
 //!
 //! The processes are this same binary, re-executed with the hidden `chunk` subcommand, which
 //! computes one range and prints its sum: the same trick as `fetch_many`'s `serve`, and what
-//! Python's `multiprocessing` does with its `spawn` start method.
+//! Python's `multiprocessing` does with its `spawn` start method. The job and the code of each
+//! way are the lab bench's (`taketurns::workload::cpu`), which `measure` also runs for the book's
+//! table; this program is the one to run by hand, with your own sizes.
 
-use std::process::{Command, Stdio};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use taketurns::workload::cpu::{self, ChildProgram, Split, Way};
 use taketurns::workload::machine;
 
 /// One CPU-bound job (a sum of squares modulo a prime), run sequentially, on threads, as tasks on
@@ -64,103 +65,16 @@ enum Internal {
     },
 }
 
-// ANCHOR: job
-/// The job: the sum of `i * i % 1_000_003` over a range. The modulo keeps the compiler from
-/// replacing the loop with a closed formula, so the time is real arithmetic. `inline(never)`: every
-/// mode runs this same machine code, instead of a copy the compiler optimised differently.
-#[inline(never)]
-fn sum_of_squares(range: std::ops::Range<u64>) -> u64 {
-    range.map(|i| i * i % 1_000_003).sum()
-}
-
-/// `0..n` cut into `parts` ranges of nearly equal length.
-fn chunks(n: u64, parts: u64) -> Vec<std::ops::Range<u64>> {
-    (0..parts)
-        .map(|k| (n * k / parts)..(n * (k + 1) / parts))
-        .collect()
-}
-// ANCHOR_END: job
-
-// ANCHOR: modes
-/// One thread does everything.
-fn sequential(n: u64, _workers: u64) -> u64 {
-    sum_of_squares(0..n)
-}
-
-/// One OS thread per chunk; they run at the same time on different cores.
-fn threads(n: u64, workers: u64) -> u64 {
-    thread::scope(|s| {
-        let handles: Vec<_> = chunks(n, workers)
-            .into_iter()
-            .map(|range| s.spawn(move || sum_of_squares(range)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    })
-}
-
-/// One taketurns task per chunk. A task that never awaits runs to the end in one poll, so the
-/// tasks run one after another on the loop's single thread.
-fn event_loop(n: u64, workers: u64) -> u64 {
-    taketurns::block_on(async move {
-        let tasks: Vec<_> = chunks(n, workers)
-            .into_iter()
-            .map(|range| taketurns::spawn(async move { sum_of_squares(range) }))
-            .collect();
-        let mut total = 0;
-        for task in tasks {
-            total += task.await.unwrap();
-        }
-        total
-    })
-}
-
-/// One `spawn_blocking` call per chunk, awaited from the loop: the chunks run on the runtime's
-/// helper threads, in parallel, and the loop stays free.
-fn blocking_pool(n: u64, workers: u64) -> u64 {
-    taketurns::block_on(async move {
-        let calls: Vec<_> = chunks(n, workers)
-            .into_iter()
-            .map(|range| taketurns::spawn_blocking(move || sum_of_squares(range)))
-            .collect();
-        let mut total = 0;
-        for call in calls {
-            total += call.await.unwrap();
-        }
-        total
-    })
-}
-
-/// One child process per chunk: this binary again, with `chunk --start S --end E`. All children
-/// start before the first is read, so they run at the same time.
-fn processes(n: u64, workers: u64) -> u64 {
-    let exe = std::env::current_exe().expect("the program knows its own path");
-    let children: Vec<_> = chunks(n, workers)
-        .into_iter()
-        .map(|range| {
-            Command::new(&exe)
-                .args(["chunk", "--start", &range.start.to_string()])
-                .args(["--end", &range.end.to_string()])
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("could not start a child process: {e}"))
-        })
-        .collect();
-    children
-        .into_iter()
-        .map(|child| {
-            let out = child.wait_with_output().expect("the child ran");
-            assert!(out.status.success(), "a child failed: {}", out.status);
-            let line = String::from_utf8_lossy(&out.stdout);
-            line.trim()
-                .parse::<u64>()
-                .unwrap_or_else(|_| panic!("a child printed {line:?}, not a sum"))
-        })
-        .sum()
-}
-// ANCHOR_END: modes
-
-/// One way to run the job: `(n, workers) -> sum`.
-type Mode = fn(u64, u64) -> u64;
+/// The five ways this program runs, as the lab bench's [`Way`]s: the table's row names and
+/// its ways, in order. The lab bench (`taketurns::workload::cpu`) has the job and the code of
+/// every way; `measure` runs the same code for the book's table, with a thread pool besides.
+const MODES: [(&str, Way); 5] = [
+    ("sequential (1 thread)", Way::OneAfterAnother),
+    ("threads", Way::ThreadPerJob),
+    ("event loop (tasks)", Way::EventLoop),
+    ("spawn_blocking", Way::SpawnBlocking),
+    ("processes", Way::Processes),
+];
 
 /// CPU time (user + system) used so far by this process and by its waited-for children (the
 /// child-process mode's work is billed to the children).
@@ -178,10 +92,14 @@ struct Measured {
 }
 
 impl Measured {
-    /// Run `mode` once more and record it.
-    fn run(&mut self, mode: Mode, n: u64, workers: u64) {
+    /// Run `way` once more and record it.
+    fn run(&mut self, way: Way, split: &Split, child: &ChildProgram) {
         let (cpu0, t0) = (cpu_time(), Instant::now());
-        self.sums.push(mode(n, workers));
+        let sum = cpu::run(way, split, Some(child)).unwrap_or_else(|e| {
+            eprintln!("cpu_bound: {e}");
+            std::process::exit(1);
+        });
+        self.sums.push(sum);
         self.samples.push((t0.elapsed(), cpu_time() - cpu0));
     }
     /// The fastest run: (wall, CPU).
@@ -207,7 +125,7 @@ fn main() {
             eprintln!("cpu_bound chunk: --start {start} is after --end {end}");
             std::process::exit(2);
         }
-        println!("{}", sum_of_squares(start..end));
+        println!("{}", cpu::sum_of_squares(start..end));
         return;
     }
     let cpus = taketurns::workload::machine::cpus();
@@ -225,20 +143,24 @@ fn main() {
         "{:<28}{:>12}{:>12}{:>10}{:>13}   sum",
         "mode", "best", "median", "speed-up", "cores busy"
     );
-    let modes: [(&str, Mode); 5] = [
-        ("sequential (1 thread)", sequential),
-        ("threads", threads),
-        ("event loop (tasks)", event_loop),
-        ("spawn_blocking", blocking_pool),
-        ("processes", processes),
-    ];
+    // One job per worker, and the children are this program again, with `chunk`.
+    let split = Split {
+        n: cli.n,
+        jobs: workers,
+        workers,
+    };
+    let child = ChildProgram {
+        program: std::env::current_exe().expect("the program knows its own path"),
+        args: vec!["chunk".into()],
+    };
+    let modes = MODES;
     // ANCHOR: rounds
     // Round-robin: each round runs every mode once, so that a burst of load from other programs
     // falls on all modes alike instead of on whichever mode happened to be running.
     let mut measured: Vec<Measured> = modes.iter().map(|_| Measured::default()).collect();
     for _ in 0..cli.runs {
-        for ((_, mode), m) in modes.iter().zip(&mut measured) {
-            m.run(*mode, cli.n, workers);
+        for ((_, way), m) in modes.iter().zip(&mut measured) {
+            m.run(*way, &split, &child);
         }
     }
     // ANCHOR_END: rounds

@@ -116,6 +116,7 @@ def classify(error, timeout):
     return FetchError("other", f"{type(error).__name__}: {error}")
 
 
+# ANCHOR: fetch_blocking
 def fetch_blocking(addr, request, timeout):
     """One fetch on a blocking socket: the body's length, or a FetchError."""
     deadline = time.monotonic() + timeout
@@ -132,8 +133,10 @@ def fetch_blocking(addr, request, timeout):
                     return response.body
     except Exception as error:  # every failure is counted, never fatal
         raise classify(error, timeout) from None
+# ANCHOR_END: fetch_blocking
 
 
+# ANCHOR: fetch_async
 async def fetch_async(addr, request, timeout):
     """One fetch as a coroutine: the same steps with asyncio streams, under one deadline."""
 
@@ -156,6 +159,7 @@ async def fetch_async(addr, request, timeout):
         return await asyncio.wait_for(exchange(), timeout)
     except Exception as error:
         raise classify(error, timeout) from None
+# ANCHOR_END: fetch_async
 
 
 class Tally:
@@ -184,6 +188,7 @@ def run_sequential(plan):
     return tally
 
 
+# ANCHOR: run_threads
 def run_threads(plan, workers):
     """Every fetch submitted up front, as executor.map does; the results collected in order."""
     tally = Tally()
@@ -195,8 +200,10 @@ def run_threads(plan, workers):
         for future in futures:
             tally.record(future.result)
     return tally
+# ANCHOR_END: run_threads
 
 
+# ANCHOR: gather_fetches
 async def gather_fetches(plan, limit):
     semaphore = asyncio.Semaphore(limit) if limit else None
 
@@ -207,6 +214,7 @@ async def gather_fetches(plan, limit):
             return await fetch_async(plan.addr, plan.request, plan.timeout)
 
     return await asyncio.gather(*(one() for _ in range(plan.count)), return_exceptions=True)
+# ANCHOR_END: gather_fetches
 
 
 def run_asyncio(plan):

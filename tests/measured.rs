@@ -83,6 +83,42 @@ const OPTIONAL_FILES: [(&str, &[&str]); 1] = [(
     ],
 )];
 
+/// The CPU-bound tables (chapter 11), checked like the others when they exist. `measure` writes
+/// them with `--only cpu,blocking,mixed`; the book includes them, so `mdbook build` needs them.
+const CPU_FILES: [(&str, &[&str]); 3] = [
+    (
+        "cpu_bound.md",
+        &[
+            "how the jobs ran",
+            "wall time",
+            "CPU time",
+            "speed-up",
+            "cores busy",
+        ],
+    ),
+    (
+        "blocking_the_loop.md",
+        &[
+            "beside the ticker",
+            "one job took",
+            "ticks",
+            "p50 lateness",
+            "p99 lateness",
+            "worst lateness",
+        ],
+    ),
+    (
+        "mixed_job.md",
+        &[
+            "how it ran",
+            "wall time",
+            "CPU time",
+            "cores busy",
+            "errors",
+        ],
+    ),
+];
+
 /// The cells of a Markdown table row (`| a | b |`), trimmed.
 fn cells(line: &str) -> Vec<String> {
     let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
@@ -183,7 +219,7 @@ fn every_generated_file_is_a_table_with_its_columns_and_caption() {
             )),
         }
     }
-    for (name, columns) in OPTIONAL_FILES {
+    for (name, columns) in OPTIONAL_FILES.iter().chain(&CPU_FILES) {
         let path = root().join("book/src/measured").join(name);
         if let Ok(text) = std::fs::read_to_string(&path) {
             problems.extend(table_problems(name, &text, columns));
@@ -368,6 +404,94 @@ fn measure_quick_writes_a_well_formed_scheduler_table() {
         .map(|e| e.file_name())
         .collect();
     assert_eq!(others.len(), 1, "--only scheduler wrote {others:?}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn the_cpu_tables_columns_are_the_lab_bench_s() {
+    use taketurns::workload::cpu;
+    let spec = |file: &str| CPU_FILES.iter().find(|f| f.0 == file).expect("spec").1;
+    assert_eq!(spec("cpu_bound.md"), cpu::CPU_COLUMNS);
+    assert_eq!(
+        spec("blocking_the_loop.md"),
+        cpu::lateness::BLOCKING_COLUMNS
+    );
+    assert_eq!(spec("mixed_job.md"), cpu::mixed::MIXED_COLUMNS);
+}
+
+#[test]
+fn measure_quick_writes_a_well_formed_blocking_table() {
+    let out = std::env::temp_dir().join(format!("taketurns-blocking-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = run_example::run(
+        "measure",
+        &[
+            "--quick",
+            "--only",
+            "blocking",
+            "--out",
+            out.to_str().expect("a UTF-8 temp dir"),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "measure exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("blocking_the_loop.md")).expect("written");
+    let columns = CPU_FILES
+        .iter()
+        .find(|f| f.0 == "blocking_the_loop.md")
+        .expect("spec")
+        .1;
+    let problems = table_problems("blocking_the_loop.md", &text, columns);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    for row in [
+        "no job (the ticker alone)",
+        "the job on the loop",
+        "the job through `spawn_blocking`",
+    ] {
+        assert!(
+            text.contains(&format!("| {row} |")),
+            "no row {row:?}:\n{text}"
+        );
+    }
+    assert!(text.contains("worst tick was"), "{text}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn without_python3_the_mixed_table_has_rust_rows_and_says_why_python_s_are_missing() {
+    let out = std::env::temp_dir().join(format!("taketurns-mixed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = std::process::Command::new(run_example::binary("measure"))
+        .args(["--quick", "--only", "mixed", "--out"])
+        .arg(&out)
+        .env("PATH", "")
+        .output()
+        .expect("measure runs");
+    assert!(
+        output.status.success(),
+        "measure exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("mixed_job.md")).expect("written");
+    let columns = CPU_FILES
+        .iter()
+        .find(|f| f.0 == "mixed_job.md")
+        .expect("spec")
+        .1;
+    let problems = table_problems("mixed_job.md", &text, columns);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("| Rust, ")).count(),
+        3,
+        "{text}"
+    );
+    assert!(!text.contains("| Python"), "{text}");
+    assert!(text.contains("`python3` is not on the PATH"), "{text}");
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -6,6 +6,11 @@
 //! process's file descriptors and threads, which other tests change: every test takes a shared
 //! lock, and that one takes it exclusively, so it counts alone.
 
+// The CPU tables of the lab bench (`taketurns::workload::cpu`), built small.
+#[path = "workload/cpu_tables.rs"]
+mod cpu_tables;
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -103,6 +103,21 @@ fn fetch_table() -> Result<(Table, Vec<Report>), String> {
             ratio(threads.kib_per_fetch(), event.kib_per_fetch()),
         ));
     }
+    if let (Some(asyncio), Some(threads)) = (
+        find(&reports, "py-asyncio"),
+        find(&reports, "py-thread-per-task"),
+    ) {
+        let memory = if asyncio.kib_per_fetch() <= threads.kib_per_fetch() {
+            "less"
+        } else {
+            "more"
+        };
+        table.sentences.push(format!(
+            "In Python, asyncio used {} the CPU per fetch of a thread per fetch, and {memory}              memory per fetch ({}).",
+            ratio(cpu_per_fetch(asyncio), cpu_per_fetch(threads)),
+            ratio(asyncio.kib_per_fetch(), threads.kib_per_fetch()),
+        ));
+    }
     for failure in failures {
         eprintln!("measure:   {failure}");
         table

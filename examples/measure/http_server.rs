@@ -10,6 +10,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use taketurns::workload::http_server::{Flavor, HttpOptions, HttpServer};
 use taketurns::workload::raise_fd_limit;
@@ -82,7 +83,7 @@ fn http_table(size: Size) -> Result<Table, String> {
             };
             eprintln!("measure:   {name}, {connections} connections …");
             let row = measure_server(flags, connections, size.http_secs, "/")?;
-            rates.push((name, connections, row.per_second));
+            rates.push((name, connections, row.per_second, row.p99));
             table.row(vec![
                 name.to_string(),
                 count(connections as u64),
@@ -95,17 +96,20 @@ fn http_table(size: Size) -> Result<Table, String> {
         }
     }
     for &connections in size.connections {
-        let rate = |name: &str| {
+        let row = |name: &str| {
             rates
                 .iter()
-                .find(|(n, c, _)| *n == name && *c == connections)
-                .map_or(0.0, |r| r.2)
+                .find(|(n, c, _, _)| *n == name && *c == connections)
+                .map_or((0.0, Duration::ZERO), |r| (r.2, r.3))
         };
+        let (event, threads) = (row("event loop"), row("thread per connection"));
         table.sentences.push(format!(
             "At {} connections the event loop answered {} the requests per second of \
-             the threads on this run.",
+             the threads on this run, with a p99 of {} against their {}.",
             count(connections as u64),
-            ratio(rate("event loop"), rate("thread per connection"))
+            ratio(event.0, threads.0),
+            time(event.1),
+            time(threads.1)
         ));
     }
     table.sentences.push(format!(

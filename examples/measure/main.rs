@@ -20,6 +20,9 @@
 //! | `scheduler.md` | `scheduler` | timing loops in this process, median of several batches |
 //! | `threads.md` | `threads` | thread start + join timed here; memory in child processes |
 //! | `timers.md` | `timers` | 100,000 sleeps timed here; memory per idle task in children |
+//! | `cpu_bound.md` | `cpu` | the CPU job six ways here (processes: `child-chunk`), Python's five |
+//! | `blocking_the_loop.md` | `blocking` | a ticker beside a job on the loop and off it, here |
+//! | `mixed_job.md` | `mixed` | fetch then compute, against a `child-http` server; Python's too |
 //!
 //! What needs a process of its own gets one, because CPU time and peak memory (`getrusage`,
 //! `VmHWM`) are process-wide: `fetch_many` already runs every client in a child of its own and
@@ -38,7 +41,7 @@
 //! The program is a folder, one module per table and a few shared ones:
 //!
 //! - one module per generated file, named after it: `fetch_1000`, `fetch_scale`, `http_server`,
-//!   `hyper`, `scheduler`, `threads`, `timers`. Each measures, builds its [`Table`] and ends in
+//!   `hyper`, `scheduler`, `threads`, `timers`, `cpu_bound`, `blocking_the_loop`, `mixed_job`. Each measures, builds its [`Table`] and ends in
 //!   an `EXPERIMENT`: its `--only` word, its file, its line of `--help`, and the function that
 //!   measures;
 //! - `output` (the table, its caption, the README's measured block), `format` (numbers as the
@@ -85,6 +88,10 @@ mod scheduler;
 mod threads;
 mod timers;
 
+mod blocking_the_loop;
+mod cpu_bound;
+mod mixed_job;
+
 /// Every experiment, in the order they run (whatever the order of `--only`'s list).
 const EXPERIMENTS: &[&Experiment] = &[
     &fetch_1000::EXPERIMENT,
@@ -94,6 +101,9 @@ const EXPERIMENTS: &[&Experiment] = &[
     &scheduler::EXPERIMENT,
     &threads::EXPERIMENT,
     &timers::EXPERIMENT,
+    &cpu_bound::EXPERIMENT,
+    &blocking_the_loop::EXPERIMENT,
+    &mixed_job::EXPERIMENT,
 ];
 
 /// One experiment: what a table's module puts in [`EXPERIMENTS`].
@@ -155,6 +165,8 @@ fn experiment_names() -> PossibleValuesParser {
 
 /// The child processes' subcommands (hidden from --help).
 #[derive(Subcommand, Debug)]
+// Each variant is named after its subcommand (`child-http`, ...), which says it is internal.
+#[allow(clippy::enum_variant_names)]
 enum Child {
     /// Serve HTTP; print the address, then one JSON line of counters per line read on stdin;
     /// stop when stdin closes.
@@ -177,6 +189,16 @@ enum Child {
         /// How many.
         #[arg(long)]
         count: usize,
+    },
+    /// Print the CPU job's sum over START..END (the processes of `cpu_bound.md`).
+    #[command(hide = true)]
+    ChildChunk {
+        /// First number.
+        #[arg(long)]
+        start: u64,
+        /// One past the last number.
+        #[arg(long)]
+        end: u64,
     },
 }
 
@@ -237,6 +259,7 @@ fn main() -> ExitCode {
         }) => return hyper::child_hyper(*on),
         Some(Child::ChildHttp { threads, .. }) => return http_server::child_http(*threads),
         Some(Child::ChildMemory { what, count }) => return memory::child_memory(*what, *count),
+        Some(Child::ChildChunk { start, end }) => return cpu_bound::child_chunk(*start, *end),
         None => {}
     }
     let only: Vec<&Experiment> = EXPERIMENTS

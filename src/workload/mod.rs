@@ -18,12 +18,15 @@
 //! its errors), `client` (the four ways to run a plan), `server` (the delay server), `http` (the
 //! bytes on the wire, parsed with httparse), `wire` (reading and writing whole messages on our
 //! sockets), `report` (measuring a run), `machine` (what it ran on), `limits` (open files, threads and ports, checked before a
-//! run starts), and `http_server` (a keep-alive HTTP/1.1 server on the loop and on threads, for
-//! load tests). Deliberately left out of the fetch clients: keep-alive and pipelining (every fetch
+//! run starts), `http_server` (a keep-alive HTTP/1.1 server on the loop and on threads, for
+//! load tests), `cpu` (CPU-bound work: one job run every way, Rust's and Python's, the loop's
+//! lateness while it computes, and a fetch-then-compute job) and `table` (the book's generated
+//! Markdown tables). Deliberately left out of the fetch clients: keep-alive and pipelining (every fetch
 //! is a new connection, which is the expensive case we want to measure), TLS, following redirects, and DNS
 //! lookups during the run (a target name is resolved once, up front).
 
 mod client;
+pub mod cpu;
 mod error;
 mod fetch;
 mod http;
@@ -34,6 +37,7 @@ pub mod machine;
 mod plan;
 mod report;
 mod server;
+pub mod table;
 mod wire;
 
 pub use client::{Client, ClientError, ErrorCounts, Tally};

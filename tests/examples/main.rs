@@ -51,3 +51,5 @@ mod thread_local;
 // hello, roast_dinner and trace_cost need only the runtime; fetch_many's two tests are gated one
 // by one.
 mod tracing_flags;
+#[cfg(feature = "workload")]
+mod two_lists;
