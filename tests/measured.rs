@@ -58,6 +58,7 @@ const FILES: [(&str, &[&str]); 6] = [
             "operation",
             "taketurns",
             "tokio current_thread",
+            "tokio, no drivers",
             "futures LocalPool",
             "smol LocalExecutor",
         ],

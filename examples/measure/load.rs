@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use taketurns::workload::http_server;
@@ -130,6 +131,7 @@ fn load_thread(
 }
 
 /// One row's measurements.
+#[derive(Clone, Copy, Debug)]
 pub struct ServerRow {
     /// Responses inside the window, per second.
     pub per_second: f64,
@@ -147,6 +149,36 @@ pub struct ServerRow {
 
 /// Start a server child with `flags`, load it on `route` and read its counters around the load.
 pub fn measure_server(
+    flags: &[&str],
+    connections: usize,
+    secs: f64,
+    route: &'static str,
+) -> Result<ServerRow, String> {
+    // One measurement per server, load and route in a run of `measure`: the http table and the
+    // hyper table show the same two servers, and must give one figure for each, not two runs'.
+    type Key = (String, usize, u64, &'static str);
+    static MEASURED: Mutex<Vec<(Key, ServerRow)>> = Mutex::new(Vec::new());
+    let key: Key = (flags.join(" "), connections, secs.to_bits(), route);
+    let cached = MEASURED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, row)| *row);
+    if let Some(row) = cached {
+        eprintln!("measure:     (measured earlier in this run: the same figures)");
+        return Ok(row);
+    }
+    let row = measure_server_once(flags, connections, secs, route)?;
+    MEASURED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((key, row));
+    Ok(row)
+}
+
+/// One server child under one load: [`measure_server`] without the reuse.
+fn measure_server_once(
     flags: &[&str],
     connections: usize,
     secs: f64,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::format::{count, kib, median, ratio, time};
 use crate::memory::{Waiter, memory_child};
 use crate::output::Table;
-use crate::scheduler::{spawn_await, taketurns_rt};
+use crate::scheduler::taketurns_spawn_await;
 use crate::{Experiment, Size};
 
 /// `--only threads`.
@@ -47,7 +47,7 @@ fn thread_start_join(size: Size) -> Result<Duration, String> {
 /// threads.md: start + join next to spawn + await; memory per parked thread and per idle task.
 fn threads_table(size: Size) -> Result<Table, String> {
     let thread = thread_start_join(size)?;
-    let task = spawn_await(&taketurns_rt()?, size);
+    let task = taketurns_spawn_await(size)?;
     let parked = memory_child(Waiter::Threads, size.parked_threads)?;
     let idle = memory_child(Waiter::Taketurns, size.idle_tasks)?;
     let idle_whole = idle.bytes_each + idle.future_bytes as f64;
