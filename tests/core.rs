@@ -1250,3 +1250,108 @@ fn event_interval_one_works() {
     assert!(spins >= 1);
     assert!(woke.get());
 }
+
+/// The source's layers, read from its imports: the drivers never name the runtime or the
+/// observability layer, observability never names the runtime or the drivers, the leaves name
+/// nothing but each other, and the core's fields are private to the runtime layer. A text check:
+/// it reads `use crate::…` and `crate::…::` paths in each file's code (comments left out).
+mod layers {
+    use std::path::{Path, PathBuf};
+
+    /// Every `.rs` file under `src/DIR`.
+    fn files(dir: &str) -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+        let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The lines of `path` that are code (not `//` comments), with what they name of the crate.
+    fn crate_paths(path: &Path) -> Vec<(usize, String)> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim_start().starts_with("//"))
+            .flat_map(|(n, line)| {
+                line.match_indices("crate::")
+                    .map(|(at, _)| {
+                        (
+                            n + 1,
+                            line[at..]
+                                .split(['(', ';', ' ', ',', '}', '{', '<', '>', ')'])
+                                .next()
+                                .unwrap_or("")
+                                .to_string(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Every use of `crate::FORBIDDEN…` in the files of `dir`.
+    fn uses(dir: &str, forbidden: &[&str]) -> Vec<String> {
+        let mut found = Vec::new();
+        for file in files(dir) {
+            for (line, path) in crate_paths(&file) {
+                if forbidden
+                    .iter()
+                    .any(|f| path.starts_with(&format!("crate::{f}")))
+                {
+                    found.push(format!("{}:{line}: {path}", file.display()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn drivers_name_neither_the_runtime_nor_observability() {
+        let found = uses("driver", &["runtime", "observe", "Runtime", "net", "time"]);
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn observability_names_neither_the_runtime_nor_the_drivers() {
+        let found = uses("observe", &["runtime", "driver", "Runtime", "net", "time"]);
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn the_leaves_name_only_each_other() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for (leaf, allowed) in [("id.rs", &[][..]), ("lifecycle.rs", &["crate::id"][..])] {
+            for (line, path) in crate_paths(&src.join(leaf)) {
+                assert!(
+                    allowed.iter().any(|a| path.starts_with(a)),
+                    "src/{leaf}:{line} names {path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_cores_fields_are_private_to_the_runtime_layer() {
+        let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/runtime/core.rs");
+        let text = std::fs::read_to_string(core).unwrap();
+        let body = text
+            .split("pub(crate) struct Core {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .expect("struct Core in src/runtime/core.rs");
+        let public: Vec<&str> = body
+            .lines()
+            .filter(|line| {
+                line.trim_start().starts_with("pub(crate)") || line.trim_start().starts_with("pub ")
+            })
+            .collect();
+        assert!(
+            public.is_empty(),
+            "fields visible outside the runtime: {public:#?}"
+        );
+    }
+}
