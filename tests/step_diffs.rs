@@ -13,6 +13,10 @@
 //! step), the starting point's `#![allow(unused)]` line and any `ANCHOR` line are left out before
 //! the files are compared, and so is a hunk in which every changed line is a comment. Hunk headers
 //! give the new file's line numbers and, as `git diff` does, the item the hunk is in.
+//!
+//! The last test reads every page of the book the way mdBook does and checks that no included
+//! listing or diff shows an `ANCHOR` line: mdBook leaves them out of a region included by its
+//! anchor, but a file included whole is included as it is.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -329,6 +333,102 @@ fn each_starting_point_is_its_step_with_todos_for_the_new_part() {
             );
         }
     }
+}
+
+/// The text a `{{#include path[:selector]}}` in `page` puts into the rendered page, as mdBook
+/// builds it: the whole file; the lines of an anchored region without any `ANCHOR` line in it; or
+/// a range of lines (`path:3:9`, `path:3:`, `path::9`, `path:3`).
+fn included(page: &Path, spec: &str) -> String {
+    let (path, selector) = spec.split_once(':').unwrap_or((spec, ""));
+    let file = page.parent().unwrap().join(path);
+    let text = fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: cannot read {}: {e}", display(page), file.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    let is_anchor = |l: &&str| l.contains("ANCHOR:") || l.contains("ANCHOR_END:");
+    if selector.is_empty() {
+        return text;
+    }
+    if selector.chars().all(|c| c.is_ascii_digit() || c == ':') {
+        let mut bounds = selector.splitn(2, ':');
+        let number = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(|s| s.parse::<usize>());
+        let start = number(bounds.next()).map_or(1, Result::unwrap);
+        let end = match bounds.next() {
+            Some(end) => number(Some(end)).map_or(lines.len(), Result::unwrap),
+            None => start,
+        };
+        return lines[start.saturating_sub(1)..end.min(lines.len())].join("\n");
+    }
+    let begin = lines
+        .iter()
+        .position(|l| l.contains(&format!("ANCHOR: {selector}")))
+        .unwrap_or_else(|| panic!("{}: no anchor {selector} in {path}", display(page)));
+    lines[begin + 1..]
+        .iter()
+        .take_while(|l| !l.contains(&format!("ANCHOR_END: {selector}")))
+        .filter(|l| !is_anchor(l))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn no_listing_in_the_book_shows_an_anchor_line() {
+    fn pages(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pages(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    pages(&root().join("book/src"), &mut all);
+    let mut shown = Vec::new();
+    let mut includes = 0;
+    for page in &all {
+        let text = fs::read_to_string(page).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(start) = rest.find("{{#include ") {
+                let escaped = rest[..start].ends_with('\\');
+                let after = &rest[start + "{{#include ".len()..];
+                let Some(end) = after.find("}}") else { break };
+                let spec = after[..end].trim();
+                rest = &after[end..];
+                if escaped {
+                    continue;
+                }
+                includes += 1;
+                if included(page, spec).contains("ANCHOR") {
+                    shown.push(format!(
+                        "{}:{}: {{{{#include {spec}}}}}",
+                        display(page),
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        includes > 100,
+        "found only {includes} includes in the book: is the search broken?"
+    );
+    assert!(
+        shown.is_empty(),
+        "these includes put an ANCHOR line into the rendered book (include a region by its \
+         anchor, or leave anchors out of files included whole): {shown:#?}"
+    );
+}
+
+#[test]
+fn the_include_reader_takes_what_mdbook_takes() {
+    let page = root().join("book/src/ch04-futures.md");
+    let show = included(&page, "../../examples/course/show.rs");
+    assert!(show.starts_with("//! The printing"), "{show}");
+    let two = included(&page, "../../examples/course/show.rs:1:2");
+    assert_eq!(two.lines().count(), 2, "{two}");
 }
 
 fn display(path: &Path) -> String {

@@ -161,16 +161,20 @@ fn main() {
         Ok(praise) => {
             println!("Step {step} works.");
             for line in praise {
-                println!("  - {line}");
+                print_wrapped("  - ", "    ", &line);
             }
             match step {
                 9 => println!("That was the last step: the whole small runtime is yours."),
-                _ => println!(
-                    "Next: step {}, in chapter {} (its starting point is \
-                     examples/course/{}.rs).",
-                    step + 1,
-                    CHAPTER[step],
-                    REFERENCE[step].replacen("step_", "start_", 1)
+                _ => print_wrapped(
+                    "",
+                    "",
+                    &format!(
+                        "Next: step {}, in chapter {} (its starting point is \
+                         examples/course/{}.rs).",
+                        step + 1,
+                        CHAPTER[step],
+                        REFERENCE[step].replacen("step_", "start_", 1)
+                    ),
                 ),
             }
         }
@@ -182,9 +186,37 @@ fn main() {
 fn fail(step: usize, problem: &str) -> ! {
     println!("Step {step} is not there yet.");
     for line in problem.lines() {
-        println!("  {line}");
+        print_wrapped("  ", "  ", line);
     }
     std::process::exit(1);
+}
+
+/// Print `text` after `first`, wrapped at 96 columns, the lines after the first indented by
+/// `rest`; a line that starts with four spaces (a quoted line of output) is printed as it is.
+fn print_wrapped(first: &str, rest: &str, text: &str) {
+    if text.is_empty() {
+        println!();
+        return;
+    }
+    if text.starts_with("    ") {
+        println!("{first}{text}");
+        return;
+    }
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ') {
+        if !empty && line.len() + 1 + word.len() > 96 {
+            println!("{line}");
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    println!("{line}");
 }
 
 /// A delay server for one run, and what the run gets to find it.
@@ -561,7 +593,7 @@ fn compare(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, Str
         reference.settled.min(yours.settled)
     };
     same_polls(step, yours, reference, settled)?;
-    how_it_ended(yours)?;
+    how_it_ended(step, yours)?;
     let mut praise = if step <= 4 {
         same_printout(step, yours, reference)?;
         vec![format!(
@@ -849,7 +881,7 @@ fn list_hint(step: usize, mine: &PollLine, theirs: &PollLine) -> String {
 }
 
 /// A run that did not end well.
-fn how_it_ended(yours: &Run) -> Result<(), String> {
+fn how_it_ended(step: usize, yours: &Run) -> Result<(), String> {
     match &yours.ended {
         Ended::Status(status) if status.success() => Ok(()),
         Ended::Status(status) => Err(format!(
@@ -860,11 +892,16 @@ fn how_it_ended(yours: &Run) -> Result<(), String> {
             let last = (yours.lines.iter().rev())
                 .find(|l| !l.starts_with("epoll:"))
                 .map_or("(nothing)", String::as_str);
+            let hint = if step >= 8 {
+                "The radio never finishes, so a loop that waits for every task never ends: from \
+                 step 8, `run` stops after the tick in which task 1 (`main`) finished, as \
+                 `asyncio.run` does."
+            } else {
+                "A loop that never ends goes round and round: does it stop when no task is ready \
+                 and nothing is left that could wake one?"
+            };
             Err(format!(
-                "The checker stopped your step: {why}. Its last line was:\n\n    {last}\n\n\
-                 A loop that never ends goes round without anything to do: does it stop when \
-                 no task is ready and nothing could wake one (from step 8: when task 1 has \
-                 finished)?"
+                "The checker stopped your step: {why}. Its last line was:\n\n    {last}\n\n{hint}"
             ))
         }
     }
