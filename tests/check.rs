@@ -25,7 +25,8 @@ const STEPS: [&str; 9] = [
     "step_09_fetch_many",
 ];
 
-/// Run `check STEP PROGRAM ARGS...`: its exit code and what it printed (stdout, then stderr).
+/// Run `check STEP PROGRAM ARGS...`: its exit code and what it printed (stdout, then stderr),
+/// with every run of whitespace made one space, since the checker wraps its sentences.
 fn check(step: &str, program: &str, args: &[&str]) -> (Option<i32>, String) {
     let output: Output = Command::new(binary("check"))
         .arg(step)
@@ -38,6 +39,7 @@ fn check(step: &str, program: &str, args: &[&str]) -> (Option<i32>, String) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (output.status.code(), text)
 }
 

@@ -61,9 +61,13 @@ const LINE_LIMIT: usize = 1_000_000;
 /// How many guests step 9 seats.
 const GUESTS: usize = 1000;
 
-/// Task numbers in the dinner of steps 5 to 8.
-const GUEST: usize = 4;
+/// The chef's task number, from step 4 on.
 const CHEF: usize = 2;
+
+/// The guest's task number in steps 5 to 8.
+const GUEST: usize = 4;
+
+/// The radio's task number in step 8.
 const RADIO: usize = 5;
 
 /// The program to check.
@@ -123,6 +127,17 @@ fn parse_args() -> (usize, Program) {
         },
         Some(path) => {
             let path = PathBuf::from(path);
+            if !path.is_file()
+                && Path::new("src/bin")
+                    .join(format!("{}.rs", path.display()))
+                    .is_file()
+            {
+                usage(&format!(
+                    "there is no program at {0}, but there is src/bin/{0}.rs: did you mean \
+                     `--bin {0}`?",
+                    path.display()
+                ));
+            }
             if !path.is_file() {
                 usage(&format!(
                     "there is no program at {}: give its path, or `--bin NAME` to run a program \
@@ -453,6 +468,8 @@ struct PollLine {
     at: usize,
     /// The line as printed.
     text: String,
+    /// The tick it belongs to, from step 8.
+    tick: Option<u64>,
     /// The poll's number.
     number: u64,
     /// The task about to run.
@@ -468,9 +485,12 @@ struct PollLine {
 impl PollLine {
     /// `poll 5: running 2 | ready: [3] | waiting: [1]`, or the same after `tick 3, `.
     fn parse(at: usize, line: &str) -> Option<PollLine> {
-        let rest = match line.strip_prefix("tick ") {
-            Some(rest) => rest.split_once(", ")?.1,
-            None => line,
+        let (tick, rest) = match line.strip_prefix("tick ") {
+            Some(rest) => {
+                let (tick, rest) = rest.split_once(", ")?;
+                (Some(tick.parse().ok()?), rest)
+            }
+            None => (None, line),
         };
         let (number, lists) = rest.strip_prefix("poll ")?.split_once(": ")?;
         let mut parts = lists.split(" | ");
@@ -480,6 +500,7 @@ impl PollLine {
         Some(PollLine {
             at,
             text: line.to_string(),
+            tick,
             number: number.parse().ok()?,
             running,
             ready,
@@ -686,7 +707,7 @@ fn same_polls(step: usize, yours: &Run, reference: &Run, settled: usize) -> Resu
         let Some(mine) = yours.polls.get(k) else {
             return Err(stopped_polling(step, yours, theirs));
         };
-        if mine.lists != theirs.lists || mine.number != theirs.number {
+        if mine.lists != theirs.lists || mine.number != theirs.number || mine.tick != theirs.tick {
             return Err(first_difference(step, yours, mine, theirs, k));
         }
     }
@@ -774,6 +795,15 @@ fn first_difference(
     queue_sorted.sort_unstable();
     if mine.number != theirs.number {
         text += "The poll numbers differ: number the polls from 1, one more for each poll.";
+    } else if mine.lists == theirs.lists {
+        text += &format!(
+            "The same lists, in another tick: yours is in tick {}, the reference's in tick {}. \
+             A tick starts with a look at sockets and timers, then polls only the tasks that \
+             were ready after the look (count them first: `due`); a task spawned or woken \
+             during the tick waits for the next one.",
+            mine.tick.map_or("(none)".to_string(), |t| t.to_string()),
+            theirs.tick.map_or("(none)".to_string(), |t| t.to_string()),
+        );
     } else if mine.running != theirs.running && mine_all == queue_sorted {
         let (yours_task, front) = (mine.running, theirs.running);
         text += &format!(
@@ -842,6 +872,9 @@ fn list_hint(step: usize, mine: &PollLine, theirs: &PollLine) -> String {
                 2 => "Step 2 has no waiting list yet: a task that returned `Pending` goes on \
                       the back of the ready queue, woken or not."
                     .to_string(),
+                5 => "In step 5 nobody watches the socket: on `WouldBlock`, `io` wakes its own \
+                      task before it returns `Pending`, or the task waits for ever."
+                    .to_string(),
                 _ => "It was woken, and a wake moves a waiting task to the ready queue.".into(),
             },
             ("in the ready queue", "in the waiting list") => match step {
@@ -892,13 +925,25 @@ fn how_it_ended(step: usize, yours: &Run) -> Result<(), String> {
             let last = (yours.lines.iter().rev())
                 .find(|l| !l.starts_with("epoll:"))
                 .map_or("(nothing)", String::as_str);
-            let hint = if step >= 8 {
+            let last_tick = yours.polls.last().and_then(|poll| poll.tick);
+            let hint = if step >= 8
+                && let Some(tick) = last_tick.filter(|&tick| tick <= 5)
+            {
+                format!(
+                    "Your loop is still in tick {tick}. A tick that polls every ready task, those \
+                     woken during it too, never ends while the radio plays. Count the ready \
+                     queue when the tick begins (`due`), poll that many (at most \
+                     `EVENT_INTERVAL`), and start the next tick with a look outside."
+                )
+            } else if step >= 8 {
                 "The radio never finishes, so a loop that waits for every task never ends: from \
                  step 8, `run` stops after the tick in which task 1 (`main`) finished, as \
                  `asyncio.run` does."
+                    .to_string()
             } else {
                 "A loop that never ends goes round and round: does it stop when no task is ready \
                  and nothing is left that could wake one?"
+                    .to_string()
             };
             Err(format!(
                 "The checker stopped your step: {why}. Its last line was:\n\n    {last}\n\n{hint}"
@@ -962,6 +1007,20 @@ fn relations(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, S
         return Err(format!(
             "A guest got no paper:\n\n    {line}\n\nThe checker started a delay server and gave \
              your step its address with `--server`: does your step read it with `show::args()`?"
+        ));
+    }
+    if step >= 7
+        && yours.has("chef: the roast is out, early: true")
+        && yours.polls_of(CHEF) < reference.polls_of(CHEF)
+    {
+        return Err(format!(
+            "The roast came out early (`chef: the roast is out, early: true`), and the chef was \
+             polled {} times where the reference's was polled {}: its sleep was over at its \
+             first poll. A `Sleep` is done only when it was put in the timer list and the loop \
+             has taken it out: does `Sleep::poll` put its key in (with this poll's waker) and \
+             set `registered` before it can return `Ready`?",
+            yours.polls_of(CHEF).unwrap_or(0),
+            reference.polls_of(CHEF).unwrap_or(0)
         ));
     }
     if step >= 7 && yours.has("chef: the roast is out, early: true") {
