@@ -1,0 +1,386 @@
+//! Build track, step 5, your starting point: sockets that never block, polled again and again.
+//!
+//! Step 4's program, with the new part declared and left to write: `TcpStream::io` is `todo!()`,
+//! and its doc comment says what it must do. Write it in your own copy (in your project,
+//! `src/bin/step_05.rs`), run it, and check it against the reference with the course's checker
+//! (chapter 4 sets up the `check` alias):
+//!
+//! ```console
+//! $ check 5 --bin step_05
+//! ```
+
+#![allow(unused)] // the gaps leave names unused; remove this line once they are filled in
+
+mod show;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures::channel::oneshot;
+
+/// A leaf future that gives the thread back once: asyncio's `await asyncio.sleep(0)`.
+struct YieldNow {
+    /// Whether this future has returned `Pending` once already.
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    /// The first poll wakes this future's own task and returns `Pending`; the next returns
+    /// `Ready`. The wake keeps the promise of `Pending`: nothing else will ever wake this future,
+    /// so it asks to be polled again itself.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Give the thread back to the loop once.
+fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// A task: a future with no output, boxed so that tasks of different types share one table, and
+/// pinned because a future may not move once it has been polled.
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Queued,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Finished: a wake does nothing, and it is never polled again.
+    Done,
+}
+
+/// The two lists and every task's state, shared by the loop and the wakers: behind a mutex,
+/// because a `Waker` may be sent to another thread.
+#[derive(Default)]
+struct Lists {
+    /// The numbers of the tasks that may run, in the order they became ready: the loop takes the
+    /// front, and a task that is spawned or woken goes on the back.
+    ready: VecDeque<usize>,
+    /// The numbers of the tasks that wait for a wake, in the order they began to wait.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: BTreeMap<usize, State>,
+}
+
+impl Lists {
+    /// Wake `task`. A waiting task leaves the waiting list for the back of the ready queue; a
+    /// running task is marked `rewoken`; a queued or finished task stays as it is, so that a task
+    /// woken twice is queued once.
+    fn wake(&mut self, task: usize) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        match *state {
+            State::Waiting => {
+                *state = State::Queued;
+                self.waiting.retain(|&waiting| waiting != task);
+                self.ready.push_back(task);
+            }
+            State::Running { .. } => *state = State::Running { rewoken: true },
+            State::Queued | State::Done => {}
+        }
+    }
+
+    /// File `task` after a poll that returned `poll`: `Ready` makes it `Done`; `Pending` puts it
+    /// on the back of the ready queue if it was woken during the poll, and in the waiting list
+    /// if it was not.
+    fn file(&mut self, task: usize, poll: Poll<()>) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        *state = match (poll, *state) {
+            (Poll::Ready(()), _) => State::Done,
+            (Poll::Pending, State::Running { rewoken: true }) => {
+                self.ready.push_back(task);
+                State::Queued
+            }
+            (Poll::Pending, _) => {
+                self.waiting.push(task);
+                State::Waiting
+            }
+        };
+    }
+}
+
+/// A task's waker: the task, and the lists to move it in.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker wakes.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    /// Lock the lists, and wake the task.
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+
+/// The loop: its tasks, and the lists.
+#[derive(Default)]
+struct Executor {
+    /// The futures of the tasks that have not finished, by task number. Tasks are numbered from
+    /// 1 in the order they were spawned, as taketurns numbers them.
+    tasks: BTreeMap<usize, Task>,
+    /// How often each task was polled, by task number: every task spawned is here.
+    polls: BTreeMap<usize, u64>,
+    /// The ready queue and the waiting list, shared with the wakers.
+    lists: Arc<Mutex<Lists>>,
+}
+
+impl Executor {
+    /// Give `future` the next task number, and put the task on the back of the ready queue.
+    fn add(&mut self, future: Task) {
+        let task = self.polls.len() + 1;
+        self.tasks.insert(task, future);
+        self.polls.insert(task, 0);
+        let mut lists = self.lists.lock().unwrap();
+        lists.states.insert(task, State::Queued);
+        lists.ready.push_back(task);
+    }
+
+    /// Take the task at the front of the ready queue and poll it, again and again, until no task
+    /// is ready and nothing is left that could wake one; then show what is left in the lists.
+    fn run(&mut self) {
+        let mut polled = 0;
+        while let Some(task) = self.next_task() {
+            polled += 1;
+            self.poll_task(task, polled);
+        }
+        let lists = self.lists.lock().unwrap();
+        show::end(&lists.ready, &lists.waiting);
+    }
+
+    /// Take the task at the front of the ready queue out of it, after the tasks spawned since the
+    /// last call have joined the back.
+    fn next_task(&mut self) -> Option<usize> {
+        for future in SPAWNED.take() {
+            self.add(future);
+        }
+        self.lists.lock().unwrap().ready.pop_front()
+    }
+
+    /// Print the poll's line, mark `task` running, poll it once with its own waker, count the
+    /// poll, and file the task by what the poll returned. The lists stay unlocked while the task
+    /// runs, because its poll may wake a task and a wake locks them; and a finished future is
+    /// dropped after the unlock, because dropping it may wake a task too.
+    fn poll_task(&mut self, task: usize, number: u64) {
+        let mut lists = self.lists.lock().unwrap();
+        show::poll(number, task, &lists.ready, &lists.waiting);
+        lists.states.insert(task, State::Running { rewoken: false });
+        drop(lists);
+        let lists = self.lists.clone();
+        let waker = Waker::from(Arc::new(TaskWaker { lists, task }));
+        let future = self.tasks.get_mut(&task).expect("queued, so not finished");
+        *self.polls.entry(task).or_default() += 1;
+        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+        self.lists.lock().unwrap().file(task, poll);
+        if poll.is_ready() {
+            self.tasks.remove(&task);
+        }
+    }
+
+    /// One line per task: how often it was polled, and whether it finished.
+    fn report(&self) {
+        for (task, polls) in &self.polls {
+            let finished = !self.tasks.contains_key(task);
+            println!("task {task}: {polls} polls, finished: {finished}");
+        }
+    }
+}
+
+thread_local! {
+    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, and the loop takes them all
+    /// in before each poll.
+    static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a task shares with its `JoinHandle`.
+struct Join<T> {
+    /// The task's output, once it has finished; the handle takes it.
+    output: Option<T>,
+    /// The waker of the task that awaits the handle, from the handle's latest poll.
+    waker: Option<Waker>,
+}
+
+/// A future for a spawned task's output (asyncio's `await task`).
+struct JoinHandle<T> {
+    /// Shared with the task, which fills in the output and wakes the waker.
+    join: Rc<RefCell<Join<T>>>,
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    /// `Ready` with the output if the task has finished. If not, keep this poll's waker, in place
+    /// of any other (the task that awaits the handle now is the one to wake), and return
+    /// `Pending`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut join = self.join.borrow_mut();
+        match join.output.take() {
+            Some(output) => Poll::Ready(output),
+            None => {
+                join.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Start `future` as a new task, and return its handle. The task, an `async` block around
+/// `future`, stores the output in the `Join` it shares with the handle, then calls the handle's
+/// waker, if there is one, after its borrow of the `Join` has ended. It goes into `SPAWNED`,
+/// which the loop empties into the back of the ready queue.
+fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
+    let join = Rc::new(RefCell::new(Join {
+        output: None,
+        waker: None,
+    }));
+    let shared = join.clone();
+    let task = async move {
+        let output = future.await;
+        shared.borrow_mut().output = Some(output);
+        let waker = shared.borrow_mut().waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    };
+    SPAWNED.with_borrow_mut(|spawned| spawned.push(Box::pin(task)));
+    JoinHandle { join }
+}
+
+/// Run `main` as task 1 until the ready queue is empty, say how each task did, and return
+/// `main`'s output: `None` if it never finished, because every task waits and nothing is left to
+/// wake one.
+fn run<T: 'static>(main: impl Future<Output = T> + 'static) -> Option<T> {
+    let main = spawn(main);
+    let mut executor = Executor::default();
+    executor.run();
+    executor.report();
+    main.join.borrow_mut().output.take()
+}
+
+/// A TCP connection that never blocks the thread.
+struct TcpStream {
+    /// The non-blocking socket.
+    socket: mio::net::TcpStream,
+}
+
+impl TcpStream {
+    /// Start connecting to `addr`. The connect goes on in the kernel; a write waits until it has
+    /// finished, and a refused connect is that write's error.
+    fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        let socket = mio::net::TcpStream::connect(addr)?;
+        Ok(TcpStream { socket })
+    }
+
+    /// Run `op` (a read or a write) on the socket until it does not fail with `WouldBlock`. After
+    /// each `WouldBlock`, wake this task and return `Pending`: nobody else will say when to try
+    /// again, so the task asks for another turn itself.
+    async fn io<R>(
+        &mut self,
+        mut op: impl FnMut(&mut mio::net::TcpStream) -> io::Result<R>,
+    ) -> io::Result<R> {
+        todo!("write TcpStream::io")
+    }
+}
+
+// The dinner: what the tasks do. Everything above it is the runtime.
+
+/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
+async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
+    for step in ["chop", "stir", "taste"] {
+        println!("chef: {step}");
+        yield_now().await;
+    }
+    // The waiter holds the receivers until both have arrived, so neither send can fail.
+    dinner.send("roast").expect("the waiter waits for dinner");
+    wine.send("wine").expect("the waiter waits for wine");
+}
+
+/// The waiter: waits for dinner and wine, both at once.
+async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
+    println!("waiter: waits");
+    match futures::future::join(dinner, wine).await {
+        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
+        _ => println!("waiter: the chef left without cooking"),
+    }
+}
+
+/// Fetch `/?delay_ms=…` from the delay server at `addr`: connect, send the request, and read the
+/// answer to its end (the server then closes). Returns the answer's first line and its size.
+async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
+    let mut stream = TcpStream::connect(addr)?;
+    let request = format!(
+        "GET /?delay_ms={delay_ms}&size=1024 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    let mut sent = 0;
+    while sent < request.len() {
+        sent += stream.io(|socket| socket.write(&request[sent..])).await?;
+    }
+    let (mut answer, mut buf) = (Vec::new(), [0; 4096]);
+    loop {
+        match stream.io(|socket| socket.read(&mut buf)).await? {
+            0 => break,
+            n => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let first_line = text.lines().next().unwrap_or("").to_string();
+    Ok((first_line, answer.len()))
+}
+
+/// The guest: sits, then reads a paper fetched from the delay server at `server`.
+async fn guest(server: SocketAddr) {
+    println!("guest: sits");
+    yield_now().await;
+    match fetch(server, 20).await {
+        Ok((status, bytes)) => println!("guest: reads the paper: {status}, {bytes} bytes"),
+        Err(e) => println!("guest: no paper from {server}: {e} (is the delay server running?)"),
+    }
+}
+
+/// Task 1: spawns the kitchen, then waits for each task through its handle.
+async fn dinner(server: SocketAddr) -> &'static str {
+    let (dinner_tx, dinner_rx) = oneshot::channel();
+    let (wine_tx, wine_rx) = oneshot::channel();
+    let chef = spawn(chef(dinner_tx, wine_tx));
+    let waiter = spawn(waiter(dinner_rx, wine_rx));
+    let guest = spawn(guest(server));
+    chef.await;
+    println!("main: the chef is done");
+    waiter.await;
+    guest.await;
+    "dinner is over"
+}
+
+/// Run the dinner, and say what it returned.
+fn main() {
+    let args = show::args();
+    println!("tasks: 1 main, 2 chef, 3 waiter, 4 guest");
+    match run(dinner(args.server)) {
+        Some(news) => println!("main returned {news:?}"),
+        None => {
+            eprintln!("main never finished: every task waits, and nothing is left to wake one");
+            std::process::exit(1);
+        }
+    }
+}
