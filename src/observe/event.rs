@@ -105,7 +105,8 @@ pub struct LoopEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LoopEventKind {
-    /// A tick began; it will run the `ready` tasks queued now (its budget), no more.
+    /// A tick began; it will run the `ready` tasks queued now, no more (those woken during the tick
+    /// wait for the next one).
     TickStart {
         /// The tick's number, counted from 1.
         tick: u64,

@@ -120,7 +120,7 @@ pub enum StepKind {
     TickStart {
         /// The tick's number, from 1.
         tick: u64,
-        /// How many ready-queue entries this tick pops (its budget).
+        /// How many ready-queue entries this tick pops: the tasks queued when it began.
         ready: usize,
     },
     /// The loop checks for events: sleeps in `epoll_wait` for at most `timeout_us` (`null`: until

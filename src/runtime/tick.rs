@@ -39,21 +39,15 @@ impl Core {
     // ANCHOR: tick
     /// One turn of the loop: run what was ready, take remote wakes, wait for events if idle.
     pub(super) fn tick(&self) {
-        let (tick, budget) = {
+        let (tick, due) = {
             let mut table = self.tasks.borrow_mut();
             table.stats.ticks += 1;
             (table.stats.ticks, table.ready_len())
         };
         if let Some(trace) = self.trace.as_deref() {
-            trace_loop(
-                trace,
-                LoopEventKind::TickStart {
-                    tick,
-                    ready: budget,
-                },
-            );
+            trace_loop(trace, LoopEventKind::TickStart { tick, ready: due });
         }
-        for _ in 0..budget {
+        for _ in 0..due {
             let next = self.tasks.borrow_mut().pop_ready();
             let Some((key, id)) = next else { break };
             if self.run_task(key, id) {
