@@ -195,7 +195,7 @@ impl TimerEntry {
     /// passed counts even while the entry is still in the list: a task that never gives the loop
     /// a turn (a `select` that keeps finding its other branch ready) would otherwise never see
     /// it, because only the loop fires timers. (tokio does not read the clock here; its coop
-    /// coop budget forces such a task to yield, and then the driver fires the timer.) Not registered
+    /// budget forces such a task to yield, and then the driver fires the timer.) Not registered
     /// (first poll, or fired while a later `reset` was waiting): register with `here`.
     pub(crate) fn poll(&mut self, cx: &Context<'_>, here: Option<Here<'_>>) -> TimerPoll {
         if let Some((owner, key)) = self.registered {
