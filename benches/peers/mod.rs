@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
+use taketurns::workload::machine::status_kib;
 use taketurns::workload::{Client, FetchError, FetchPlan, Tally};
 use tokio::io::AsyncWriteExt;
 
@@ -424,22 +425,27 @@ pub struct ChildRun {
     pub user: Duration,
     /// System CPU time of the whole process during the run.
     pub sys: Duration,
-    /// How much the process's peak resident set (`ru_maxrss`) grew during the run, in KiB.
+    /// How much the process's peak resident set (`VmHWM`) grew during the run, in KiB.
     pub rss_growth_kib: u64,
 }
 
 // ANCHOR: run_alone
-/// Run `member` once on `plan` in this process, between two readings of the clock and of
-/// `getrusage(RUSAGE_SELF)`. The process should have run nothing else: its CPU time and its peak
-/// memory are the whole process's. A failed fetch is counted, not an error; the first one is
-/// printed on stderr.
+/// Run `member` once on `plan` in this process, between two readings of the clock, of
+/// `getrusage(RUSAGE_SELF)` (CPU time) and of the peak resident set (`VmHWM` in
+/// `/proc/self/status`). The process should have run nothing else: its CPU time and its peak
+/// memory are the whole process's. The peak is `VmHWM` rather than getrusage's `ru_maxrss`
+/// because a child started with `vfork` or `posix_spawn` (as `std::process::Command` does)
+/// begins with its parent's `ru_maxrss`, so a large parent would hide the child's growth;
+/// `VmHWM` belongs to the child's own memory map. A failed fetch is counted, not an error; the
+/// first one is printed on stderr.
 pub fn run_alone(member: &Member, plan: &FetchPlan) -> Result<ChildRun, String> {
     let usage = || nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF);
-    let before = usage().map_err(|e| format!("getrusage: {e}"))?;
+    let peak = || status_kib("VmHWM:").ok_or("no VmHWM in /proc/self/status (Linux only)");
+    let (peak_before, before) = (peak()?, usage().map_err(|e| format!("getrusage: {e}"))?);
     let start = Instant::now();
     let tally = (member.run)(plan)?;
     let wall = start.elapsed();
-    let after = usage().map_err(|e| format!("getrusage: {e}"))?;
+    let (peak_after, after) = (peak()?, usage().map_err(|e| format!("getrusage: {e}"))?);
     let micros = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000 + t.tv_usec();
     let spent = |a, b| Duration::from_micros(u64::try_from(micros(a) - micros(b)).unwrap_or(0));
     if let Some(first) = &tally.first_error {
@@ -457,7 +463,7 @@ pub fn run_alone(member: &Member, plan: &FetchPlan) -> Result<ChildRun, String> 
         wall,
         user: spent(after.user_time(), before.user_time()),
         sys: spent(after.system_time(), before.system_time()),
-        rss_growth_kib: u64::try_from(after.max_rss() - before.max_rss()).unwrap_or(0),
+        rss_growth_kib: peak_after.saturating_sub(peak_before),
     })
 }
 // ANCHOR_END: run_alone
