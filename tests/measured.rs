@@ -46,6 +46,7 @@ const FILES: [(&str, &[&str]); 7] = [
             "client",
             "wall time",
             "CPU per fetch",
+            "of it, in the kernel",
             "peak memory per fetch",
             "system calls per fetch",
         ],
@@ -419,7 +420,7 @@ fn measure_quick_writes_a_well_formed_scheduler_table() {
 }
 
 /// Run `measure --quick --only peers` into a fresh folder, with `PATH` set to `path` when given,
-/// and check the table's shape: its columns, one row per client with figures in its first three
+/// and check the table's shape: its columns, one row per client with figures in its first four
 /// measured columns, and the sentence comparing taketurns with the others. Returns the file's
 /// text and the system-call cells.
 fn quick_peers_table(path: Option<&str>) -> (String, Vec<String>) {
@@ -463,13 +464,13 @@ fn quick_peers_table(path: Option<&str>) -> (String, Vec<String>) {
             .map(cells)
             .find(|c| c[0] == client)
             .unwrap_or_else(|| panic!("no row {client:?}:\n{text}"));
-        for cell in &row[1..4] {
+        for cell in &row[1..5] {
             assert!(
                 cell.starts_with(|c: char| c.is_ascii_digit()),
                 "{client}: {cell:?} is not a figure:\n{text}"
             );
         }
-        calls.push(row[4].clone());
+        calls.push(row[5].clone());
     }
     assert!(
         text.contains("On this run taketurns used ")

@@ -213,6 +213,16 @@ impl Measured {
         median(self.runs.iter().map(ChildRun::cpu_per_fetch).collect())
     }
 
+    /// The median share of the CPU time spent in the kernel (system time), from 0 to 1.
+    fn kernel_share(&self) -> f64 {
+        median_f64(
+            self.runs
+                .iter()
+                .map(|r| r.sys.as_secs_f64() / (r.user + r.sys).as_secs_f64().max(1e-9))
+                .collect(),
+        )
+    }
+
     /// The median peak memory per fetch over the runs, in KiB.
     fn kib(&self) -> f64 {
         median_f64(self.runs.iter().map(ChildRun::kib_per_fetch).collect())
@@ -275,6 +285,7 @@ fn render(size: &Size, measured: &[Measured], failures: &[String], missing: Opti
         "client",
         "wall time",
         "CPU per fetch",
+        "of it, in the kernel",
         "peak memory per fetch",
         "system calls per fetch",
     ]);
@@ -284,7 +295,7 @@ fn render(size: &Size, measured: &[Measured], failures: &[String], missing: Opti
             table.row(
                 cells
                     .into_iter()
-                    .chain(std::iter::repeat_n("did not run".to_string(), 4))
+                    .chain(std::iter::repeat_n("did not run".to_string(), 5))
                     .collect(),
             );
             continue;
@@ -293,6 +304,7 @@ fn render(size: &Size, measured: &[Measured], failures: &[String], missing: Opti
             row.label.to_string(),
             time(m.wall()),
             time(m.cpu()),
+            format!("{:.0}%", m.kernel_share() * 100.0),
             kib(m.kib()),
             m.calls
                 .as_ref()
