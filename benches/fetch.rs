@@ -109,7 +109,6 @@ const ADDR_ENV: &str = "TAKETURNS_FETCH_BENCH_ADDR";
 const COUNT_ENV: &str = "TAKETURNS_FETCH_BENCH_COUNT";
 /// Server delay in milliseconds, for a client child.
 const DELAY_ENV: &str = "TAKETURNS_FETCH_BENCH_DELAY_MS";
-/// Read buffer of the tokio and raw mio clients: the same page the workload's clients use.
 
 // ---------------------------------------------------------------------------------------------
 // The server, in a child process
