@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | `fetch_1000.md` | `fetch` | `fetch_many --json --python`, the default plan, read back |
 //! | `fetch_scale.md` | `scale` | `fetch_many --json` at 100, 1,000 (and 10,000) fetches |
-//! | `fetch_peers.md` | `peers` | taketurns, raw mio, tokio: each alone in a `child-fetch`, `strace -c` |
+//! | `fetch_peers.md` | `peers` | taketurns, raw mio, tokio, each alone in a `child-fetch` |
 //! | `http_server.md` | `http` | the keep-alive server in a child process, loaded from here |
 //! | `hyper.md` | `hyper` | four servers side by side, the same way (`--features hyper` only) |
 //! | `scheduler.md` | `scheduler` | timing loops in this process, median of several batches |
@@ -41,10 +41,10 @@
 //!
 //! The program is a folder, one module per table and a few shared ones:
 //!
-//! - one module per generated file, named after it: `fetch_1000`, `fetch_scale`, `fetch_peers`, `http_server`,
-//!   `hyper`, `scheduler`, `threads`, `timers`, `cpu_bound`, `blocking_the_loop`, `mixed_job`. Each measures, builds its [`Table`] and ends in
-//!   an `EXPERIMENT`: its `--only` word, its file, its line of `--help`, and the function that
-//!   measures;
+//! - one module per generated file, named after it: `fetch_1000`, `fetch_scale`, `fetch_peers`,
+//!   `http_server`, `hyper`, `scheduler`, `threads`, `timers`, `cpu_bound`, `blocking_the_loop`,
+//!   `mixed_job`. Each measures, builds its [`Table`] and ends in an `EXPERIMENT`: its `--only`
+//!   word, its file, its line of `--help`, and the function that measures;
 //! - `output` (the table, its caption, the README's measured block), `format` (numbers as the
 //!   tables show them, medians), `children` (running `fetch_many` and the server child), `load`
 //!   (the HTTP load generator), `memory` (memory per waiting thing, in a child), `heap` (the
