@@ -29,18 +29,15 @@
 //! - `thread_per_task`: `Client::ThreadPerTask`, one OS thread per fetch, blocking `std::net`.
 //! - `thread_pool`: `Client::ThreadPool(64)`; starting and joining the 64 threads is inside each
 //!   iteration, as the client does it.
-//! - `tokio_current_thread`: written here, the same steps as `workload::fetch`: connect,
-//!   `write_all`, read the whole response, parse it with httparse, check `Content-Length`, the
-//!   whole fetch inside `tokio::time::timeout`; one `tokio::spawn` per fetch on a
-//!   `new_current_thread().enable_all()` runtime created once, outside the timing. It reads
-//!   with `readable().await` + `try_read` into a stack buffer, so (like taketurns' `read_until`)
-//!   a waiting task holds no read buffer.
-//! - `raw_mio`: written here, the floor for a single-threaded readiness loop: one `mio::Poll`, a
-//!   [`Slab`] of connection state machines (Connecting → Writing → Reading → done), registered
-//!   once, edge-triggered, no futures, no wakers, no per-fetch timer (all fetches start together,
-//!   so one deadline for the run is every fetch's deadline and is the `epoll_wait` timeout). Same
-//!   request, parser and checks as the tokio client. Its `mio::Poll` is created per iteration,
-//!   like taketurns'.
+//! - `tokio_current_thread`: tokio's current-thread runtime with its I/O and time drivers,
+//!   created once, outside the timing; the same steps as `workload::fetch`, one `tokio::spawn`
+//!   per fetch, each inside `tokio::time::timeout`.
+//! - `raw_mio`: the floor for a single-threaded readiness loop: one `mio::Poll`, a slab of
+//!   connection state machines, no futures, no wakers, no per-fetch timer. Its `mio::Poll` is
+//!   created per iteration, like taketurns'.
+//!
+//! Both are written in `benches/peers/mod.rs`, which `measure`'s `fetch_peers` table includes
+//! too, so the book's table and this bench run the same code.
 //!
 //! # Keeping the server out of the measurement
 //!
@@ -72,23 +69,24 @@
 //! the parent prints every run, then per member the median CPU per fetch (user + system), wall
 //! time and peak-RSS growth per fetch, and per round the two ratios the targets name:
 //! taketurns' CPU ÷ raw mio's, and taketurns' wall time ÷ tokio's. The same child mode serves
-//! `strace -f -c` and `valgrind --tool=callgrind` on one client (see the book's chapter 13).
-//! `--only taketurns,raw_mio` runs a subset of the members, for more rounds of one ratio.
+//! `strace -f -c` and `valgrind --tool=callgrind` on one client (see the book's appendix E).
+//! `--only taketurns,raw_mio` runs a subset of the members, for more rounds of one ratio. The
+//! book's table of the same comparison is `measure`'s (`--only peers`, `fetch_peers.md`), which
+//! runs the same members through [`peers::run_alone`] and counts their system calls too.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use mio::event::Event;
-use mio::{Events, Interest, Poll, Token};
-use slab::Slab;
-use taketurns::workload::{
-    Client, FetchError, FetchPlan, Tally, raise_fd_limit, spawn_server_thread,
-};
-use tokio::io::AsyncWriteExt;
+use peers::{ChildRun, MEMBERS, run_raw_mio, run_tokio};
+use taketurns::workload::{Client, FetchPlan, Tally, raise_fd_limit, spawn_server_thread};
+
+/// The tokio and raw mio clients, and the list of members that can run alone (shared with
+/// `measure`'s `fetch_peers` table).
+mod peers;
 
 /// Fetches per run, one group each.
 const COUNTS: [usize; 3] = [10, 100, 1_000];
@@ -111,17 +109,6 @@ const ADDR_ENV: &str = "TAKETURNS_FETCH_BENCH_ADDR";
 const COUNT_ENV: &str = "TAKETURNS_FETCH_BENCH_COUNT";
 /// Server delay in milliseconds, for a client child.
 const DELAY_ENV: &str = "TAKETURNS_FETCH_BENCH_DELAY_MS";
-/// The members measured at scale, in the order of the first round.
-const AT_SCALE_MEMBERS: [&str; 4] = [
-    "taketurns",
-    "tokio_current_thread",
-    "raw_mio",
-    "thread_per_task",
-];
-/// Read buffer of the tokio and raw mio clients: the same page the workload's clients use.
-const READ_BUF: usize = 4096;
-/// The largest response head accepted, as in the workload.
-const MAX_HEAD: usize = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // The server, in a child process
@@ -179,329 +166,10 @@ fn serve_until_stdin_closes() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What the tokio and raw mio clients share: error sorting and the response parser
-
-/// Sort a socket error as the workload does.
-fn fetch_error(e: io::Error) -> FetchError {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => FetchError::Refused,
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe => FetchError::Reset,
-        _ => FetchError::Other(e),
-    }
-}
-
-/// A response read chunk by chunk: the head parsed by httparse, the body counted, not kept.
-#[derive(Default)]
-struct Response {
-    /// A head that did not arrive whole in one read (usually empty: no allocation).
-    partial: Vec<u8>,
-    /// Once the head is parsed: (`Content-Length`, body bytes received).
-    body: Option<(u64, u64)>,
-}
-
-impl Response {
-    /// Take the next chunk; an empty one means the server closed. `Some` once decided.
-    fn step(&mut self, chunk: &[u8]) -> Option<Result<u64, FetchError>> {
-        if chunk.is_empty() {
-            return Some(Err(match self.body {
-                Some((expected, got)) => FetchError::ShortBody { expected, got },
-                None => FetchError::Malformed("closed before the response head".to_string()),
-            }));
-        }
-        if let Some((_, got)) = &mut self.body {
-            *got += chunk.len() as u64;
-            return self.body_done();
-        }
-        let (parsed, total) = if self.partial.is_empty() {
-            (parse_head(chunk), chunk.len())
-        } else {
-            self.partial.extend_from_slice(chunk);
-            (parse_head(&self.partial), self.partial.len())
-        };
-        match parsed {
-            Err(e) => Some(Err(e)),
-            Ok(Some((head_len, expected))) => {
-                self.partial = Vec::new();
-                self.body = Some((expected, (total - head_len) as u64));
-                self.body_done()
-            }
-            Ok(None) => {
-                if self.partial.is_empty() {
-                    self.partial.extend_from_slice(chunk);
-                }
-                (self.partial.len() > MAX_HEAD)
-                    .then(|| Err(FetchError::Malformed("head too long".to_string())))
-            }
-        }
-    }
-
-    /// `Some(Ok(length))` once the whole body has arrived (bytes past it are ignored: the
-    /// server closes right after).
-    fn body_done(&self) -> Option<Result<u64, FetchError>> {
-        let (expected, got) = self.body?;
-        (got >= expected).then_some(Ok(expected))
-    }
-}
-
-/// `Ok(None)`: incomplete. `Ok(Some((head_len, content_length)))`: a 2xx head. Our server always
-/// sends `Content-Length`, so a head without one is malformed here.
-fn parse_head(buf: &[u8]) -> Result<Option<(usize, u64)>, FetchError> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut response = httparse::Response::new(&mut headers);
-    let head_len = match response.parse(buf) {
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Ok(httparse::Status::Complete(n)) => n,
-        Err(e) => return Err(FetchError::Malformed(e.to_string())),
-    };
-    let code = response.code.unwrap_or(0);
-    if !(200..300).contains(&code) {
-        return Err(FetchError::Status(code));
-    }
-    let length = response
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
-        .ok_or_else(|| FetchError::Malformed("no valid Content-Length".to_string()))?;
-    Ok(Some((head_len, length)))
-}
-
-// ---------------------------------------------------------------------------------------------
-// tokio_current_thread
-
-/// One fetch on tokio: the same steps as `workload::fetch`.
-async fn tokio_fetch(
-    addr: SocketAddr,
-    request: Arc<[u8]>,
-    timeout: Duration,
-) -> Result<u64, FetchError> {
-    match tokio::time::timeout(timeout, tokio_exchange(addr, &request)).await {
-        Ok(result) => result,
-        Err(_elapsed) => Err(FetchError::Timeout(timeout)),
-    }
-}
-
-// ANCHOR: tokio_exchange
-async fn tokio_exchange(addr: SocketAddr, request: &[u8]) -> Result<u64, FetchError> {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(fetch_error)?;
-    stream.write_all(request).await.map_err(fetch_error)?;
-    let mut response = Response::default();
-    loop {
-        stream.readable().await.map_err(fetch_error)?;
-        // The buffer lives between two awaits only, so it is not part of the task's state.
-        let mut buf = [0u8; READ_BUF];
-        loop {
-            match stream.try_read(&mut buf) {
-                Ok(n) => {
-                    if let Some(done) = response.step(&buf[..n]) {
-                        return done;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(fetch_error(e)),
-            }
-        }
-    }
-}
-// ANCHOR_END: tokio_exchange
-
-/// Every fetch of `plan` as a tokio task, all spawned at once, then joined in order.
-fn run_tokio(rt: &tokio::runtime::Runtime, plan: &FetchPlan, request: &Arc<[u8]>) -> Tally {
-    let (addr, timeout) = (plan.addr, plan.timeout);
-    rt.block_on(async {
-        let fetches: Vec<_> = (0..plan.count)
-            .map(|_| tokio::spawn(tokio_fetch(addr, Arc::clone(request), timeout)))
-            .collect();
-        let mut tally = Tally::default();
-        for fetch in fetches {
-            tally.record(fetch.await.expect("a tokio fetch task panicked"));
-        }
-        tally
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// raw_mio
-
-/// Where one connection of the raw mio loop is.
-enum Stage {
-    /// `connect` returned `EINPROGRESS`; the first writable edge says the handshake is over.
-    Connecting,
-    /// Sending the request; this many bytes are out.
-    Writing(usize),
-    /// Request sent; reading the response.
-    Reading(Response),
-}
-
-/// One fetch of the raw mio loop: its socket and its stage.
-struct Conn {
-    stream: mio::net::TcpStream,
-    stage: Stage,
-}
-
-impl Conn {
-    /// Move the connection as far as `event` allows. `Some` once the fetch is decided.
-    ///
-    /// Edge-triggered: each stage does all it can until `WouldBlock`, or until a short read
-    /// says the receive buffer is empty (then the next byte to arrive is a new edge; a FIN that
-    /// came with this edge is seen through `is_read_closed`, and read too).
-    fn advance(
-        &mut self,
-        event: &Event,
-        request: &[u8],
-        buf: &mut [u8],
-    ) -> Option<Result<u64, FetchError>> {
-        loop {
-            match &mut self.stage {
-                Stage::Connecting => {
-                    if !(event.is_writable() || event.is_error() || event.is_write_closed()) {
-                        return None;
-                    }
-                    // On Linux a connecting socket turns writable once the handshake is over;
-                    // SO_ERROR says whether it succeeded.
-                    match self.stream.take_error() {
-                        Ok(None) => self.stage = Stage::Writing(0),
-                        Ok(Some(e)) | Err(e) => return Some(Err(fetch_error(e))),
-                    }
-                }
-                Stage::Writing(written) => {
-                    while *written < request.len() {
-                        match self.stream.write(&request[*written..]) {
-                            Ok(0) => {
-                                return Some(Err(FetchError::Other(
-                                    io::ErrorKind::WriteZero.into(),
-                                )));
-                            }
-                            Ok(n) => *written += n,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Some(Err(fetch_error(e))),
-                        }
-                    }
-                    // The server answers only once it has the request, so the answer will be a
-                    // new readable edge: do not spend a `read` to hear `WouldBlock` now.
-                    self.stage = Stage::Reading(Response::default());
-                    return None;
-                }
-                Stage::Reading(response) => {
-                    if !(event.is_readable() || event.is_read_closed() || event.is_error()) {
-                        return None;
-                    }
-                    loop {
-                        match self.stream.read(buf) {
-                            Ok(n) => {
-                                if let Some(done) = response.step(&buf[..n]) {
-                                    return Some(done);
-                                }
-                                if n < buf.len() && !event.is_read_closed() {
-                                    return None;
-                                }
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Some(Err(fetch_error(e))),
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Every fetch of `plan` at once on one `mio::Poll`.
-///
-/// A connection's slab key is its token. Keys are taken only before the loop starts and the
-/// `Poll` lives for one run, so no token is reused while an event for its old owner could be in
-/// flight (a loop that connects as it goes would need a generation in the token, as taketurns'
-/// reactor has).
-// ANCHOR: raw_mio_loop
-fn run_raw_mio(plan: &FetchPlan, request: &[u8]) -> io::Result<Tally> {
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(1024);
-    let mut conns: Slab<Conn> = Slab::with_capacity(plan.count);
-    let mut tally = Tally::default();
-    let deadline = Instant::now() + plan.timeout;
-    for _ in 0..plan.count {
-        let mut stream = match mio::net::TcpStream::connect(plan.addr) {
-            Ok(stream) => stream,
-            Err(e) => {
-                tally.record(Err(fetch_error(e)));
-                continue;
-            }
-        };
-        let entry = conns.vacant_entry();
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        match poll
-            .registry()
-            .register(&mut stream, Token(entry.key()), interest)
-        {
-            Ok(()) => {
-                entry.insert(Conn {
-                    stream,
-                    stage: Stage::Connecting,
-                });
-            }
-            Err(e) => tally.record(Err(fetch_error(e))),
-        }
-    }
-    let mut buf = [0u8; READ_BUF];
-    while !conns.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            for _ in conns.drain() {
-                tally.record(Err(FetchError::Timeout(plan.timeout)));
-            }
-            break;
-        }
-        match poll.poll(&mut events, Some(left)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        for event in events.iter() {
-            let key = event.token().0;
-            let Some(conn) = conns.get_mut(key) else {
-                continue;
-            };
-            if let Some(outcome) = conn.advance(event, request, &mut buf) {
-                tally.record(outcome);
-                // Dropping the stream closes the socket, which also takes it out of epoll.
-                conns.remove(key);
-            }
-        }
-    }
-    Ok(tally)
-}
-// ANCHOR_END: raw_mio_loop
-
-// ---------------------------------------------------------------------------------------------
 // At scale: each client alone in a child process, CPU and memory from getrusage
 
-// ANCHOR: at_scale_child
-/// What one client child measured: its run's outcome, wall time, CPU and peak-RSS growth.
-struct ChildRun {
-    /// Which member ran.
-    member: String,
-    /// Fetches that succeeded.
-    ok: u64,
-    /// Fetches attempted.
-    count: u64,
-    /// Wall time of the run.
-    wall: Duration,
-    /// User CPU time of the whole process during the run (every thread).
-    user: Duration,
-    /// System CPU time of the whole process during the run.
-    sys: Duration,
-    /// How much the process's peak resident set (`ru_maxrss`) grew during the run, in KiB.
-    rss_growth_kib: u64,
-}
-
-/// The child's side: run `member` once on the plan in the environment, print one line.
+/// The child's side: run `member` once on the plan in the environment, print one line
+/// ([`ChildRun::line`]).
 fn run_client_child(member: &str) {
     let var = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set for the client child"))
@@ -510,74 +178,10 @@ fn run_client_child(member: &str) {
     let count: usize = var(COUNT_ENV).parse().expect("a fetch count");
     let delay = Duration::from_millis(var(DELAY_ENV).parse().expect("a delay in ms"));
     let plan = FetchPlan::delay_server(addr, count, delay, BODY_BYTES);
-    let request: Arc<[u8]> = plan.request().expect("a valid plan").into();
-    let usage = || nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF);
-    let before = usage().expect("getrusage");
-    let start = Instant::now();
-    let tally = match member {
-        "taketurns" => Client::EventLoop.run(&plan).expect("the event loop ran"),
-        "thread_per_task" => Client::ThreadPerTask.run(&plan).expect("the threads ran"),
-        "tokio_current_thread" => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("create a tokio runtime");
-            run_tokio(&rt, &plan, &request)
-        }
-        "raw_mio" => run_raw_mio(&plan, &request).expect("the raw mio loop ran"),
-        other => panic!("no member named {other:?}; try one of {AT_SCALE_MEMBERS:?}"),
-    };
-    let wall = start.elapsed();
-    let after = usage().expect("getrusage");
-    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000 + t.tv_usec();
-    let user = micros(after.user_time()) - micros(before.user_time());
-    let sys = micros(after.system_time()) - micros(before.system_time());
-    let rss_growth = after.max_rss() - before.max_rss();
-    if tally.errors.total() > 0 {
-        eprintln!(
-            "{member}: {} of {count} fetches failed; first: {}",
-            tally.errors.total(),
-            tally
-                .first_error
-                .map_or_else(String::new, |e| e.to_string())
-        );
-    }
-    println!(
-        "{member} {} {count} {} {user} {sys} {rss_growth}",
-        tally.ok,
-        wall.as_micros()
-    );
-}
-// ANCHOR_END: at_scale_child
-
-impl ChildRun {
-    /// Parse the child's line (see [`run_client_child`]).
-    fn parse(line: &str) -> Option<ChildRun> {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let [member, ok, count, wall, user, sys, rss] = f.as_slice() else {
-            return None;
-        };
-        let micros = |s: &str| s.parse::<u64>().ok().map(Duration::from_micros);
-        Some(ChildRun {
-            member: member.to_string(),
-            ok: ok.parse().ok()?,
-            count: count.parse().ok()?,
-            wall: micros(wall)?,
-            user: micros(user)?,
-            sys: micros(sys)?,
-            rss_growth_kib: rss.parse().ok()?,
-        })
-    }
-
-    /// CPU (user + system) per fetch, in microseconds.
-    fn cpu_per_fetch_us(&self) -> f64 {
-        (self.user + self.sys).as_secs_f64() * 1e6 / self.count as f64
-    }
-
-    /// Peak-RSS growth per fetch, in KiB.
-    fn kib_per_fetch(&self) -> f64 {
-        self.rss_growth_kib as f64 / self.count as f64
-    }
+    let run = peers::member(member)
+        .and_then(|m| peers::run_alone(m, &plan))
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!("{}", run.line());
 }
 
 /// Start this binary as a client child for `member` and read its line.
@@ -641,6 +245,11 @@ fn wait_for_quiet(wanted: f64, patience: Duration) -> Option<f64> {
     }
 }
 
+/// A run's CPU per fetch, in microseconds.
+fn cpu_us(run: &ChildRun) -> f64 {
+    run.cpu_per_fetch().as_secs_f64() * 1e6
+}
+
 /// The median of `values` (the lower middle one for an even count).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -658,7 +267,7 @@ struct AtScale {
     runs: usize,
     /// The server's delay before each answer (`--delay-ms D`).
     delay_ms: u64,
-    /// The members to run, in [`AT_SCALE_MEMBERS`] order (`--only A,B`, or all of them).
+    /// The members to run, in [`MEMBERS`] order (`--only A,B`, or all of them).
     members: Vec<&'static str>,
 }
 
@@ -682,17 +291,19 @@ impl AtScale {
         let runs = value("--runs", 3).max(1) as usize;
         // `--only taketurns,raw_mio`: a subset of the members, e.g. for more rounds of one ratio.
         let members: Vec<&str> = match args.iter().position(|a| a == "--only") {
-            None => AT_SCALE_MEMBERS.to_vec(),
+            None => MEMBERS.iter().map(|m| m.name).collect(),
             Some(i) => {
                 let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
-                let chosen: Vec<&str> = AT_SCALE_MEMBERS
-                    .into_iter()
+                let chosen: Vec<&str> = MEMBERS
+                    .iter()
+                    .map(|m| m.name)
                     .filter(|m| wanted.split(',').any(|w| w == *m))
                     .collect();
                 if chosen.is_empty() {
                     eprintln!(
                         "fetch bench: --only needs member names separated by commas, from \
-                         {AT_SCALE_MEMBERS:?}"
+                         {:?}",
+                        MEMBERS.iter().map(|m| m.name).collect::<Vec<_>>()
                     );
                     std::process::exit(2);
                 }
@@ -754,7 +365,7 @@ fn at_scale_rounds(plan: &AtScale, server: SocketAddr) -> Vec<(usize, ChildRun)>
                         run.ok,
                         run.count,
                         run.wall.as_secs_f64() * 1e3,
-                        run.cpu_per_fetch_us(),
+                        cpu_us(&run),
                         run.user.as_secs_f64() * 1e6 / run.count as f64,
                         run.sys.as_secs_f64() * 1e6 / run.count as f64,
                         run.kib_per_fetch()
@@ -782,7 +393,7 @@ fn print_at_scale_medians(plan: &AtScale, all: &[(usize, ChildRun)]) {
         }
         println!(
             "  {member:<22} CPU/fetch {:>6.1} µs  wall {:>6.0} ms  RSS/fetch {:.2} KiB  all ok: {}",
-            median(mine.iter().map(|r| r.cpu_per_fetch_us()).collect()),
+            median(mine.iter().map(|r| cpu_us(r)).collect()),
             median(mine.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect()),
             median(mine.iter().map(|r| r.kib_per_fetch()).collect()),
             mine.iter().all(|r| r.ok == r.count)
@@ -802,7 +413,7 @@ fn print_at_scale_ratios(runs: usize, all: &[(usize, ChildRun)]) {
         Some(get(a)? / get(b)?)
     };
     let cpu: Vec<f64> = (0..runs)
-        .filter_map(|r| ratio(r, "taketurns", "raw_mio", ChildRun::cpu_per_fetch_us))
+        .filter_map(|r| ratio(r, "taketurns", "raw_mio", cpu_us))
         .collect();
     let wall: Vec<f64> = (0..runs)
         .filter_map(|r| {
@@ -932,10 +543,7 @@ fn main() {
         eprintln!("fetch bench: {e}; the 1,000-fetch groups may fail");
     }
     let server = ServerProcess::start();
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("create a tokio runtime");
+    let tokio = peers::tokio_runtime().expect("create a tokio runtime");
     let mut criterion = config().configure_from_args();
     for count in COUNTS {
         for delay_ms in DELAYS_MS {

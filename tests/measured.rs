@@ -16,7 +16,7 @@ fn root() -> &'static Path {
 }
 
 /// Every generated file and its column titles, in order.
-const FILES: [(&str, &[&str]); 6] = [
+const FILES: [(&str, &[&str]); 7] = [
     (
         "fetch_1000.md",
         &[
@@ -38,6 +38,17 @@ const FILES: [(&str, &[&str]); 6] = [
             "memory per fetch: thread per fetch",
             "threads ÷ loop, CPU",
             "threads ÷ loop, memory",
+        ],
+    ),
+    (
+        "fetch_peers.md",
+        &[
+            "client",
+            "wall time",
+            "CPU per fetch",
+            "of it, in the kernel",
+            "peak memory per fetch",
+            "system calls per fetch",
         ],
     ),
     (
@@ -406,6 +417,97 @@ fn measure_quick_writes_a_well_formed_scheduler_table() {
         .collect();
     assert_eq!(others.len(), 1, "--only scheduler wrote {others:?}");
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Run `measure --quick --only peers` into a fresh folder, with `PATH` set to `path` when given,
+/// and check the table's shape: its columns, one row per client with figures in its first four
+/// measured columns, and the sentence comparing taketurns with the others. Returns the file's
+/// text and the system-call cells.
+fn quick_peers_table(path: Option<&str>) -> (String, Vec<String>) {
+    let out = std::env::temp_dir().join(format!(
+        "taketurns-peers-{}-{}",
+        std::process::id(),
+        path.is_some()
+    ));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut command = std::process::Command::new(run_example::binary("measure"));
+    command
+        .args(["--quick", "--only", "peers", "--out"])
+        .arg(&out);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let output = command.output().expect("measure runs");
+    assert!(
+        output.status.success(),
+        "measure exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("fetch_peers.md")).expect("written");
+    let _ = std::fs::remove_dir_all(&out);
+    let columns = FILES
+        .iter()
+        .find(|f| f.0 == "fetch_peers.md")
+        .expect("spec")
+        .1;
+    let problems = table_problems("fetch_peers.md", &text, columns);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    let mut calls = Vec::new();
+    for client in [
+        "taketurns (event loop)",
+        "raw mio loop (the floor)",
+        "tokio current_thread (I/O and time drivers)",
+    ] {
+        let row = text
+            .lines()
+            .map(cells)
+            .find(|c| c[0] == client)
+            .unwrap_or_else(|| panic!("no row {client:?}:\n{text}"));
+        for cell in &row[1..5] {
+            assert!(
+                cell.starts_with(|c: char| c.is_ascii_digit()),
+                "{client}: {cell:?} is not a figure:\n{text}"
+            );
+        }
+        calls.push(row[5].clone());
+    }
+    assert!(
+        text.contains("On this run taketurns used ")
+            && text.contains("the raw mio loop's CPU per fetch and ")
+            && text.contains("tokio's."),
+        "{text}"
+    );
+    (text, calls)
+}
+
+#[test]
+fn without_strace_the_peers_table_has_every_row_and_says_how_to_get_it() {
+    let (text, calls) = quick_peers_table(Some(""));
+    assert!(calls.iter().all(|c| c == "–"), "{calls:?}\n{text}");
+    assert!(text.contains("`strace` is not on the PATH"), "{text}");
+    assert!(text.contains("apt-get install strace"), "{text}");
+}
+
+#[test]
+fn with_strace_the_peers_table_counts_a_few_system_calls_per_fetch() {
+    let traced = std::process::Command::new("strace")
+        .args(["-f", "-c", "-o", "/dev/null", "true"])
+        .output();
+    if !traced.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: `strace -f -c true` does not run here (not installed, or no ptrace)");
+        return;
+    }
+    let (text, calls) = quick_peers_table(None);
+    for cell in &calls {
+        // A fetch is at least a socket, a connect, a write, a read and a close; start-up is
+        // subtracted, so a figure far above a few dozen means the subtraction failed.
+        let n: f64 = cell
+            .parse()
+            .unwrap_or_else(|_| panic!("{cell:?} is not a count:\n{text}"));
+        assert!((4.0..40.0).contains(&n), "{n} calls per fetch:\n{text}");
+    }
+    assert!(text.contains("counted by `strace -f -c`"), "{text}");
 }
 
 #[test]

@@ -15,6 +15,7 @@
 //! |---|---|---|
 //! | `fetch_1000.md` | `fetch` | `fetch_many --json --python`, the default plan, read back |
 //! | `fetch_scale.md` | `scale` | `fetch_many --json` at 100, 1,000 (and 10,000) fetches |
+//! | `fetch_peers.md` | `peers` | taketurns, raw mio, tokio, each alone in a `child-fetch` |
 //! | `http_server.md` | `http` | the keep-alive server in a child process, loaded from here |
 //! | `hyper.md` | `hyper` | four servers side by side, the same way (`--features hyper` only) |
 //! | `scheduler.md` | `scheduler` | timing loops in this process, median of several batches |
@@ -40,14 +41,15 @@
 //!
 //! The program is a folder, one module per table and a few shared ones:
 //!
-//! - one module per generated file, named after it: `fetch_1000`, `fetch_scale`, `http_server`,
-//!   `hyper`, `scheduler`, `threads`, `timers`, `cpu_bound`, `blocking_the_loop`, `mixed_job`. Each measures, builds its [`Table`] and ends in
-//!   an `EXPERIMENT`: its `--only` word, its file, its line of `--help`, and the function that
-//!   measures;
+//! - one module per generated file, named after it: `fetch_1000`, `fetch_scale`, `fetch_peers`,
+//!   `http_server`, `hyper`, `scheduler`, `threads`, `timers`, `cpu_bound`, `blocking_the_loop`,
+//!   `mixed_job`. Each measures, builds its [`Table`] and ends in an `EXPERIMENT`: its `--only`
+//!   word, its file, its line of `--help`, and the function that measures;
 //! - `output` (the table, its caption, the README's measured block), `format` (numbers as the
 //!   tables show them, medians), `children` (running `fetch_many` and the server child), `load`
 //!   (the HTTP load generator), `memory` (memory per waiting thing, in a child), `heap` (the
-//!   counting allocator), `hyper_servers` (hyper on taketurns and on tokio);
+//!   counting allocator), `hyper_servers` (hyper on taketurns and on tokio), `peers` (the fetch
+//!   bench's tokio and raw mio clients, `benches/peers/mod.rs`, included with `#[path]`);
 //! - this file: the flags, the list of experiments ([`EXPERIMENTS`]) and the loop that runs them
 //!   and writes their files.
 //!
@@ -79,8 +81,11 @@ mod hyper_servers;
 mod load;
 mod memory;
 mod output;
+#[path = "../../benches/peers/mod.rs"]
+mod peers;
 
 mod fetch_1000;
+mod fetch_peers;
 mod fetch_scale;
 mod http_server;
 mod hyper;
@@ -96,6 +101,7 @@ mod mixed_job;
 const EXPERIMENTS: &[&Experiment] = &[
     &fetch_1000::EXPERIMENT,
     &fetch_scale::EXPERIMENT,
+    &fetch_peers::EXPERIMENT,
     &http_server::EXPERIMENT,
     &hyper::EXPERIMENT,
     &scheduler::EXPERIMENT,
@@ -190,6 +196,20 @@ enum Child {
         #[arg(long)]
         count: usize,
     },
+    /// Run one fetch client of `benches/peers` alone on COUNT fetches of the delay server at
+    /// ADDR; print one line of what it cost (`fetch_peers.md`).
+    #[command(hide = true)]
+    ChildFetch {
+        /// The client's name in `benches/peers`.
+        #[arg(long)]
+        client: String,
+        /// The delay server's address.
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        /// How many fetches, all at once.
+        #[arg(long)]
+        count: usize,
+    },
     /// Print the CPU job's sum over START..END (the processes of `cpu_bound.md`).
     #[command(hide = true)]
     ChildChunk {
@@ -221,6 +241,10 @@ pub struct Size {
     pub parked_threads: usize,
     /// Tasks parked for the memory per task.
     pub idle_tasks: usize,
+    /// Fetches per run of the peers table.
+    pub peer_fetches: usize,
+    /// Runs of each client in the peers table (the median is reported).
+    pub peer_rounds: usize,
 }
 
 impl Size {
@@ -235,6 +259,8 @@ impl Size {
                 http_secs: 1.0,
                 parked_threads: 1000,
                 idle_tasks: 100_000,
+                peer_fetches: 1000,
+                peer_rounds: 1,
             }
         } else {
             Size {
@@ -246,6 +272,8 @@ impl Size {
                 http_secs: 5.0,
                 parked_threads: 10_000,
                 idle_tasks: 1_000_000,
+                peer_fetches: 10_000,
+                peer_rounds: 5,
             }
         }
     }
@@ -259,6 +287,11 @@ fn main() -> ExitCode {
         }) => return hyper::child_hyper(*on),
         Some(Child::ChildHttp { threads, .. }) => return http_server::child_http(*threads),
         Some(Child::ChildMemory { what, count }) => return memory::child_memory(*what, *count),
+        Some(Child::ChildFetch {
+            client,
+            addr,
+            count,
+        }) => return fetch_peers::child_fetch(client, *addr, *count),
         Some(Child::ChildChunk { start, end }) => return cpu_bound::child_chunk(*start, *end),
         None => {}
     }

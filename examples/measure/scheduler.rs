@@ -1,11 +1,11 @@
-//! `scheduler.md`: chapter 13's question, how close the hand-built loop comes to tokio and to
-//! two other single-threaded executors on the scheduler's two basic operations: spawning a task
-//! and awaiting it, and one yield while two tasks take turns. Timing loops in this process (a
+//! `scheduler.md`: chapter 13's deep dive, how close the hand-built loop comes to tokio and to
+//! two other single-threaded executors on the scheduler's two basic operations alone: spawning a
+//! task and awaiting it, and one yield while two tasks take turns. Timing loops in this process (a
 //! child's start-up would drown nanoseconds), the median of several batches after a warm-up.
 //!
-//! The executors are taketurns, tokio's current_thread runtime without drivers, `futures`'
-//! `LocalPool` and smol's `LocalExecutor`; asyncio's equivalents (`create_task` + `await`,
-//! `await asyncio.sleep(0)`) are not timed here. Left out: I/O and timers (the timers table has
+//! The executors are taketurns, tokio's current_thread runtime with its I/O and time drivers and
+//! without them, `futures`' `LocalPool` and smol's `LocalExecutor`; asyncio's equivalents
+//! (`create_task` + `await`, `await asyncio.sleep(0)`) are not timed here. Left out: I/O and timers (the timers table has
 //! those), and the criterion benches' statistics (`benches/`).
 
 use std::cell::RefCell;
