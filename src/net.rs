@@ -28,7 +28,10 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Socket, Type};
 
-use crate::driver::reactor::{Direction, Registration};
+use std::rc::{Rc, Weak};
+
+use crate::driver::reactor::{Direction, Registration, runtime_gone};
+use crate::runtime::Core;
 use crate::runtime::context;
 use crate::runtime::waiting::Wait;
 
@@ -61,7 +64,7 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// ```
 pub struct TcpListener {
     /// Our registration with the reactor (readiness and the accepting task's waker).
-    registration: Registration,
+    socket: Registered,
     /// The non-blocking listening socket. Dropping it closes it, which also removes it from epoll.
     io: mio::net::TcpListener,
 }
@@ -93,9 +96,8 @@ impl TcpListener {
     }
 
     fn register(mut io: mio::net::TcpListener) -> io::Result<TcpListener> {
-        let core = context::current("TcpListener::bind");
-        let registration = Registration::new(core.reactor(), &mut io)?;
-        Ok(TcpListener { registration, io })
+        let socket = Registered::register(&mut io, "TcpListener::bind")?;
+        Ok(TcpListener { socket, io })
     }
 
     /// Wait for the next connection.
@@ -105,7 +107,10 @@ impl TcpListener {
 
     /// Poll for the next connection (for hand-written futures).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match poll_io(&self.registration, cx, Direction::Read, || self.io.accept()) {
+        match self
+            .socket
+            .poll_io(cx, Direction::Read, || self.io.accept(), |_| false)
+        {
             Poll::Ready(Ok((io, addr))) => Poll::Ready(TcpStream::register(io).map(|s| (s, addr))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
@@ -122,7 +127,7 @@ impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpListener")
             .field("local_addr", &self.io.local_addr().ok())
-            .field("token", &self.registration.token())
+            .field("token", &self.socket.registration.token())
             .finish()
     }
 }
@@ -133,7 +138,7 @@ impl fmt::Debug for TcpListener {
 /// `futures::io::{AsyncReadExt, AsyncWriteExt}` into scope for `read`, `write_all`, `read_to_end`.
 pub struct TcpStream {
     /// Our registration with the reactor: readiness per direction and the waiting tasks' wakers.
-    registration: Registration,
+    socket: Registered,
     /// The non-blocking socket. Dropping it closes it, which also removes it from epoll.
     io: mio::net::TcpStream,
 }
@@ -161,7 +166,7 @@ impl TcpStream {
     /// pending error (`SO_ERROR`) says which.
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::register(mio::net::TcpStream::connect(addr)?)?;
-        poll_fn(|cx| poll_ready(&stream.registration, cx, Direction::Write)).await?;
+        poll_fn(|cx| stream.socket.poll_ready(cx, Direction::Write)).await?;
         // On Linux a connecting socket turns writable only once the handshake is over, so the
         // pending error alone tells success from failure; mio's docs also suggest `peer_addr`
         // for other systems, a system call per connection we do not pay.
@@ -182,9 +187,8 @@ impl TcpStream {
     }
 
     fn register(mut io: mio::net::TcpStream) -> io::Result<TcpStream> {
-        let core = context::current("TcpStream::connect");
-        let registration = Registration::new(core.reactor(), &mut io)?;
-        Ok(TcpStream { registration, io })
+        let socket = Registered::register(&mut io, "TcpStream::connect")?;
+        Ok(TcpStream { socket, io })
     }
 
     /// The address of the other end.
@@ -214,7 +218,7 @@ impl TcpStream {
 
     /// The reactor token this socket is registered under (as shown in a [`crate::Snapshot`]).
     pub fn token(&self) -> usize {
-        self.registration.token()
+        self.socket.registration.token()
     }
 
     // ANCHOR: poll_read
@@ -222,31 +226,25 @@ impl TcpStream {
     /// the socket's receive buffer (Linux never returns short otherwise), so readiness is cleared
     /// at once instead of paying one more `read` to hear `WouldBlock`; tokio does the same.
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let result = poll_io(&self.registration, cx, Direction::Read, || {
-            (&self.io).read(buf)
-        });
-        if let Poll::Ready(Ok(n)) = result
-            && n > 0
-            && n < buf.len()
-        {
-            self.registration.clear_ready(Direction::Read);
-        }
-        result
+        let len = buf.len();
+        self.socket.poll_io(
+            cx,
+            Direction::Read,
+            || (&self.io).read(buf),
+            |&n| n > 0 && n < len,
+        )
     }
     // ANCHOR_END: poll_read
 
     /// Write from `buf` when the socket is writable; a short write means the send buffer is full.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let result = poll_io(&self.registration, cx, Direction::Write, || {
-            (&self.io).write(buf)
-        });
-        if let Poll::Ready(Ok(n)) = result
-            && n > 0
-            && n < buf.len()
-        {
-            self.registration.clear_ready(Direction::Write);
-        }
-        result
+        let len = buf.len();
+        self.socket.poll_io(
+            cx,
+            Direction::Write,
+            || (&self.io).write(buf),
+            |&n| n > 0 && n < len,
+        )
     }
 
     fn poll_write_vectored_priv(
@@ -254,9 +252,12 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&self.registration, cx, Direction::Write, || {
-            (&self.io).write_vectored(bufs)
-        })
+        self.socket.poll_io(
+            cx,
+            Direction::Write,
+            || (&self.io).write_vectored(bufs),
+            |_| false,
+        )
     }
 }
 
@@ -265,7 +266,7 @@ impl fmt::Debug for TcpStream {
         f.debug_struct("TcpStream")
             .field("local_addr", &self.io.local_addr().ok())
             .field("peer_addr", &self.io.peer_addr().ok())
-            .field("token", &self.registration.token())
+            .field("token", &self.socket.registration.token())
             .finish()
     }
 }
@@ -369,40 +370,78 @@ fn no_address() -> io::Error {
 }
 
 // ANCHOR: note_wait
-/// [`Registration::poll_ready`], and on `Pending` a note that the running task now waits for this
-/// socket in `dir` (the reactor knows wakers, not tasks: the note is ours to make).
-fn poll_ready(
-    registration: &Registration,
-    cx: &mut Context<'_>,
-    dir: Direction,
-) -> Poll<io::Result<()>> {
-    let polled = registration.poll_ready(cx, dir);
-    if polled.is_pending() {
-        note_wait(registration, dir);
-    }
-    polled
+/// A socket's hold on its runtime: its slot in the runtime's reactor, and the runtime itself, to
+/// reach that reactor and to note what the running task waits for.
+///
+/// The reactor knows wakers, not tasks, so the note is the socket's to make: when an operation
+/// parks the task, the socket tells its runtime "this task waits for my token, in this
+/// direction", which is what a [`crate::Snapshot`] shows.
+struct Registered {
+    /// The socket's slot in the reactor: readiness per direction, the waiting tasks' wakers.
+    registration: Registration,
+    /// The runtime whose reactor holds the slot. Weak: a socket inside a task must not keep its
+    /// runtime alive (a cycle runtime → task → socket → runtime). One upgrade per operation
+    /// reaches both the reactor and the note.
+    runtime: Weak<Core>,
 }
 
-/// [`Registration::poll_io`], with the same note on `Pending`.
-fn poll_io<R>(
-    registration: &Registration,
-    cx: &mut Context<'_>,
-    dir: Direction,
-    op: impl FnMut() -> io::Result<R>,
-) -> Poll<io::Result<R>> {
-    let polled = registration.poll_io(cx, dir, op);
-    if polled.is_pending() {
-        note_wait(registration, dir);
+impl Registered {
+    /// Register `source` with the runtime running on this thread (`what` names the caller in
+    /// the panic outside a runtime).
+    fn register(source: &mut impl mio::event::Source, what: &str) -> io::Result<Registered> {
+        let core = context::current(what);
+        Ok(Registered {
+            registration: Registration::new(core.reactor(), source)?,
+            runtime: Rc::downgrade(&core),
+        })
     }
-    polled
-}
 
-/// Tell the runtime what the running task waits for: this socket, in `dir`.
-fn note_wait(registration: &Registration, dir: Direction) {
-    let token = registration.token() as u64;
-    context::note_wait(match dir {
-        Direction::Read => Wait::Read(token),
-        Direction::Write => Wait::Write(token),
-    });
+    /// `Ready` when the socket is ready in `dir`; otherwise park the task (noting why).
+    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
+        let Some(core) = self.runtime.upgrade() else {
+            return Poll::Ready(Err(runtime_gone()));
+        };
+        let polled = self.registration.poll_ready(core.reactor(), cx, dir);
+        if polled.is_pending() {
+            core.note_wait(self.wait(dir));
+        }
+        polled
+    }
+
+    /// Run `op` when the socket is ready in `dir` (see [`Registration::poll_io`]); park the task
+    /// (noting why) on `WouldBlock`. `drained(&result)` says that a successful operation emptied
+    /// or filled the kernel's buffer (a short read or write, which on Linux means just that), so
+    /// readiness is forgotten at once instead of paying one more system call to hear
+    /// `WouldBlock`; tokio does the same.
+    fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        op: impl FnMut() -> io::Result<R>,
+        drained: impl FnOnce(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        let Some(core) = self.runtime.upgrade() else {
+            return Poll::Ready(Err(runtime_gone()));
+        };
+        let reactor = core.reactor();
+        let polled = self.registration.poll_io(reactor, cx, dir, op);
+        match &polled {
+            Poll::Ready(Ok(result)) if drained(result) => {
+                self.registration.clear_ready(reactor, dir);
+            }
+            Poll::Pending => core.note_wait(self.wait(dir)),
+            Poll::Ready(_) => {}
+        }
+        polled
+    }
+
+    /// What a task parked on this socket in `dir` waits for.
+    fn wait(&self, dir: Direction) -> Wait {
+        let token = self.registration.token() as u64;
+        match dir {
+            Direction::Read => Wait::Read(token),
+            Direction::Write => Wait::Write(token),
+        }
+    }
 }
 // ANCHOR_END: note_wait

@@ -103,26 +103,32 @@ pub(crate) enum Moved {
 /// # Panics
 /// Not due and outside a runtime, or moved when `moved` says to panic.
 pub(crate) fn poll_entry(entry: &mut TimerEntry, cx: &Context<'_>, moved: Moved) -> Poll<()> {
-    let polled = with_here(|here| match entry.poll(cx, here) {
-        TimerPoll::Elsewhere(owner) => match moved {
-            Moved::Register => {
-                entry.unregister(here);
-                entry.poll(cx, here)
+    // One look at the thread's context gives the timer list and the note both.
+    let inside = context::with_current(|core| {
+        let here = Some((core.id(), &**core.timers()));
+        let mut polled = entry.poll(cx, here);
+        if let TimerPoll::Elsewhere(owner) = polled {
+            match moved {
+                Moved::Register => {
+                    entry.unregister(here);
+                    polled = entry.poll(cx, here);
+                }
+                Moved::Panic(what) => panic!(
+                    "taketurns: {what} was polled on another thread or runtime than the \
+                     taketurns runtime that registered it (runtime {owner}). Keep it on the \
+                     runtime that made it (a hyper connection stays on the runtime that \
+                     accepted or opened it)."
+                ),
             }
-            Moved::Panic(what) => panic!(
-                "taketurns: {what} was polled on another thread or runtime than the taketurns \
-                 runtime that registered it (runtime {owner}). Keep it on the runtime that made \
-                 it (a hyper connection stays on the runtime that accepted or opened it)."
-            ),
-        },
-        other => other,
-    });
-    match polled {
-        TimerPoll::Ready => Poll::Ready(()),
-        TimerPoll::Pending => {
-            context::note_wait(Wait::Timer(entry.deadline()));
-            Poll::Pending
         }
+        if polled == TimerPoll::Pending {
+            core.note_wait(Wait::Timer(entry.deadline()));
+        }
+        polled
+    });
+    match inside.unwrap_or_else(|| entry.poll(cx, None)) {
+        TimerPoll::Ready => Poll::Ready(()),
+        TimerPoll::Pending => Poll::Pending,
         TimerPoll::NoRuntime | TimerPoll::Elsewhere(_) => {
             // `current` panics with a message that says what to do.
             context::current(match moved {

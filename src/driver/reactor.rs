@@ -278,8 +278,9 @@ fn split_token(token: Token) -> (usize, u32) {
 /// One socket's registration with the reactor, owned by the socket (`TcpStream`, `TcpListener`).
 /// Dropping it frees the slot; the socket's own drop closes the descriptor.
 pub(crate) struct Registration {
-    /// The reactor that holds the slot. Weak: a socket inside a task must not keep the runtime's
-    /// reactor alive (that would be a cycle runtime → task → socket → reactor).
+    /// The reactor that holds the slot, to free it on drop. Weak: a socket must not keep its
+    /// runtime's epoll instance open after the runtime is gone. The other methods are handed the
+    /// reactor by the socket, which reaches it through its runtime once per operation.
     reactor: Weak<Reactor>,
     /// The slot in the reactor's slab.
     key: usize,
@@ -329,10 +330,16 @@ impl Registration {
     /// `Ready` if the socket is known to be ready in `dir`; otherwise add the task's waker to the
     /// direction's waiters and return `Pending`. (What the task now waits for is the caller's to
     /// note: the reactor knows wakers, not tasks.)
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
-        let Some(reactor) = self.reactor.upgrade() else {
-            return Poll::Ready(Err(runtime_gone()));
-        };
+    pub(crate) fn poll_ready(
+        &self,
+        reactor: &Reactor,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<()>> {
+        debug_assert!(
+            self.belongs_to(reactor),
+            "a registration polled on another reactor"
+        );
         let mut sources = reactor.sources.borrow_mut();
         let slot = &mut sources[self.key];
         if slot.ready & (dir.ready_bit() | dir.closed_bit()) != 0 {
@@ -349,23 +356,26 @@ impl Registration {
 
     /// A short read or write emptied or filled the socket's buffer: forget the readiness until
     /// the next edge, but keep a "closed" bit (the end of stream or error is still to be read).
-    pub(crate) fn clear_ready(&self, dir: Direction) {
-        self.clear_bits(dir.ready_bit());
+    pub(crate) fn clear_ready(&self, reactor: &Reactor, dir: Direction) {
+        self.clear_bits(reactor, dir.ready_bit());
     }
 
     /// The operation in `dir` returned `WouldBlock`: the kernel says the socket is neither ready
     /// nor closed in that direction, so clear both bits (a stale "closed" bit must not make
     /// `poll_io` retry forever).
-    fn clear_would_block(&self, dir: Direction) {
-        self.clear_bits(dir.ready_bit() | dir.closed_bit());
+    fn clear_would_block(&self, reactor: &Reactor, dir: Direction) {
+        self.clear_bits(reactor, dir.ready_bit() | dir.closed_bit());
     }
 
-    fn clear_bits(&self, bits: u8) {
-        if let Some(reactor) = self.reactor.upgrade()
-            && let Some(slot) = reactor.sources.borrow_mut().get_mut(self.key)
-        {
+    fn clear_bits(&self, reactor: &Reactor, bits: u8) {
+        if let Some(slot) = reactor.sources.borrow_mut().get_mut(self.key) {
             slot.ready &= !bits;
         }
+    }
+
+    /// Whether `reactor` is the one this registration's slot is in (for debug assertions).
+    fn belongs_to(&self, reactor: &Reactor) -> bool {
+        std::ptr::eq(self.reactor.as_ptr(), reactor)
     }
 
     // ANCHOR: poll_io
@@ -373,18 +383,21 @@ impl Registration {
     /// `WouldBlock`; a `WouldBlock` clears readiness and parks the task.
     pub(crate) fn poll_io<R>(
         &self,
+        reactor: &Reactor,
         cx: &mut Context<'_>,
         dir: Direction,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            match self.poll_ready(cx, dir) {
+            match self.poll_ready(reactor, cx, dir) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_would_block(dir),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear_would_block(reactor, dir)
+                }
                 result => return Poll::Ready(result),
             }
         }
@@ -413,7 +426,7 @@ impl Drop for Registration {
 // ANCHOR_END: drop_registration
 
 /// The error a socket gives when its runtime has been dropped.
-fn runtime_gone() -> io::Error {
+pub(crate) fn runtime_gone() -> io::Error {
     io::Error::other(
         "the taketurns runtime this socket was registered with has been dropped; \
          create sockets inside the runtime that uses them",

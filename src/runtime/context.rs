@@ -14,7 +14,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::core::Core;
-use super::waiting::Wait;
 use super::waker::{LocalWake, Shared, TaskWaker};
 use crate::id::TaskId;
 
@@ -117,13 +116,6 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
         .try_with(|c| c.borrow().as_deref().map(f))
         .ok()
         .flatten()
-}
-
-/// Note what the running task is about to wait for: called by a leaf future (a socket, a sleep)
-/// that returns `Pending`. Does nothing outside a runtime or outside a task's poll.
-#[inline]
-pub(crate) fn note_wait(wait: Wait) {
-    with_current(|core| core.note_wait(wait));
 }
 
 /// A wake on the loop's thread reaches the runtime through the thread-local context.

@@ -32,7 +32,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use self::core::Core;
+pub(crate) use self::core::Core;
 use self::task::JoinHandle;
 use crate::observe::lists::Moment;
 use crate::observe::stats::{Snapshot, Stats, TaskStats};
