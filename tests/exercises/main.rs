@@ -22,6 +22,9 @@ mod support;
 mod output;
 
 #[cfg(feature = "workload")]
+mod delay_server;
+
+#[cfg(feature = "workload")]
 mod ch01;
 mod ch02; // exercises 2.1-2.3 and 2.5 need `workload`, 2.4 does not: gated test by test
 mod ch03;
