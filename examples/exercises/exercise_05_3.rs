@@ -169,7 +169,7 @@ impl Executor {
             }
             tick += 1;
             for _ in 0..due {
-                let task = self.next_task().expect("a tick takes only the tasks it counted");
+                let task = self.next_task().expect("counted when the tick began");
                 polled += 1;
                 self.poll_task(task, tick, polled);
             }
@@ -184,10 +184,10 @@ impl Executor {
         self.lists.lock().unwrap().ready.pop_front()
     }
 
-    /// Print the poll's line, with its tick, mark `task` running, poll it once with its own waker, count the
-    /// poll, and file the task by what the poll returned. The lists stay unlocked while the task
-    /// runs, because its poll may wake a task and a wake locks them; and a finished future is
-    /// dropped after the unlock, because dropping it may wake a task too.
+    /// Print the poll's line, with its tick; mark `task` running, poll it once with its own
+    /// waker, count the poll, and file the task by what the poll returned. The lists stay
+    /// unlocked while the task runs, because its poll may wake a task and a wake locks them; and
+    /// a finished future is dropped after the unlock, because dropping it may wake a task too.
     fn poll_task(&mut self, task: usize, tick: u64, number: u64) {
         let mut lists = self.lists.lock().unwrap();
         show::tick_poll(tick, number, task, &lists.ready, &lists.waiting);

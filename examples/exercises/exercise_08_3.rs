@@ -7,8 +7,9 @@
 //! asks epoll again and again, without sleeping, until the deadline passes. The chef bastes the
 //! roast every 10 ms, ten times, to give the mistake ten chances. No sleep ends early (`fire`
 //! still compares with the clock); the cost shows in `epoll waits that found nothing`, which is
-//! 0 in step 7. (How many depends on how promptly the thread wakes, so the number changes from run
-//! to run.) asyncio's epoll selector rounds up too (`math.ceil`); tokio's wheel rounds deadlines up.
+//! 0 in step 7. (How many depends on how promptly the thread wakes, so the number changes from
+//! run to run.) asyncio's epoll selector rounds up too (`math.ceil`); tokio's wheel rounds
+//! deadlines up.
 //!
 //! ```console
 //! $ cargo run --example exercise_08_3 -- --quiet

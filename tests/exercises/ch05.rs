@@ -51,10 +51,7 @@ fn exercise_05_1_scanning_the_waiting_list_polls_the_waiter_as_often_as_step_2()
 fn exercise_05_2_forgetting_rewoken_leaves_every_yielding_task_waiting() {
     let out = run_ok("exercise_05_2", &[]);
     assert_eq!(said(&out), ["chef: chop", "waiter: waits", "guest: sits"]);
-    assert!(
-        out.contains("end: ready: [] | waiting: [1, 2, 3]"),
-        "{out}"
-    );
+    assert!(out.contains("end: ready: [] | waiting: [1, 2, 3]"), "{out}");
     for task in 1..=3 {
         assert_eq!(
             summary(&out, task),

@@ -52,10 +52,7 @@ fn exercise_06_2_a_loop_that_stops_when_idle_never_finishes_main() {
     let out = String::from_utf8_lossy(&output.stdout);
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
-    assert!(
-        out.contains("end: ready: [] | waiting: [3, 1]"),
-        "{out}"
-    );
+    assert!(out.contains("end: ready: [] | waiting: [3, 1]"), "{out}");
     assert!(!out.contains("serves"), "{out}");
     assert!(err.contains("main never finished"), "{err}");
 }
@@ -95,9 +92,6 @@ fn exercise_06_3_without_abort_main_waits_for_ever() {
     let output = run("exercise_06_3", &["--no-abort"]);
     let out = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("end: ready: [] | waiting: [5, 1]"),
-        "{out}"
-    );
+    assert!(out.contains("end: ready: [] | waiting: [5, 1]"), "{out}");
     assert!(out.contains("task 5: 1 polls, finished: false"), "{out}");
 }
