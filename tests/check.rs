@@ -77,7 +77,7 @@ fn a_wake_that_queues_a_task_twice_is_named() {
         "{text}"
     );
     assert!(text.contains("queued twice"), "{text}");
-    assert!(text.contains("the `Queued` arm does nothing"), "{text}");
+    assert!(text.contains("the `Ready` arm does nothing"), "{text}");
 }
 
 #[test]

@@ -658,8 +658,8 @@ fn never_right(step: usize, yours: &Run) -> Result<(), String> {
                  polled again for the same wake, maybe after it has finished.{}",
                 poll.text,
                 if step >= 3 {
-                    " Does `wake` leave a task that is queued already where it is (the `Queued` \
-                     arm does nothing)?"
+                    " Does `wake` leave a task that is in the ready queue already where it is \
+                     (the `Ready` arm does nothing)?"
                 } else {
                     ""
                 }

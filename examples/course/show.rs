@@ -149,3 +149,9 @@ pub fn note(line: impl Display) {
 pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
+
+/// Say whether `--quiet` was given, for a program that reads its own command line instead of
+/// calling `args` (the exercise solutions of appendix B, which have flags of their own).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}

@@ -69,12 +69,12 @@ type Task = Pin<Box<dyn Future<Output = ()>>>;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     /// In the ready queue, once.
-    Queued,
+    Ready,
     /// Being polled, in neither list; `rewoken` says it was woken during this poll.
     Running { rewoken: bool },
     /// In the waiting list, until its waker moves it to the ready queue.
     Waiting,
-    /// Finished: a wake does nothing, and it is never polled again.
+    /// Done: a wake does nothing, and it is never polled again.
     Done,
 }
 
@@ -93,18 +93,18 @@ struct Lists {
 
 impl Lists {
     /// Wake `task`. A waiting task leaves the waiting list for the back of the ready queue; a
-    /// running task is marked `rewoken`; a queued or finished task stays as it is, so that a task
+    /// running task is marked `rewoken`; a ready or done task stays as it is, so that a task
     /// woken twice is queued once.
     fn wake(&mut self, task: usize) {
         let state = self.states.get_mut(&task).expect("every task has a state");
         match *state {
             State::Waiting => {
-                *state = State::Queued;
+                *state = State::Ready;
                 self.waiting.retain(|&waiting| waiting != task);
                 self.ready.push_back(task);
             }
             State::Running { .. } => *state = State::Running { rewoken: true },
-            State::Queued | State::Done => {}
+            State::Ready | State::Done => {}
         }
     }
 
@@ -117,7 +117,7 @@ impl Lists {
             (Poll::Ready(()), _) => State::Done,
             (Poll::Pending, State::Running { rewoken: true }) => {
                 self.ready.push_back(task);
-                State::Queued
+                State::Ready
             }
             (Poll::Pending, _) => {
                 self.waiting.push(task);
@@ -167,7 +167,7 @@ impl Executor {
         self.tasks.insert(task, future);
         self.polls.insert(task, 0);
         let mut lists = self.lists.lock().unwrap();
-        lists.states.insert(task, State::Queued);
+        lists.states.insert(task, State::Ready);
         lists.ready.push_back(task);
     }
 

@@ -2,27 +2,24 @@
 //! future until it is done; this one polls the chef and a guest, one poll each in turn, until
 //! both are done, with the same `Waker::noop()`.
 //!
+//! Each poll's line shows the other task as `ready`: while one runs, the other waits for its
+//! turn, and the turns alternate until one of them finishes. This is the first event loop of the
+//! book, with the ready queue written as a fixed array. Left out: a queue that grows (`spawn`,
+//! step 2), and any way to skip a future that cannot go on (wakers, step 3): here a finished
+//! future is skipped, nothing else is.
+//!
 //! ```console
 //! $ cargo run --example exercise_04_3
 //! ```
-//!
-//! The tick lines show the other future as `ready`: while one runs, the other waits for its turn,
-//! and the turns alternate until one of them finishes. This is the first event loop of the book,
-//! with the ready queue written as a fixed array. Left out: a queue that grows (`spawn`, step 2),
-//! and any way to skip a future that cannot go on (wakers, step 3): here a finished future is
-//! skipped, nothing else is.
+
+#[path = "../course/show.rs"]
+mod show;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use clap::Parser;
-
-// ANCHOR: yield_now
-/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
-/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
-/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+/// A leaf future that gives the thread back once: asyncio's `await asyncio.sleep(0)`.
 struct YieldNow {
     /// Whether this future has returned `Pending` once already.
     yielded: bool,
@@ -31,6 +28,9 @@ struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    /// The first poll wakes this future's own task and returns `Pending`; the next returns
+    /// `Ready`. The wake keeps the promise of `Pending`: nothing else will ever wake this future,
+    /// so it asks to be polled again itself.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());
@@ -45,55 +45,9 @@ impl Future for YieldNow {
 fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
-// ANCHOR_END: yield_now
 
-/// Set by `--quiet`: print what the tasks say, not the lists.
-static QUIET: AtomicBool = AtomicBool::new(false);
+// The dinner: what the tasks do. Everything above it is the runtime.
 
-/// The command line.
-#[derive(Parser, Debug)]
-#[command(name = "exercise_04_3", version)]
-struct Cli {
-    /// Print what the tasks say, not the lists.
-    #[arg(long)]
-    quiet: bool,
-}
-
-/// Read the command line (`--help` lists the flags).
-fn parse_args() {
-    QUIET.store(Cli::parse().quiet, Ordering::Relaxed);
-}
-
-/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
-/// and last two numbers and its length.
-fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
-    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
-    if all.len() <= 10 {
-        return format!("[{}]", all.join(", "));
-    }
-    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!(
-        "[{}, ..., {}] ({} tasks)",
-        head.join(", "),
-        tail.join(", "),
-        all.len()
-    )
-}
-
-/// One line per tick: which task runs, then both lists.
-fn print_tick<'a>(
-    tick: u64,
-    running: usize,
-    ready: impl IntoIterator<Item = &'a usize>,
-    waiting: impl IntoIterator<Item = &'a usize>,
-) {
-    if !QUIET.load(Ordering::Relaxed) {
-        let (ready, waiting) = (show(ready), show(waiting));
-        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
-    }
-}
-
-// ANCHOR: kitchen
 /// The chef: three steps, giving the thread back after each.
 async fn chef() {
     for step in ["chop", "stir", "taste"] {
@@ -109,35 +63,34 @@ async fn guest() {
         yield_now().await;
     }
 }
-// ANCHOR_END: kitchen
 
 // ANCHOR: main
+/// Poll the chef, task 1, and the guest, task 2, one poll each in turn, until both have returned
+/// `Ready`. Before each poll print its line, with the other task in the ready queue until it has
+/// finished; after it, say what the poll returned.
 fn main() {
-    parse_args();
-    // Task 0 is the chef, task 1 the guest; `None` once a task has returned `Ready`.
+    show::args();
+    // By task number less one; `None` once the task has returned `Ready`.
     let mut tasks: [Option<Pin<Box<dyn Future<Output = ()>>>>; 2] =
         [Some(Box::pin(chef())), Some(Box::pin(guest()))];
     let mut cx = Context::from_waker(Waker::noop());
-    let mut tick = 0;
+    let mut number = 0;
     while tasks.iter().any(Option::is_some) {
-        for task in 0..tasks.len() {
-            let other = 1 - task;
-            let ready: &[usize] = if tasks[other].is_some() {
-                &[other]
-            } else {
-                &[]
+        for (task, other) in [(1, 2), (2, 1)] {
+            let ready: &[usize] = match tasks[other - 1] {
+                Some(_) => &[other],
+                None => &[],
             };
-            let Some(future) = tasks[task].as_mut() else {
+            let Some(future) = tasks[task - 1].as_mut() else {
                 continue; // finished: never poll a future after `Ready`
             };
-            tick += 1;
-            print_tick(tick, task, ready, &[]);
-            match future.as_mut().poll(&mut cx) {
-                Poll::Ready(()) => {
-                    println!("tick {tick}: task {task} returned Ready");
-                    tasks[task] = None;
-                }
-                Poll::Pending => println!("tick {tick}: task {task} returned Pending"),
+            number += 1;
+            show::poll(number, task, ready, &[]);
+            if future.as_mut().poll(&mut cx).is_ready() {
+                println!("poll {number}: task {task} returned Ready");
+                tasks[task - 1] = None;
+            } else {
+                println!("poll {number}: task {task} returned Pending");
             }
         }
     }

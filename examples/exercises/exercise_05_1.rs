@@ -1,33 +1,30 @@
 //! Chapter 5, exercise 1: scan the waiting list. Step 3 with wakes that do not move a waiting
-//! task; instead, each tick begins by moving *every* waiting task to the back of the ready queue,
-//! the loop of the asyncio drawings that looks through the waiting list on every turn.
-//!
-//! ```console
-//! $ cargo run --example exercise_05_1
-//! ```
+//! task; instead, before every poll the loop moves *every* waiting task to the back of the ready
+//! queue, the loop of the asyncio drawings that looks through the waiting list on every turn.
 //!
 //! A future cannot be asked "are you ready?": `poll` is its only method, so looking at a waiting
 //! task means polling it. The summary counts the waiter's polls: two in step 3, where only the
 //! chef's `send` moves it, and four here, as many as in step 2, which had no waiting list at all:
-//! the scan empties the list at the start of every tick, so no tick line shows anything in it.
-//! With thousands of waiting tasks, each of those polls would be a system call that answers "not
-//! yet". asyncio and tokio never scan: the thing waited for calls the task's waker.
+//! the scan empties the list before every poll, so no poll's line shows anything in it. With
+//! thousands of waiting tasks, each of those polls would be a system call that answers "not yet".
+//! asyncio and tokio never scan: the thing waited for calls the task's waker.
+//!
+//! ```console
+//! $ cargo run --example exercise_05_1
+//! ```
 
-use std::collections::VecDeque;
+#[path = "../course/show.rs"]
+mod show;
+
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use clap::Parser;
-
 use futures::channel::oneshot;
 
-// ANCHOR: yield_now
-/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
-/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
-/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+/// A leaf future that gives the thread back once: asyncio's `await asyncio.sleep(0)`.
 struct YieldNow {
     /// Whether this future has returned `Pending` once already.
     yielded: bool,
@@ -36,6 +33,9 @@ struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    /// The first poll wakes this future's own task and returns `Pending`; the next returns
+    /// `Ready`. The wake keeps the promise of `Pending`: nothing else will ever wake this future,
+    /// so it asks to be polled again itself.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());
@@ -50,197 +50,168 @@ impl Future for YieldNow {
 fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
-// ANCHOR_END: yield_now
 
-/// Set by `--quiet`: print what the tasks say, not the lists.
-static QUIET: AtomicBool = AtomicBool::new(false);
-
-/// The command line.
-#[derive(Parser, Debug)]
-#[command(name = "exercise_05_1", version)]
-struct Cli {
-    /// Print what the tasks say, not the lists.
-    #[arg(long)]
-    quiet: bool,
-}
-
-/// Read the command line (`--help` lists the flags).
-fn parse_args() {
-    QUIET.store(Cli::parse().quiet, Ordering::Relaxed);
-}
-
-/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
-/// and last two numbers and its length.
-fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
-    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
-    if all.len() <= 10 {
-        return format!("[{}]", all.join(", "));
-    }
-    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!(
-        "[{}, ..., {}] ({} tasks)",
-        head.join(", "),
-        tail.join(", "),
-        all.len()
-    )
-}
-
-/// One line per tick: which task runs, then both lists.
-fn print_tick<'a>(
-    tick: u64,
-    running: usize,
-    ready: impl IntoIterator<Item = &'a usize>,
-    waiting: impl IntoIterator<Item = &'a usize>,
-) {
-    if !QUIET.load(Ordering::Relaxed) {
-        let (ready, waiting) = (show(ready), show(waiting));
-        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
-    }
-}
-
-// ANCHOR: lists
-/// Where a task is. A task is in one list at a time, or in none while it runs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// In the ready queue, once.
-    Queued,
-    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
-    Running { rewoken: bool },
-    /// In the waiting list, until its waker moves it to the ready queue.
-    Waiting,
-    /// Finished: a wake does nothing.
-    Done,
-}
-
-/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
-#[derive(Default)]
-struct Lists {
-    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
-    ready: VecDeque<usize>,
-    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
-    waiting: Vec<usize>,
-    /// Each task's state, by task number.
-    states: Vec<State>,
-}
-
-impl Lists {
-    /// Wake `task`: if it is running, note that it wants another turn. A waiting, queued or
-    /// finished task stays as it is.
-    // ANCHOR: wake
-    fn wake(&mut self, task: usize) {
-        match self.states[task] {
-            // The change: a waiting task stays where it is; the scan at the start of the next
-            // tick moves it, woken or not.
-            State::Waiting => {}
-            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
-            State::Queued | State::Done => {}
-        }
-    }
-    // ANCHOR_END: wake
-}
-
-/// A task's waker: the task, and its lists.
-struct TaskWaker {
-    /// The loop's lists, shared with the loop and every other waker.
-    lists: Arc<Mutex<Lists>>,
-    /// The task this waker moves.
-    task: usize,
-}
-
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.lists.lock().unwrap().wake(self.task);
-    }
-}
-// ANCHOR_END: lists
-
-// ANCHOR: executor
 /// A task: a future with no output, boxed so that tasks of different types share one table, and
 /// pinned because a future may not move once it has been polled.
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// The loop: every task, and the two lists.
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Ready,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until the scan before the next poll moves it to the ready queue.
+    Waiting,
+    /// Done: a wake does nothing, and it is never polled again.
+    Done,
+}
+
+/// The two lists and every task's state, shared by the loop and the wakers: behind a mutex,
+/// because a `Waker` may be sent to another thread.
+#[derive(Default)]
+struct Lists {
+    /// The numbers of the tasks that may run, in the order they became ready: the loop takes the
+    /// front, and a task that is spawned or woken goes on the back.
+    ready: VecDeque<usize>,
+    /// The numbers of the tasks that wait for a wake, in the order they began to wait.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: BTreeMap<usize, State>,
+}
+
+impl Lists {
+    // ANCHOR: wake
+    /// Wake `task`: a running task is marked `rewoken`; a waiting, ready or done task stays as it
+    /// is.
+    fn wake(&mut self, task: usize) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        match *state {
+            // The change: a waiting task stays where it is; the scan before the next poll moves
+            // it, woken or not.
+            State::Waiting => {}
+            State::Running { .. } => *state = State::Running { rewoken: true },
+            State::Ready | State::Done => {}
+        }
+    }
+    // ANCHOR_END: wake
+
+    /// File `task` after a poll that returned `poll`: `Ready` makes it `Done`; `Pending` puts it
+    /// on the back of the ready queue if it was woken during the poll, and in the waiting list
+    /// if it was not.
+    fn file(&mut self, task: usize, poll: Poll<()>) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        *state = match (poll, *state) {
+            (Poll::Ready(()), _) => State::Done,
+            (Poll::Pending, State::Running { rewoken: true }) => {
+                self.ready.push_back(task);
+                State::Ready
+            }
+            (Poll::Pending, _) => {
+                self.waiting.push(task);
+                State::Waiting
+            }
+        };
+    }
+}
+
+/// A task's waker: the task, and the lists to move it in.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker wakes.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    /// Lock the lists, and wake the task.
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+
+/// The loop: its tasks, and the lists.
 #[derive(Default)]
 struct Executor {
-    /// The tasks' futures, by task number; `None` once the task has finished.
-    tasks: Vec<Option<Task>>,
+    /// The futures of the tasks that have not finished, by task number. Tasks are numbered from
+    /// 1 in the order they were spawned, as taketurns numbers them.
+    tasks: BTreeMap<usize, Task>,
+    /// How often each task was polled, by task number: every task spawned is here.
+    polls: BTreeMap<usize, u64>,
     /// The ready queue and the waiting list, shared with the wakers.
     lists: Arc<Mutex<Lists>>,
-    /// Polls per task, by task number, for the summary.
-    polls: Vec<u64>,
 }
 
 impl Executor {
-    /// Add a task at the back of the ready queue; returns its number.
-    fn spawn(&mut self, future: impl Future<Output = ()> + 'static) -> usize {
-        let task = self.tasks.len();
-        self.tasks.push(Some(Box::pin(future)));
-        self.polls.push(0);
+    /// Give `future` the next task number, and put the task on the back of the ready queue.
+    fn spawn(&mut self, future: impl Future<Output = ()> + 'static) {
+        let task = self.polls.len() + 1;
+        self.tasks.insert(task, Box::pin(future));
+        self.polls.insert(task, 0);
         let mut lists = self.lists.lock().unwrap();
-        lists.states.push(State::Queued);
+        lists.states.insert(task, State::Ready);
         lists.ready.push_back(task);
-        task
     }
 
-    /// Move every waiting task to the ready queue, then poll the task at the front, one per tick,
-    /// until both lists are empty.
+    /// Take the task at the front of the ready queue and poll it, again and again, until no task
+    /// is ready and nothing is left that could wake one; then show what is left in the lists.
     fn run(&mut self) {
-        let mut tick = 0;
-        loop {
-            let mut lists = self.lists.lock().unwrap();
-            // ANCHOR: scan
-            // The scan: a future cannot be asked whether it could go on, only polled.
-            let scanned: Vec<usize> = lists.waiting.drain(..).collect();
-            for task in scanned {
-                lists.states[task] = State::Queued;
-                lists.ready.push_back(task);
-            }
-            // ANCHOR_END: scan
-            let Some(task) = lists.ready.pop_front() else {
-                break;
-            };
-            tick += 1;
-            print_tick(tick, task, &lists.ready, &lists.waiting);
-            lists.states[task] = State::Running { rewoken: false };
-            drop(lists);
-            let waker = Waker::from(Arc::new(TaskWaker {
-                lists: self.lists.clone(),
-                task,
-            }));
-            let future = self.tasks[task].as_mut().expect("queued, so not finished");
-            self.polls[task] += 1;
-            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
-            let mut lists = self.lists.lock().unwrap();
-            match (poll, lists.states[task]) {
-                (Poll::Ready(()), _) => lists.states[task] = State::Done,
-                (Poll::Pending, State::Running { rewoken: true }) => {
-                    lists.states[task] = State::Queued;
-                    lists.ready.push_back(task);
-                }
-                (Poll::Pending, _) => {
-                    lists.states[task] = State::Waiting;
-                    lists.waiting.push(task);
-                }
-            }
-            drop(lists); // a finished future's destructor may wake a task: unlock first
-            if poll.is_ready() {
-                self.tasks[task] = None;
-            }
+        let mut polled = 0;
+        while let Some(task) = self.next_task() {
+            polled += 1;
+            self.poll_task(task, polled);
         }
-        let waiting = show(&self.lists.lock().unwrap().waiting);
-        println!("no task is ready; still waiting: {waiting}");
+        let lists = self.lists.lock().unwrap();
+        show::end(&lists.ready, &lists.waiting);
     }
+
+    /// Move every waiting task to the back of the ready queue, then take the task at the front
+    /// out of it.
+    fn next_task(&mut self) -> Option<usize> {
+        let mut lists = self.lists.lock().unwrap();
+        // ANCHOR: scan
+        // The scan: a future cannot be asked whether it could go on, only polled.
+        let scanned: Vec<usize> = lists.waiting.drain(..).collect();
+        for task in scanned {
+            lists.states.insert(task, State::Ready);
+            lists.ready.push_back(task);
+        }
+        // ANCHOR_END: scan
+        lists.ready.pop_front()
+    }
+
+    /// Print the poll's line, mark `task` running, poll it once with its own waker, count the
+    /// poll, and file the task by what the poll returned. The lists stay unlocked while the task
+    /// runs, because its poll may wake a task and a wake locks them; and a finished future is
+    /// dropped after the unlock, because dropping it may wake a task too.
+    fn poll_task(&mut self, task: usize, number: u64) {
+        let mut lists = self.lists.lock().unwrap();
+        show::poll(number, task, &lists.ready, &lists.waiting);
+        lists.states.insert(task, State::Running { rewoken: false });
+        drop(lists);
+        let lists = self.lists.clone();
+        let waker = Waker::from(Arc::new(TaskWaker { lists, task }));
+        let future = self.tasks.get_mut(&task).expect("queued, so not finished");
+        *self.polls.entry(task).or_default() += 1;
+        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+        self.lists.lock().unwrap().file(task, poll);
+        if poll.is_ready() {
+            self.tasks.remove(&task);
+        }
+    }
+
     /// One line per task: how often it was polled, and whether it finished.
     fn report(&self) {
-        for (task, polls) in self.polls.iter().enumerate() {
-            let finished = self.tasks[task].is_none();
+        for (task, polls) in &self.polls {
+            let finished = !self.tasks.contains_key(task);
             println!("task {task}: {polls} polls, finished: {finished}");
         }
     }
 }
-// ANCHOR_END: executor
 
-// ANCHOR: kitchen
+// The dinner: what the tasks do. Everything above it is the runtime.
+
 /// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
 async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
     for step in ["chop", "stir", "taste"] {
@@ -268,19 +239,17 @@ async fn guest() {
         yield_now().await;
     }
 }
-// ANCHOR_END: kitchen
 
-// ANCHOR: main
+/// Spawn the chef, the waiter and the guest, run them, and say how each one did.
 fn main() {
-    parse_args();
+    show::args();
     let mut executor = Executor::default();
     let (dinner_tx, dinner_rx) = oneshot::channel();
     let (wine_tx, wine_rx) = oneshot::channel();
     executor.spawn(chef(dinner_tx, wine_tx));
     executor.spawn(waiter(dinner_rx, wine_rx));
     executor.spawn(guest());
-    println!("tasks: 0 chef, 1 waiter, 2 guest");
+    println!("tasks: 1 chef, 2 waiter, 3 guest");
     executor.run();
     executor.report();
 }
-// ANCHOR_END: main

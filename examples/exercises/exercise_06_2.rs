@@ -1,23 +1,28 @@
-//! Exercise 6.2, "A wake from another thread, in the small loop": step 4, with the wine sent by
-//! a helper thread, and a loop that sleeps on a `Condvar` instead of stopping while a task waits.
+//! Chapter 6, exercise 2, "A wake from another thread, in the small loop": step 4, with the wine
+//! sent by a helper thread, and a loop that sleeps on a `Condvar` instead of stopping while a task
+//! waits.
 //!
-//! Step 4's loop stops as soon as its ready queue is empty. Once the wine comes from another thread,
-//! the queue is empty while the waiter still waits for it: run with `--stop-when-idle` and `main`
-//! never finishes. The fix is the small loop's version of taketurns' eventfd: when nothing is ready
-//! but a task waits, the loop sleeps on a `Condvar` that every wake notifies. It must check "is
-//! the ready queue empty?" and go to sleep under the *same* lock that `wake` takes to push, which
-//! `Condvar::wait_timeout_while` does: it releases the lock only once the thread is asleep. A loop
-//! that checked, unlocked and then waited would miss a wake that landed in between, and sleep on.
-//! A loop that sleeps can also sleep for ever if no wake ever comes; this one gives up after
-//! `--give-up-ms` and says so. taketurns does the same with `epoll_wait` and its inbox (chapter 6).
+//! Step 4's loop stops as soon as its ready queue is empty. Once the wine comes from another
+//! thread, the queue is empty while the waiter still waits for it: run with `--stop-when-idle` and
+//! `main` never finishes. The fix is the small loop's version of taketurns' eventfd: when nothing
+//! is ready but a task waits, the loop sleeps on a `Condvar` that every wake notifies. It must
+//! check "is the ready queue empty?" and go to sleep under the *same* lock that `wake` takes to
+//! push, which `Condvar::wait_timeout_while` does: it releases the lock only once the thread is
+//! asleep. A loop that checked, unlocked and then waited would miss a wake that landed in between,
+//! and sleep on. A loop that sleeps can also sleep for ever if no wake ever comes; this one gives
+//! up after `--give-up-ms` and says so. taketurns does the same with `epoll_wait` and its inbox
+//! (chapter 6).
 //!
 //! ```console
 //! $ cargo run --example exercise_06_2
 //! $ cargo run --example exercise_06_2 -- --stop-when-idle
 //! ```
 
+#[path = "../course/show.rs"]
+mod show;
+
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -28,58 +33,28 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 
-// ANCHOR: yield_now
-/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
-/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
-/// the ready queue (asyncio's `await asyncio.sleep(0)`).
-struct YieldNow {
-    /// Whether this future has returned `Pending` once already.
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-/// Give the thread back to the loop once.
-fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
-}
-// ANCHOR_END: yield_now
-
-/// Set by `--quiet`: print what the tasks say, not the lists.
-static QUIET: AtomicBool = AtomicBool::new(false);
-
 /// Set by `--stop-when-idle`: the loop stops when its ready queue is empty, as in step 4.
 static STOP_WHEN_IDLE: AtomicBool = AtomicBool::new(false);
 
-/// What the command line asks for.
+/// What the command line asked for.
 struct Args {
-    /// How long the helper thread waits before it sends the wine.
+    /// `--delay-ms N`: how long the cellar waits before it sends the wine.
     delay: Duration,
-    /// How long the loop sleeps without a wake before it gives up.
+    /// `--give-up-ms N`: how long the loop sleeps without a wake before it gives up.
     give_up: Duration,
 }
 
-/// The usage text, printed by `--help`.
+/// The flags, printed by `--help` and after a bad argument.
 const USAGE: &str =
     "usage: exercise_06_2 [--quiet] [--stop-when-idle] [--delay-ms N] [--give-up-ms N]
   --quiet           print what the tasks say, not the lists
   --stop-when-idle  stop when the ready queue is empty, as step 4 does (main never finishes)
-  --delay-ms N      the helper thread sends the wine after N ms (default 100)
+  --delay-ms N      the cellar, another thread, sends the wine after N ms (default 100)
   --give-up-ms N    the loop gives up after N ms without a wake (default 10000)";
 
-/// Read the command line; a bad argument is an error with the usage (exit code 2).
-fn parse_args() -> Args {
+/// Read the command line: `--quiet`, as `show::args` reads it, and this program's own flags.
+/// Anything else is an error, said on stderr with the usage, with exit code 2.
+fn args() -> Args {
     let mut args = Args {
         delay: Duration::from_millis(100),
         give_up: Duration::from_millis(10_000),
@@ -99,7 +74,7 @@ fn parse_args() -> Args {
             }
         };
         match word.as_str() {
-            "--quiet" => QUIET.store(true, Ordering::Relaxed),
+            "--quiet" => show::set_quiet(true),
             "--stop-when-idle" => STOP_WHEN_IDLE.store(true, Ordering::Relaxed),
             "--delay-ms" => args.delay = millis("--delay-ms"),
             "--give-up-ms" => args.give_up = millis("--give-up-ms"),
@@ -116,205 +91,221 @@ fn parse_args() -> Args {
     args
 }
 
-/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
-/// and last two numbers and its length.
-fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
-    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
-    if all.len() <= 10 {
-        return format!("[{}]", all.join(", "));
-    }
-    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!(
-        "[{}, ..., {}] ({} tasks)",
-        head.join(", "),
-        tail.join(", "),
-        all.len()
-    )
+/// A leaf future that gives the thread back once: asyncio's `await asyncio.sleep(0)`.
+struct YieldNow {
+    /// Whether this future has returned `Pending` once already.
+    yielded: bool,
 }
 
-/// One line per tick: which task runs, then both lists.
-fn print_tick<'a>(
-    tick: u64,
-    running: usize,
-    ready: impl IntoIterator<Item = &'a usize>,
-    waiting: impl IntoIterator<Item = &'a usize>,
-) {
-    if !QUIET.load(Ordering::Relaxed) {
-        let (ready, waiting) = (show(ready), show(waiting));
-        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
+impl Future for YieldNow {
+    type Output = ();
+
+    /// The first poll wakes this future's own task and returns `Pending`; the next returns
+    /// `Ready`. The wake keeps the promise of `Pending`: nothing else will ever wake this future,
+    /// so it asks to be polled again itself.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
-// ANCHOR: lists
+/// Give the thread back to the loop once.
+fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// A task: a future with no output, boxed so that tasks of different types share one table, and
+/// pinned because a future may not move once it has been polled.
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
 /// Where a task is. A task is in one list at a time, or in none while it runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     /// In the ready queue, once.
-    Queued,
+    Ready,
     /// Being polled, in neither list; `rewoken` says it was woken during this poll.
     Running { rewoken: bool },
     /// In the waiting list, until its waker moves it to the ready queue.
     Waiting,
-    /// Finished: a wake does nothing.
+    /// Done: a wake does nothing, and it is never polled again.
     Done,
 }
 
-/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
+/// The two lists and every task's state, shared by the loop and the wakers: behind a mutex,
+/// because a `Waker` may be sent to another thread.
 #[derive(Default)]
 struct Lists {
-    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
+    /// The numbers of the tasks that may run, in the order they became ready: the loop takes the
+    /// front, and a task that is spawned or woken goes on the back.
     ready: VecDeque<usize>,
-    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
+    /// The numbers of the tasks that wait for a wake, in the order they began to wait.
     waiting: Vec<usize>,
     /// Each task's state, by task number.
-    states: Vec<State>,
+    states: BTreeMap<usize, State>,
 }
 
 impl Lists {
-    /// Wake `task`: move it from the waiting list to the back of the ready queue; if it is
-    /// running, note that it wants another turn. A queued or finished task stays as it is.
+    /// Wake `task`. A waiting task leaves the waiting list for the back of the ready queue; a
+    /// running task is marked `rewoken`; a ready or done task stays as it is, so that a task
+    /// woken twice is queued once.
     fn wake(&mut self, task: usize) {
-        match self.states[task] {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        match *state {
             State::Waiting => {
+                *state = State::Ready;
                 self.waiting.retain(|&waiting| waiting != task);
-                self.states[task] = State::Queued;
                 self.ready.push_back(task);
             }
-            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
-            State::Queued | State::Done => {}
+            State::Running { .. } => *state = State::Running { rewoken: true },
+            State::Ready | State::Done => {}
         }
+    }
+
+    /// File `task` after a poll that returned `poll`: `Ready` makes it `Done`; `Pending` puts it
+    /// on the back of the ready queue if it was woken during the poll, and in the waiting list
+    /// if it was not.
+    fn file(&mut self, task: usize, poll: Poll<()>) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        *state = match (poll, *state) {
+            (Poll::Ready(()), _) => State::Done,
+            (Poll::Pending, State::Running { rewoken: true }) => {
+                self.ready.push_back(task);
+                State::Ready
+            }
+            (Poll::Pending, _) => {
+                self.waiting.push(task);
+                State::Waiting
+            }
+        };
     }
 }
 
-/// A task's waker: the task, its lists, and the loop's alarm clock.
+/// A task's waker: the task, the lists to move it in, and the loop's alarm clock.
 struct TaskWaker {
     /// The loop's lists, shared with the loop and every other waker.
     lists: Arc<Mutex<Lists>>,
-    /// Notified after every wake, so that a loop asleep in `run` looks at the lists again.
+    /// Notified after every wake, so that a loop asleep in `next_task` looks at the lists again.
     woken: Arc<Condvar>,
-    /// The task this waker moves.
+    /// The task this waker wakes.
     task: usize,
 }
 
 // ANCHOR: wake
 impl Wake for TaskWaker {
+    /// Lock the lists, wake the task, and, once the lists are unlocked, notify the loop.
     fn wake(self: Arc<Self>) {
         self.lists.lock().unwrap().wake(self.task);
         self.woken.notify_one();
     }
 }
 // ANCHOR_END: wake
-// ANCHOR_END: lists
 
-// ANCHOR: executor
-/// A task: a future with no output, boxed so that tasks of different types share one table, and
-/// pinned because a future may not move once it has been polled.
-type Task = Pin<Box<dyn Future<Output = ()>>>;
-
-/// The loop: every task, and the two lists.
+/// The loop: its tasks, and the lists.
 #[derive(Default)]
 struct Executor {
-    /// The tasks' futures, by task number; `None` once the task has finished.
-    tasks: Vec<Option<Task>>,
+    /// The futures of the tasks that have not finished, by task number. Tasks are numbered from
+    /// 1 in the order they were spawned, as taketurns numbers them.
+    tasks: BTreeMap<usize, Task>,
+    /// How often each task was polled, by task number: every task spawned is here.
+    polls: BTreeMap<usize, u64>,
     /// The ready queue and the waiting list, shared with the wakers.
     lists: Arc<Mutex<Lists>>,
     /// The loop sleeps on it while a task waits and none is ready; every wake notifies it.
     woken: Arc<Condvar>,
-    /// How often the loop slept on `woken`.
+    /// How often the loop slept on `woken`, for the summary.
     sleeps: u64,
     /// How long the loop sleeps without a wake before it gives up.
     give_up: Duration,
-    /// Polls per task, by task number, for the summary.
-    polls: Vec<u64>,
 }
 
 impl Executor {
-    /// Add a task at the back of the ready queue; returns its number.
-    fn add(&mut self, future: Task) -> usize {
-        let task = self.tasks.len();
-        self.tasks.push(Some(future));
-        self.polls.push(0);
+    /// Give `future` the next task number, and put the task on the back of the ready queue.
+    fn add(&mut self, future: Task) {
+        let task = self.polls.len() + 1;
+        self.tasks.insert(task, future);
+        self.polls.insert(task, 0);
         let mut lists = self.lists.lock().unwrap();
-        lists.states.push(State::Queued);
+        lists.states.insert(task, State::Ready);
         lists.ready.push_back(task);
-        task
     }
 
-    /// Poll the task at the front of the ready queue, one per tick. When the queue is empty but
-    /// a task waits, sleep until a wake (from any thread) puts a task in it.
+    /// Take the task at the front of the ready queue and poll it, again and again, until no task
+    /// is ready and nothing is left that could wake one; then show what is left in the lists.
     fn run(&mut self) {
-        let mut tick = 0;
-        loop {
-            for future in SPAWNED.take() {
-                self.add(future);
-            }
-            let mut lists = self.lists.lock().unwrap();
-            // ANCHOR: sleep
-            if lists.ready.is_empty()
-                && !lists.waiting.is_empty()
-                && !STOP_WHEN_IDLE.load(Ordering::Relaxed)
-            {
-                // Checked and slept under the lock that `wake` takes: no wake slips in between.
-                self.sleeps += 1;
-                let nothing_ready = |lists: &mut Lists| lists.ready.is_empty();
-                (lists, _) = self
-                    .woken
-                    .wait_timeout_while(lists, self.give_up, nothing_ready)
-                    .unwrap();
-                if lists.ready.is_empty() {
-                    println!("no wake came for {:?}: the loop gives up", self.give_up);
-                }
-            }
-            // ANCHOR_END: sleep
-            let Some(task) = lists.ready.pop_front() else {
-                break;
-            };
-            tick += 1;
-            print_tick(tick, task, &lists.ready, &lists.waiting);
-            lists.states[task] = State::Running { rewoken: false };
-            drop(lists);
-            let waker = Waker::from(Arc::new(TaskWaker {
-                lists: self.lists.clone(),
-                woken: self.woken.clone(),
-                task,
-            }));
-            let future = self.tasks[task].as_mut().expect("queued, so not finished");
-            self.polls[task] += 1;
-            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
-            let mut lists = self.lists.lock().unwrap();
-            match (poll, lists.states[task]) {
-                (Poll::Ready(()), _) => lists.states[task] = State::Done,
-                (Poll::Pending, State::Running { rewoken: true }) => {
-                    lists.states[task] = State::Queued;
-                    lists.ready.push_back(task);
-                }
-                (Poll::Pending, _) => {
-                    lists.states[task] = State::Waiting;
-                    lists.waiting.push(task);
-                }
-            }
-            drop(lists); // a finished future's destructor may wake a task: unlock first
-            if poll.is_ready() {
-                self.tasks[task] = None;
-            }
+        let mut polled = 0;
+        while let Some(task) = self.next_task() {
+            polled += 1;
+            self.poll_task(task, polled);
         }
-        let waiting = show(&self.lists.lock().unwrap().waiting);
-        println!("no task is ready; still waiting: {waiting}");
+        let lists = self.lists.lock().unwrap();
+        show::end(&lists.ready, &lists.waiting);
         println!("times the loop slept: {}", self.sleeps);
     }
+
+    /// Take the task at the front of the ready queue out of it, after the tasks spawned since the
+    /// last call have joined the back. When no task is ready but one waits, sleep until a wake,
+    /// from any thread, puts a task in the ready queue, or until `give_up` has passed.
+    fn next_task(&mut self) -> Option<usize> {
+        for future in SPAWNED.take() {
+            self.add(future);
+        }
+        let mut lists = self.lists.lock().unwrap();
+        // ANCHOR: sleep
+        if lists.ready.is_empty()
+            && !lists.waiting.is_empty()
+            && !STOP_WHEN_IDLE.load(Ordering::Relaxed)
+        {
+            // Checked and slept under the lock that `wake` takes: no wake slips in between.
+            self.sleeps += 1;
+            let nothing_ready = |lists: &mut Lists| lists.ready.is_empty();
+            (lists, _) = self
+                .woken
+                .wait_timeout_while(lists, self.give_up, nothing_ready)
+                .unwrap();
+            if lists.ready.is_empty() {
+                println!("no wake came for {:?}: the loop gives up", self.give_up);
+            }
+        }
+        // ANCHOR_END: sleep
+        lists.ready.pop_front()
+    }
+
+    /// Print the poll's line, mark `task` running, poll it once with its own waker, count the
+    /// poll, and file the task by what the poll returned. The lists stay unlocked while the task
+    /// runs, because its poll may wake a task and a wake locks them; and a finished future is
+    /// dropped after the unlock, because dropping it may wake a task too.
+    fn poll_task(&mut self, task: usize, number: u64) {
+        let mut lists = self.lists.lock().unwrap();
+        show::poll(number, task, &lists.ready, &lists.waiting);
+        lists.states.insert(task, State::Running { rewoken: false });
+        drop(lists);
+        let (lists, woken) = (self.lists.clone(), self.woken.clone());
+        let waker = Waker::from(Arc::new(TaskWaker { lists, woken, task }));
+        let future = self.tasks.get_mut(&task).expect("queued, so not finished");
+        *self.polls.entry(task).or_default() += 1;
+        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+        self.lists.lock().unwrap().file(task, poll);
+        if poll.is_ready() {
+            self.tasks.remove(&task);
+        }
+    }
+
     /// One line per task: how often it was polled, and whether it finished.
     fn report(&self) {
-        for (task, polls) in self.polls.iter().enumerate() {
-            let finished = self.tasks[task].is_none();
+        for (task, polls) in &self.polls {
+            let finished = !self.tasks.contains_key(task);
             println!("task {task}: {polls} polls, finished: {finished}");
         }
     }
 }
-// ANCHOR_END: executor
 
-// ANCHOR: spawn
 thread_local! {
-    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, the loop empties it.
+    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, and the loop takes them all
+    /// in before each poll.
     static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -322,7 +313,7 @@ thread_local! {
 struct Join<T> {
     /// The task's output, once it has finished; the handle takes it.
     output: Option<T>,
-    /// The waker of the task that awaits the handle, from its latest poll.
+    /// The waker of the task that awaits the handle, from the handle's latest poll.
     waker: Option<Waker>,
 }
 
@@ -335,6 +326,9 @@ struct JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = T;
 
+    /// `Ready` with the output if the task has finished. If not, keep this poll's waker, in place
+    /// of any other (the task that awaits the handle now is the one to wake), and return
+    /// `Pending`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let mut join = self.join.borrow_mut();
         match join.output.take() {
@@ -347,7 +341,10 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
-/// Start `future` as a new task, at the back of the ready queue once the loop takes it in.
+/// Start `future` as a new task, and return its handle. The task, an `async` block around
+/// `future`, stores the output in the `Join` it shares with the handle, then calls the handle's
+/// waker, if there is one, after its borrow of the `Join` has ended. It goes into `SPAWNED`,
+/// which the loop empties into the back of the ready queue.
 fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
     let join = Rc::new(RefCell::new(Join {
         output: None,
@@ -356,9 +353,9 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
     let shared = join.clone();
     let task = async move {
         let output = future.await;
-        let mut join = shared.borrow_mut();
-        join.output = Some(output);
-        if let Some(waker) = join.waker.take() {
+        shared.borrow_mut().output = Some(output);
+        let waker = shared.borrow_mut().waker.take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     };
@@ -366,8 +363,8 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
     JoinHandle { join }
 }
 
-/// Run `main` as task 0 until the ready queue is empty, and return its output; `None` if it did
-/// not finish, because every task waits and nothing is left to wake one.
+/// Run `main` as task 1 until no task is ready and none waits (or no wake came for `give_up`),
+/// say how each task did, and return `main`'s output: `None` if it never finished.
 fn run<T: 'static>(main: impl Future<Output = T> + 'static, give_up: Duration) -> Option<T> {
     let main = spawn(main);
     let mut executor = Executor {
@@ -378,9 +375,9 @@ fn run<T: 'static>(main: impl Future<Output = T> + 'static, give_up: Duration) -
     executor.report();
     main.join.borrow_mut().output.take()
 }
-// ANCHOR_END: spawn
 
-// ANCHOR: kitchen
+// The dinner: what the tasks do. Everything above it is the runtime.
+
 /// The chef: three steps, giving the thread back after each, then dinner for the waiter.
 async fn chef(dinner: oneshot::Sender<&'static str>) {
     for step in ["chop", "stir", "taste"] {
@@ -408,15 +405,15 @@ async fn guest() {
     }
 }
 
-/// Task 0: sends a helper thread for the wine, spawns the kitchen, then waits for each task
-/// through its handle.
+/// Task 1: sends a helper thread, the cellar, for the wine, spawns the kitchen, then waits for
+/// each task through its handle.
 async fn dinner(delay: Duration) -> &'static str {
     let (dinner_tx, dinner_rx) = oneshot::channel();
     let (wine_tx, wine_rx) = oneshot::channel();
     std::thread::spawn(move || {
         std::thread::sleep(delay);
         println!("cellar (another thread): sends the wine");
-        // The send wakes the waiter on this thread: the lists are behind a mutex.
+        // The send wakes the waiter from this thread: the lists are behind a mutex.
         let _ = wine_tx.send("wine"); // fails only if the dinner is over already
     });
     let chef = spawn(chef(dinner_tx));
@@ -428,12 +425,11 @@ async fn dinner(delay: Duration) -> &'static str {
     guest.await;
     "dinner is over"
 }
-// ANCHOR_END: kitchen
 
-// ANCHOR: main
+/// Run the dinner, and say what it returned.
 fn main() {
-    let args = parse_args();
-    println!("tasks: 0 main, 1 chef, 2 waiter, 3 guest");
+    let args = args();
+    println!("tasks: 1 main, 2 chef, 3 waiter, 4 guest");
     match run(dinner(args.delay), args.give_up) {
         Some(news) => println!("main returned {news:?}"),
         None => {
@@ -442,4 +438,3 @@ fn main() {
         }
     }
 }
-// ANCHOR_END: main

@@ -1,4 +1,4 @@
-//! Exercise 6.3, "Abort": step 4 with `JoinHandle::abort`.
+//! Chapter 6, exercise 3, "Abort": step 4 with `JoinHandle::abort`.
 //!
 //! A late guest waits for a taxi that nobody will ever call. Without abort (`--no-abort`), `main`
 //! awaits the late guest's handle for ever: the loop runs out of ready tasks with `main` and the
@@ -15,8 +15,11 @@
 //! $ cargo run --example exercise_06_3 -- --no-abort
 //! ```
 
+#[path = "../course/show.rs"]
+mod show;
+
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -26,10 +29,34 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures::channel::oneshot;
 
-// ANCHOR: yield_now
-/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
-/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
-/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+/// Set by `--no-abort`: `main` waits for the late guest instead of aborting it.
+static NO_ABORT: AtomicBool = AtomicBool::new(false);
+
+/// The flags, printed by `--help` and after a bad argument.
+const USAGE: &str = "usage: exercise_06_3 [--quiet] [--no-abort]
+  --quiet     print what the tasks say, not the lists
+  --no-abort  main waits for the late guest instead of aborting it (main never finishes)";
+
+/// Read the command line: `--quiet`, as `show::args` reads it, and `--no-abort`. Anything else is
+/// an error, said on stderr with the usage, with exit code 2.
+fn args() {
+    for word in std::env::args().skip(1) {
+        match word.as_str() {
+            "--quiet" => show::set_quiet(true),
+            "--no-abort" => NO_ABORT.store(true, Ordering::Relaxed),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
+/// A leaf future that gives the thread back once: asyncio's `await asyncio.sleep(0)`.
 struct YieldNow {
     /// Whether this future has returned `Pending` once already.
     yielded: bool,
@@ -38,6 +65,9 @@ struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    /// The first poll wakes this future's own task and returns `Pending`; the next returns
+    /// `Ready`. The wake keeps the promise of `Pending`: nothing else will ever wake this future,
+    /// so it asks to be polled again itself.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());
@@ -52,205 +82,164 @@ impl Future for YieldNow {
 fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
-// ANCHOR_END: yield_now
 
-/// Set by `--quiet`: print what the tasks say, not the lists.
-static QUIET: AtomicBool = AtomicBool::new(false);
-
-/// Set by `--no-abort`: `main` waits for the late guest instead of aborting it.
-static NO_ABORT: AtomicBool = AtomicBool::new(false);
-
-/// The usage text, printed by `--help`.
-const USAGE: &str = "usage: exercise_06_3 [--quiet] [--no-abort]
-  --quiet     print what the tasks say, not the lists
-  --no-abort  main waits for the late guest instead of aborting it (main never finishes)";
-
-/// Read the command line; a bad argument is an error with the usage (exit code 2).
-fn parse_args() {
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--quiet" => QUIET.store(true, Ordering::Relaxed),
-            "--no-abort" => NO_ABORT.store(true, Ordering::Relaxed),
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => {
-                eprintln!("unknown argument {other:?}\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-}
-
-/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
-/// and last two numbers and its length.
-fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
-    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
-    if all.len() <= 10 {
-        return format!("[{}]", all.join(", "));
-    }
-    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!(
-        "[{}, ..., {}] ({} tasks)",
-        head.join(", "),
-        tail.join(", "),
-        all.len()
-    )
-}
-
-/// One line per tick: which task runs, then both lists.
-fn print_tick<'a>(
-    tick: u64,
-    running: usize,
-    ready: impl IntoIterator<Item = &'a usize>,
-    waiting: impl IntoIterator<Item = &'a usize>,
-) {
-    if !QUIET.load(Ordering::Relaxed) {
-        let (ready, waiting) = (show(ready), show(waiting));
-        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
-    }
-}
-
-// ANCHOR: lists
-/// Where a task is. A task is in one list at a time, or in none while it runs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// In the ready queue, once.
-    Queued,
-    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
-    Running { rewoken: bool },
-    /// In the waiting list, until its waker moves it to the ready queue.
-    Waiting,
-    /// Finished: a wake does nothing.
-    Done,
-}
-
-/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
-#[derive(Default)]
-struct Lists {
-    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
-    ready: VecDeque<usize>,
-    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
-    waiting: Vec<usize>,
-    /// Each task's state, by task number.
-    states: Vec<State>,
-}
-
-impl Lists {
-    /// Wake `task`: move it from the waiting list to the back of the ready queue; if it is
-    /// running, note that it wants another turn. A queued or finished task stays as it is.
-    fn wake(&mut self, task: usize) {
-        match self.states[task] {
-            State::Waiting => {
-                self.waiting.retain(|&waiting| waiting != task);
-                self.states[task] = State::Queued;
-                self.ready.push_back(task);
-            }
-            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
-            State::Queued | State::Done => {}
-        }
-    }
-}
-
-/// A task's waker: the task, and its lists.
-struct TaskWaker {
-    /// The loop's lists, shared with the loop and every other waker.
-    lists: Arc<Mutex<Lists>>,
-    /// The task this waker moves.
-    task: usize,
-}
-
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.lists.lock().unwrap().wake(self.task);
-    }
-}
-// ANCHOR_END: lists
-
-// ANCHOR: executor
 /// A task: a future with no output, boxed so that tasks of different types share one table, and
 /// pinned because a future may not move once it has been polled.
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// The loop: every task, and the two lists.
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Ready,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Done: a wake does nothing, and it is never polled again.
+    Done,
+}
+
+/// The two lists and every task's state, shared by the loop and the wakers: behind a mutex,
+/// because a `Waker` may be sent to another thread.
+#[derive(Default)]
+struct Lists {
+    /// The numbers of the tasks that may run, in the order they became ready: the loop takes the
+    /// front, and a task that is spawned or woken goes on the back.
+    ready: VecDeque<usize>,
+    /// The numbers of the tasks that wait for a wake, in the order they began to wait.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: BTreeMap<usize, State>,
+}
+
+impl Lists {
+    /// Wake `task`. A waiting task leaves the waiting list for the back of the ready queue; a
+    /// running task is marked `rewoken`; a ready or done task stays as it is, so that a task
+    /// woken twice is queued once.
+    fn wake(&mut self, task: usize) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        match *state {
+            State::Waiting => {
+                *state = State::Ready;
+                self.waiting.retain(|&waiting| waiting != task);
+                self.ready.push_back(task);
+            }
+            State::Running { .. } => *state = State::Running { rewoken: true },
+            State::Ready | State::Done => {}
+        }
+    }
+
+    /// File `task` after a poll that returned `poll`: `Ready` makes it `Done`; `Pending` puts it
+    /// on the back of the ready queue if it was woken during the poll, and in the waiting list
+    /// if it was not.
+    fn file(&mut self, task: usize, poll: Poll<()>) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        *state = match (poll, *state) {
+            (Poll::Ready(()), _) => State::Done,
+            (Poll::Pending, State::Running { rewoken: true }) => {
+                self.ready.push_back(task);
+                State::Ready
+            }
+            (Poll::Pending, _) => {
+                self.waiting.push(task);
+                State::Waiting
+            }
+        };
+    }
+}
+
+/// A task's waker: the task, and the lists to move it in.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker wakes.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    /// Lock the lists, and wake the task.
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+
+/// The loop: its tasks, and the lists.
 #[derive(Default)]
 struct Executor {
-    /// The tasks' futures, by task number; `None` once the task has finished.
-    tasks: Vec<Option<Task>>,
+    /// The futures of the tasks that have not finished, by task number. Tasks are numbered from
+    /// 1 in the order they were spawned, as taketurns numbers them.
+    tasks: BTreeMap<usize, Task>,
+    /// How often each task was polled, by task number: every task spawned is here.
+    polls: BTreeMap<usize, u64>,
     /// The ready queue and the waiting list, shared with the wakers.
     lists: Arc<Mutex<Lists>>,
-    /// Polls per task, by task number, for the summary.
-    polls: Vec<u64>,
 }
 
 impl Executor {
-    /// Add a task at the back of the ready queue; returns its number.
-    fn add(&mut self, future: Task) -> usize {
-        let task = self.tasks.len();
-        self.tasks.push(Some(future));
-        self.polls.push(0);
+    /// Give `future` the next task number, and put the task on the back of the ready queue.
+    fn add(&mut self, future: Task) {
+        let task = self.polls.len() + 1;
+        self.tasks.insert(task, future);
+        self.polls.insert(task, 0);
         let mut lists = self.lists.lock().unwrap();
-        lists.states.push(State::Queued);
+        lists.states.insert(task, State::Ready);
         lists.ready.push_back(task);
-        task
     }
 
-    /// Poll the task at the front of the ready queue, one per tick, until the queue is empty.
+    /// Take the task at the front of the ready queue and poll it, again and again, until no task
+    /// is ready and nothing is left that could wake one; then show what is left in the lists.
     fn run(&mut self) {
-        let mut tick = 0;
-        loop {
-            for future in SPAWNED.take() {
-                self.add(future);
-            }
-            let mut lists = self.lists.lock().unwrap();
-            let Some(task) = lists.ready.pop_front() else {
-                break;
-            };
-            tick += 1;
-            print_tick(tick, task, &lists.ready, &lists.waiting);
-            lists.states[task] = State::Running { rewoken: false };
-            drop(lists);
-            let waker = Waker::from(Arc::new(TaskWaker {
-                lists: self.lists.clone(),
-                task,
-            }));
-            let future = self.tasks[task].as_mut().expect("queued, so not finished");
-            self.polls[task] += 1;
-            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
-            let mut lists = self.lists.lock().unwrap();
-            match (poll, lists.states[task]) {
-                (Poll::Ready(()), _) => lists.states[task] = State::Done,
-                (Poll::Pending, State::Running { rewoken: true }) => {
-                    lists.states[task] = State::Queued;
-                    lists.ready.push_back(task);
-                }
-                (Poll::Pending, _) => {
-                    lists.states[task] = State::Waiting;
-                    lists.waiting.push(task);
-                }
-            }
-            drop(lists); // a finished future's destructor may wake a task: unlock first
-            if poll.is_ready() {
-                self.tasks[task] = None;
-            }
+        let mut polled = 0;
+        while let Some(task) = self.next_task() {
+            polled += 1;
+            self.poll_task(task, polled);
         }
-        let waiting = show(&self.lists.lock().unwrap().waiting);
-        println!("no task is ready; still waiting: {waiting}");
+        let lists = self.lists.lock().unwrap();
+        show::end(&lists.ready, &lists.waiting);
     }
+
+    /// Take the task at the front of the ready queue out of it, after the tasks spawned since the
+    /// last call have joined the back.
+    fn next_task(&mut self) -> Option<usize> {
+        for future in SPAWNED.take() {
+            self.add(future);
+        }
+        self.lists.lock().unwrap().ready.pop_front()
+    }
+
+    /// Print the poll's line, mark `task` running, poll it once with its own waker, count the
+    /// poll, and file the task by what the poll returned. The lists stay unlocked while the task
+    /// runs, because its poll may wake a task and a wake locks them; and a finished future is
+    /// dropped after the unlock, because dropping it may wake a task too.
+    fn poll_task(&mut self, task: usize, number: u64) {
+        let mut lists = self.lists.lock().unwrap();
+        show::poll(number, task, &lists.ready, &lists.waiting);
+        lists.states.insert(task, State::Running { rewoken: false });
+        drop(lists);
+        let lists = self.lists.clone();
+        let waker = Waker::from(Arc::new(TaskWaker { lists, task }));
+        let future = self.tasks.get_mut(&task).expect("queued, so not finished");
+        *self.polls.entry(task).or_default() += 1;
+        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+        self.lists.lock().unwrap().file(task, poll);
+        if poll.is_ready() {
+            self.tasks.remove(&task);
+        }
+    }
+
     /// One line per task: how often it was polled, and whether it finished.
     fn report(&self) {
-        for (task, polls) in self.polls.iter().enumerate() {
-            let finished = self.tasks[task].is_none();
+        for (task, polls) in &self.polls {
+            let finished = !self.tasks.contains_key(task);
             println!("task {task}: {polls} polls, finished: {finished}");
         }
     }
 }
-// ANCHOR_END: executor
 
-// ANCHOR: spawn
 thread_local! {
-    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, the loop empties it.
+    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, and the loop takes them all
+    /// in before each poll.
     static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -263,7 +252,7 @@ struct Join<T> {
     done: bool,
     /// Set by `abort`: the task's next poll drops its future instead of polling it.
     aborted: bool,
-    /// The waker of the task that awaits the handle, from its latest poll.
+    /// The waker of the task that awaits the handle, from the handle's latest poll.
     waiter: Option<Waker>,
     /// The task's own waker, from its latest poll: `abort` wakes it so that it is polled again.
     task: Option<Waker>,
@@ -284,7 +273,7 @@ impl<T> JoinHandle<T> {
             join.aborted = true;
             join.task.take()
         };
-        // Wake after the borrow ends: the task may be polled on the spot by another executor.
+        // Wake after the borrow ends: the wake may run code that borrows the `Join`.
         if let Some(task) = task {
             task.wake();
         }
@@ -294,6 +283,8 @@ impl<T> JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Option<T>;
 
+    /// `Ready` if the task has finished: with its output, or `None` if it was aborted. If not,
+    /// keep this poll's waker, in place of any other, and return `Pending`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut join = self.join.borrow_mut();
         if join.done {
@@ -304,7 +295,12 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
-/// Start `future` as a new task, at the back of the ready queue once the loop takes it in.
+/// Start `future` as a new task, and return its handle. The task, a future written by hand
+/// around `future`, looks at the `aborted` flag before each poll of `future`: if it is set, it
+/// drops `future` without polling it. Once `future` has finished or was dropped, the task stores
+/// the output (if any) in the `Join` it shares with the handle, marks it done, and calls the
+/// handle's waker, if there is one, after its borrow of the `Join` has ended. It goes into
+/// `SPAWNED`, which the loop empties into the back of the ready queue.
 fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
     let join = Rc::new(RefCell::new(Join {
         output: None,
@@ -344,8 +340,9 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
 }
 // ANCHOR_END: abort
 
-/// Run `main` as task 0 until the ready queue is empty, and return its output; `None` if it did
-/// not finish, because every task waits and nothing is left to wake one.
+/// Run `main` as task 1 until the ready queue is empty, say how each task did, and return
+/// `main`'s output: `None` if it never finished, because every task waits and nothing is left to
+/// wake one.
 fn run<T: 'static>(main: impl Future<Output = T> + 'static) -> Option<T> {
     let main = spawn(main);
     let mut executor = Executor::default();
@@ -353,9 +350,9 @@ fn run<T: 'static>(main: impl Future<Output = T> + 'static) -> Option<T> {
     executor.report();
     main.join.borrow_mut().output.take()
 }
-// ANCHOR_END: spawn
 
-// ANCHOR: kitchen
+// The dinner: what the tasks do. Everything above it is the runtime.
+
 /// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
 async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
     for step in ["chop", "stir", "taste"] {
@@ -394,7 +391,7 @@ async fn late_guest(taxi: oneshot::Receiver<()>) -> &'static str {
     }
 }
 
-/// Task 0: spawns the kitchen and the late guest, waits for the kitchen, then gives up on the
+/// Task 1: spawns the kitchen and the late guest, waits for the kitchen, then gives up on the
 /// late guest (or, with `--no-abort`, waits for it).
 async fn dinner() -> &'static str {
     let (dinner_tx, dinner_rx) = oneshot::channel();
@@ -417,12 +414,11 @@ async fn dinner() -> &'static str {
     "dinner is over"
 }
 // ANCHOR_END: late_guest
-// ANCHOR_END: kitchen
 
-// ANCHOR: main
+/// Run the dinner, and say what it returned.
 fn main() {
-    parse_args();
-    println!("tasks: 0 main, 1 chef, 2 waiter, 3 guest, 4 late guest");
+    args();
+    println!("tasks: 1 main, 2 chef, 3 waiter, 4 guest, 5 late guest");
     match run(dinner()) {
         Some(news) => println!("main returned {news:?}"),
         None => {
@@ -431,4 +427,3 @@ fn main() {
         }
     }
 }
-// ANCHOR_END: main

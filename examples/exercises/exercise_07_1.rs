@@ -1,5 +1,5 @@
-//! Exercise 7.1, "One read per event": step 6, with a guest that reads its answer in 64-byte
-//! chunks, and a switch that makes it wait for an event before every read.
+//! Chapter 7, exercise 1, "One read per event": step 6, with a guest that reads its answer in
+//! 64-byte chunks, and a switch that makes it wait for an event before every read.
 //!
 //! Reading one chunk per event is right for a *level-triggered* epoll (asyncio's selector): a
 //! socket with unread bytes is reported again on the next wait. mio registers sockets
@@ -14,8 +14,11 @@
 //! $ cargo run --example exercise_07_1 -- --one-read-per-event
 //! ```
 
+#[path = "../course/show.rs"]
+mod show;
+
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -30,10 +33,63 @@ use futures::channel::oneshot;
 use mio::{Events, Interest, Token};
 use slab::Slab;
 
-// ANCHOR: yield_now
-/// A leaf future: `Pending` the first time it is polled, `Ready` the second. It wakes its own task
-/// before it returns `Pending`, so a loop that listens to wakers puts the task straight back in
-/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+/// Set by `--one-read-per-event`: the guest waits for an event before each read after the first.
+static ONE_READ_PER_EVENT: AtomicBool = AtomicBool::new(false);
+
+/// What the command line asked for.
+struct Args {
+    /// `--server HOST:PORT`: the delay server, as in step 6.
+    server: SocketAddr,
+    /// `--give-up-ms N`: how long `epoll_wait` waits with no event before the loop gives up.
+    give_up: Duration,
+}
+
+/// The flags, printed by `--help` and after a bad argument.
+const USAGE: &str =
+    "usage: exercise_07_1 [--quiet] [--server HOST:PORT] [--one-read-per-event] [--give-up-ms N]
+  --quiet               print what the tasks say, not the lists
+  --server HOST:PORT    the delay server (default 127.0.0.1:8080)
+  --one-read-per-event  wait for an event before each read (right for level-triggered epoll)
+  --give-up-ms N        epoll_wait gives up after N ms with no event (default 2000)";
+
+/// Read the command line: `--quiet` and `--server`, as `show::args` reads them, and this
+/// program's own flags. Anything else is an error, said on stderr with the usage, with exit
+/// code 2.
+fn args() -> Args {
+    let mut args = Args {
+        server: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        give_up: Duration::from_millis(2000),
+    };
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--quiet" => show::set_quiet(true),
+            "--server" => match words.next().map(|value| value.parse()) {
+                Some(Ok(server)) => args.server = server,
+                _ => usage("--server needs an address such as 127.0.0.1:8080"),
+            },
+            "--one-read-per-event" => ONE_READ_PER_EVENT.store(true, Ordering::Relaxed),
+            "--give-up-ms" => match words.next().map(|value| value.parse()) {
+                Some(Ok(ms @ 1..=600_000)) => args.give_up = Duration::from_millis(ms),
+                _ => usage("--give-up-ms wants 1 to 600000 milliseconds"),
+            },
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    args
+}
+
+/// Say what is wrong with the command line, with the usage, and exit with code 2.
+fn usage(problem: &str) -> ! {
+    eprintln!("{problem}\n{USAGE}");
+    std::process::exit(2);
+}
+
+/// A leaf future that gives the thread back once: asyncio's `await asyncio.sleep(0)`.
 struct YieldNow {
     /// Whether this future has returned `Pending` once already.
     yielded: bool,
@@ -42,6 +98,9 @@ struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    /// The first poll wakes this future's own task and returns `Pending`; the next returns
+    /// `Ready`. The wake keeps the promise of `Pending`: nothing else will ever wake this future,
+    /// so it asks to be polled again itself.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());
@@ -56,243 +115,195 @@ impl Future for YieldNow {
 fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
-// ANCHOR_END: yield_now
 
-/// Set by `--quiet`: print what the tasks say, not the lists.
-static QUIET: AtomicBool = AtomicBool::new(false);
-
-/// Set by `--one-read-per-event`: the guest waits for an event before each read.
-static ONE_READ_PER_EVENT: AtomicBool = AtomicBool::new(false);
-
-/// The usage text, printed by `--help`.
-const USAGE: &str = "usage: exercise_07_1 [--quiet] [--one-read-per-event] [--give-up-ms N]
-  --quiet               print what the tasks say, not the lists
-  --one-read-per-event  wait for an event before each read (right for level-triggered epoll)
-  --give-up-ms N        epoll_wait gives up after N ms with no event (default 2000)";
-
-/// Read the command line; a bad argument is an error with the usage (exit code 2). Returns how
-/// long `epoll_wait` waits for an event before the loop gives up.
-fn parse_args() -> Duration {
-    let mut give_up = Duration::from_millis(2000);
-    let mut words = std::env::args().skip(1);
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "--quiet" => QUIET.store(true, Ordering::Relaxed),
-            "--one-read-per-event" => ONE_READ_PER_EVENT.store(true, Ordering::Relaxed),
-            "--give-up-ms" => {
-                let value = words.next().unwrap_or_default();
-                match value.parse::<u64>() {
-                    Ok(ms) if (1..=600_000).contains(&ms) => give_up = Duration::from_millis(ms),
-                    _ => {
-                        eprintln!(
-                            "--give-up-ms wants 1 to 600000 milliseconds, got {value:?}\n{USAGE}"
-                        );
-                        std::process::exit(2);
-                    }
-                }
-            }
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => {
-                eprintln!("unknown argument {other:?}\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    give_up
-}
-
-/// A list of task numbers as Python prints a list: `[2, 0]`. A long list shows its first five
-/// and last two numbers and its length.
-fn show<'a>(list: impl IntoIterator<Item = &'a usize>) -> String {
-    let all: Vec<String> = list.into_iter().map(|task| task.to_string()).collect();
-    if all.len() <= 10 {
-        return format!("[{}]", all.join(", "));
-    }
-    let (head, tail) = (&all[..5], &all[all.len() - 2..]);
-    format!(
-        "[{}, ..., {}] ({} tasks)",
-        head.join(", "),
-        tail.join(", "),
-        all.len()
-    )
-}
-
-/// One line per tick: which task runs, then both lists.
-fn print_tick<'a>(
-    tick: u64,
-    running: usize,
-    ready: impl IntoIterator<Item = &'a usize>,
-    waiting: impl IntoIterator<Item = &'a usize>,
-) {
-    if !QUIET.load(Ordering::Relaxed) {
-        let (ready, waiting) = (show(ready), show(waiting));
-        println!("tick {tick}: running {running} | ready: {ready} | waiting: {waiting}");
-    }
-}
-
-// ANCHOR: lists
-/// Where a task is. A task is in one list at a time, or in none while it runs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// In the ready queue, once.
-    Queued,
-    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
-    Running { rewoken: bool },
-    /// In the waiting list, until its waker moves it to the ready queue.
-    Waiting,
-    /// Finished: a wake does nothing.
-    Done,
-}
-
-/// The two lists, shared by the loop and the wakers (behind a mutex: a waker is `Send`).
-#[derive(Default)]
-struct Lists {
-    /// Task numbers in the order they became ready: the loop pops the front, wakes push the back.
-    ready: VecDeque<usize>,
-    /// Task numbers in the order they started waiting: the loop pushes, wakes remove.
-    waiting: Vec<usize>,
-    /// Each task's state, by task number.
-    states: Vec<State>,
-}
-
-impl Lists {
-    /// Wake `task`: move it from the waiting list to the back of the ready queue; if it is
-    /// running, note that it wants another turn. A queued or finished task stays as it is.
-    fn wake(&mut self, task: usize) {
-        match self.states[task] {
-            State::Waiting => {
-                self.waiting.retain(|&waiting| waiting != task);
-                self.states[task] = State::Queued;
-                self.ready.push_back(task);
-            }
-            State::Running { .. } => self.states[task] = State::Running { rewoken: true },
-            State::Queued | State::Done => {}
-        }
-    }
-}
-
-/// A task's waker: the task, and its lists.
-struct TaskWaker {
-    /// The loop's lists, shared with the loop and every other waker.
-    lists: Arc<Mutex<Lists>>,
-    /// The task this waker moves.
-    task: usize,
-}
-
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.lists.lock().unwrap().wake(self.task);
-    }
-}
-// ANCHOR_END: lists
-
-// ANCHOR: executor
 /// A task: a future with no output, boxed so that tasks of different types share one table, and
 /// pinned because a future may not move once it has been polled.
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// The loop: every task, and the two lists.
+/// Where a task is. A task is in one list at a time, or in none while it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the ready queue, once.
+    Ready,
+    /// Being polled, in neither list; `rewoken` says it was woken during this poll.
+    Running { rewoken: bool },
+    /// In the waiting list, until its waker moves it to the ready queue.
+    Waiting,
+    /// Done: a wake does nothing, and it is never polled again.
+    Done,
+}
+
+/// The two lists and every task's state, shared by the loop and the wakers: behind a mutex,
+/// because a `Waker` may be sent to another thread.
+#[derive(Default)]
+struct Lists {
+    /// The numbers of the tasks that may run, in the order they became ready: the loop takes the
+    /// front, and a task that is spawned or woken goes on the back.
+    ready: VecDeque<usize>,
+    /// The numbers of the tasks that wait for a wake, in the order they began to wait.
+    waiting: Vec<usize>,
+    /// Each task's state, by task number.
+    states: BTreeMap<usize, State>,
+}
+
+impl Lists {
+    /// Wake `task`. A waiting task leaves the waiting list for the back of the ready queue; a
+    /// running task is marked `rewoken`; a ready or done task stays as it is, so that a task
+    /// woken twice is queued once.
+    fn wake(&mut self, task: usize) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        match *state {
+            State::Waiting => {
+                *state = State::Ready;
+                self.waiting.retain(|&waiting| waiting != task);
+                self.ready.push_back(task);
+            }
+            State::Running { .. } => *state = State::Running { rewoken: true },
+            State::Ready | State::Done => {}
+        }
+    }
+
+    /// File `task` after a poll that returned `poll`: `Ready` makes it `Done`; `Pending` puts it
+    /// on the back of the ready queue if it was woken during the poll, and in the waiting list
+    /// if it was not.
+    fn file(&mut self, task: usize, poll: Poll<()>) {
+        let state = self.states.get_mut(&task).expect("every task has a state");
+        *state = match (poll, *state) {
+            (Poll::Ready(()), _) => State::Done,
+            (Poll::Pending, State::Running { rewoken: true }) => {
+                self.ready.push_back(task);
+                State::Ready
+            }
+            (Poll::Pending, _) => {
+                self.waiting.push(task);
+                State::Waiting
+            }
+        };
+    }
+}
+
+/// A task's waker: the task, and the lists to move it in.
+struct TaskWaker {
+    /// The loop's lists, shared with the loop and every other waker.
+    lists: Arc<Mutex<Lists>>,
+    /// The task this waker wakes.
+    task: usize,
+}
+
+impl Wake for TaskWaker {
+    /// Lock the lists, and wake the task.
+    fn wake(self: Arc<Self>) {
+        self.lists.lock().unwrap().wake(self.task);
+    }
+}
+
+/// The loop: its tasks, and the lists.
 #[derive(Default)]
 struct Executor {
-    /// The tasks' futures, by task number; `None` once the task has finished.
-    tasks: Vec<Option<Task>>,
+    /// The futures of the tasks that have not finished, by task number. Tasks are numbered from
+    /// 1 in the order they were spawned, as taketurns numbers them.
+    tasks: BTreeMap<usize, Task>,
+    /// How often each task was polled, by task number: every task spawned is here.
+    polls: BTreeMap<usize, u64>,
     /// The ready queue and the waiting list, shared with the wakers.
     lists: Arc<Mutex<Lists>>,
-    /// Polls per task, by task number, for the summary.
-    polls: Vec<u64>,
     /// How long `epoll_wait` waits with no event before the loop gives up.
     give_up: Duration,
 }
 
 impl Executor {
-    /// Add a task at the back of the ready queue; returns its number.
-    fn add(&mut self, future: Task) -> usize {
-        let task = self.tasks.len();
-        self.tasks.push(Some(future));
-        self.polls.push(0);
+    /// Give `future` the next task number, and put the task on the back of the ready queue.
+    fn add(&mut self, future: Task) {
+        let task = self.polls.len() + 1;
+        self.tasks.insert(task, future);
+        self.polls.insert(task, 0);
         let mut lists = self.lists.lock().unwrap();
-        lists.states.push(State::Queued);
+        lists.states.insert(task, State::Ready);
         lists.ready.push_back(task);
-        task
     }
 
-    /// Poll the task at the front of the ready queue, one per tick; when it is empty, wait for
-    /// sockets, until no task is ready and none waits on a socket.
+    /// Take the task at the front of the ready queue and poll it, again and again, until no task
+    /// is ready and nothing is left that could wake one; then show what is left in the lists.
     fn run(&mut self) -> io::Result<()> {
-        let mut tick = 0;
+        let mut polled = 0;
         loop {
-            for future in SPAWNED.take() {
-                self.add(future);
+            while let Some(task) = self.next_task() {
+                polled += 1;
+                self.poll_task(task, polled);
             }
-            let mut lists = self.lists.lock().unwrap();
-            let Some(task) = lists.ready.pop_front() else {
-                // Nothing is ready: wait for a socket if a task waits on one; if none does, stop.
-                drop(lists);
-                if !REACTOR.with_borrow(Reactor::has_waiters) {
-                    break;
-                }
-                let since = Instant::now();
-                let events = REACTOR.with_borrow_mut(|reactor| reactor.wait(self.give_up))?;
-                if events == 0 && since.elapsed() >= self.give_up {
-                    println!(
-                        "epoll: no event for {:?}, and a task still waits on a socket: giving up",
-                        self.give_up
-                    );
-                    break;
-                }
-                if !QUIET.load(Ordering::Relaxed) {
-                    println!("epoll: {events} events");
-                }
-                continue;
-            };
-            tick += 1;
-            print_tick(tick, task, &lists.ready, &lists.waiting);
-            lists.states[task] = State::Running { rewoken: false };
-            drop(lists);
-            let waker = Waker::from(Arc::new(TaskWaker {
-                lists: self.lists.clone(),
-                task,
-            }));
-            let future = self.tasks[task].as_mut().expect("queued, so not finished");
-            self.polls[task] += 1;
-            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
-            let mut lists = self.lists.lock().unwrap();
-            match (poll, lists.states[task]) {
-                (Poll::Ready(()), _) => lists.states[task] = State::Done,
-                (Poll::Pending, State::Running { rewoken: true }) => {
-                    lists.states[task] = State::Queued;
-                    lists.ready.push_back(task);
-                }
-                (Poll::Pending, _) => {
-                    lists.states[task] = State::Waiting;
-                    lists.waiting.push(task);
-                }
+            if !REACTOR.with_borrow(Reactor::has_waiters) {
+                break;
             }
-            drop(lists); // a finished future's destructor may wake a task: unlock first
-            if poll.is_ready() {
-                self.tasks[task] = None;
+            if !self.wait()? {
+                println!(
+                    "epoll: no event for {:?}, and a task still waits on a socket: giving up",
+                    self.give_up
+                );
+                break;
             }
         }
-        let waiting = show(&self.lists.lock().unwrap().waiting);
-        println!("no task is ready; still waiting: {waiting}");
+        let lists = self.lists.lock().unwrap();
+        show::end(&lists.ready, &lists.waiting);
         Ok(())
     }
+
+    /// Take the task at the front of the ready queue out of it, after the tasks spawned since the
+    /// last call have joined the back.
+    fn next_task(&mut self) -> Option<usize> {
+        for future in SPAWNED.take() {
+            self.add(future);
+        }
+        self.lists.lock().unwrap().ready.pop_front()
+    }
+
+    /// Print the poll's line, mark `task` running, poll it once with its own waker, count the
+    /// poll, and file the task by what the poll returned. The lists stay unlocked while the task
+    /// runs, because its poll may wake a task and a wake locks them; and a finished future is
+    /// dropped after the unlock, because dropping it may wake a task too.
+    fn poll_task(&mut self, task: usize, number: u64) {
+        let mut lists = self.lists.lock().unwrap();
+        show::poll(number, task, &lists.ready, &lists.waiting);
+        lists.states.insert(task, State::Running { rewoken: false });
+        drop(lists);
+        let lists = self.lists.clone();
+        let waker = Waker::from(Arc::new(TaskWaker { lists, task }));
+        let future = self.tasks.get_mut(&task).expect("queued, so not finished");
+        *self.polls.entry(task).or_default() += 1;
+        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+        self.lists.lock().unwrap().file(task, poll);
+        if poll.is_ready() {
+            self.tasks.remove(&task);
+        }
+    }
+
+    /// Wait in the reactor until a socket is ready, or `give_up` has passed, then wake the tasks
+    /// that wait on the ready sockets, after the borrow of the reactor has ended. Returns `false`
+    /// if `give_up` passed and no task was woken.
+    fn wait(&mut self) -> io::Result<bool> {
+        let since = Instant::now();
+        let by_sockets = REACTOR.with_borrow_mut(|reactor| reactor.wait(self.give_up))?;
+        if by_sockets.is_empty() && since.elapsed() >= self.give_up {
+            return Ok(false);
+        }
+        show::woke(by_sockets.len(), None);
+        for waker in by_sockets {
+            waker.wake();
+        }
+        Ok(true)
+    }
+
     /// One line per task: how often it was polled, and whether it finished.
     fn report(&self) {
-        for (task, polls) in self.polls.iter().enumerate() {
-            let finished = self.tasks[task].is_none();
+        for (task, polls) in &self.polls {
+            let finished = !self.tasks.contains_key(task);
             println!("task {task}: {polls} polls, finished: {finished}");
         }
     }
 }
-// ANCHOR_END: executor
 
-// ANCHOR: spawn
 thread_local! {
-    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, the loop empties it.
+    /// Tasks spawned and not yet in the loop's table: `spawn` pushes, and the loop takes them all
+    /// in before each poll.
     static SPAWNED: RefCell<Vec<Task>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -300,7 +311,7 @@ thread_local! {
 struct Join<T> {
     /// The task's output, once it has finished; the handle takes it.
     output: Option<T>,
-    /// The waker of the task that awaits the handle, from its latest poll.
+    /// The waker of the task that awaits the handle, from the handle's latest poll.
     waker: Option<Waker>,
 }
 
@@ -313,6 +324,9 @@ struct JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = T;
 
+    /// `Ready` with the output if the task has finished. If not, keep this poll's waker, in place
+    /// of any other (the task that awaits the handle now is the one to wake), and return
+    /// `Pending`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let mut join = self.join.borrow_mut();
         match join.output.take() {
@@ -325,7 +339,10 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
-/// Start `future` as a new task, at the back of the ready queue once the loop takes it in.
+/// Start `future` as a new task, and return its handle. The task, an `async` block around
+/// `future`, stores the output in the `Join` it shares with the handle, then calls the handle's
+/// waker, if there is one, after its borrow of the `Join` has ended. It goes into `SPAWNED`,
+/// which the loop empties into the back of the ready queue.
 fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T> {
     let join = Rc::new(RefCell::new(Join {
         output: None,
@@ -334,9 +351,9 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
     let shared = join.clone();
     let task = async move {
         let output = future.await;
-        let mut join = shared.borrow_mut();
-        join.output = Some(output);
-        if let Some(waker) = join.waker.take() {
+        shared.borrow_mut().output = Some(output);
+        let waker = shared.borrow_mut().waker.take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     };
@@ -344,9 +361,13 @@ fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> JoinHandle<T>
     JoinHandle { join }
 }
 
-/// Run `main` as task 0 until nothing is left to do, and return its output; an error if epoll
-/// fails, or if `main` did not finish because every task waits and nothing is left to wake one.
-fn run<T: 'static>(main: impl Future<Output = T> + 'static, give_up: Duration) -> io::Result<T> {
+/// Run `main` as task 1 until nothing is left to do (or no event came for `give_up`), say how
+/// each task did, and return `main`'s output: `None` if it never finished; an error if epoll
+/// fails.
+fn run<T: 'static>(
+    main: impl Future<Output = T> + 'static,
+    give_up: Duration,
+) -> io::Result<Option<T>> {
     let main = spawn(main);
     let mut executor = Executor {
         give_up,
@@ -354,19 +375,17 @@ fn run<T: 'static>(main: impl Future<Output = T> + 'static, give_up: Duration) -
     };
     executor.run()?;
     executor.report();
-    let output = main.join.borrow_mut().output.take();
-    output.ok_or_else(|| io::Error::other("main never finished: every task waits on another"))
+    Ok(main.join.borrow_mut().output.take())
 }
-// ANCHOR_END: spawn
 
-// ANCHOR: reactor
 /// The reactor: epoll, and for each registered socket the waker of the task waiting on it.
 struct Reactor {
     /// The epoll instance, through mio.
     poll: mio::Poll,
     /// Room for the events one `epoll_wait` returns.
     events: Events,
-    /// By token (a socket's key): the waker of the task that waits on the socket, if one does.
+    /// By token (a socket's key in this slab): the waker of the task that waits on the socket,
+    /// if one does.
     wakers: Slab<Option<Waker>>,
 }
 
@@ -385,26 +404,21 @@ impl Reactor {
         self.wakers.iter().any(|(_, waker)| waker.is_some())
     }
 
-    /// Block in `epoll_wait` until a socket is ready (at most `give_up`), then wake the task
-    /// waiting on each ready socket; returns the number of events.
-    fn wait(&mut self, give_up: Duration) -> io::Result<usize> {
-        if let Err(e) = self.poll.poll(&mut self.events, Some(give_up)) {
-            // A signal interrupted the wait: nothing happened, and the loop comes back.
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
+    /// Block in `epoll_wait` until a socket is ready or `give_up` has passed, then take the waker
+    /// of the task that waits on each ready socket. The loop calls them once it has let go of the
+    /// reactor, since a wake may run code that needs it. A signal that interrupts the wait is not
+    /// an error: it takes no waker, and the loop comes back.
+    fn wait(&mut self, give_up: Duration) -> io::Result<Vec<Waker>> {
+        match self.poll.poll(&mut self.events, Some(give_up)) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => return Err(e),
+            _ => {}
         }
-        for event in &self.events {
-            if let Some(waker) = self.wakers.get_mut(event.token().0).and_then(Option::take) {
-                waker.wake();
-            }
-        }
-        Ok(self.events.iter().count())
+        let tokens = self.events.iter().map(|event| event.token().0);
+        let wakers = tokens.filter_map(|token| self.wakers.get_mut(token)?.take());
+        Ok(wakers.collect())
     }
 }
-// ANCHOR_END: reactor
 
-// ANCHOR: stream
 /// A TCP connection whose reads and writes wait in the reactor instead of blocking the thread.
 struct TcpStream {
     /// The non-blocking socket, registered with epoll for both directions.
@@ -414,8 +428,9 @@ struct TcpStream {
 }
 
 impl TcpStream {
-    /// Start connecting to `addr`. The connect goes on in the kernel; a write waits until it has
-    /// finished, and a refused connect is that write's error.
+    /// Start connecting to `addr`, and register the socket with epoll, for reads and writes,
+    /// under the key of a new entry in the reactor's `wakers`. The connect goes on in the kernel;
+    /// a write waits until it has finished, and a refused connect is that write's error.
     fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
         let mut socket = mio::net::TcpStream::connect(addr)?;
         REACTOR.with_borrow_mut(|reactor| {
@@ -428,8 +443,9 @@ impl TcpStream {
         })
     }
 
-    /// Run `op` (a read or a write) on the socket. If it would block, leave this task's waker
-    /// with the reactor and wait for the socket's next event.
+    /// Run `op` (a read or a write) on the socket until it does not fail with `WouldBlock`. After
+    /// each `WouldBlock`, leave this task's waker in the socket's entry in the reactor and return
+    /// `Pending`: the task waits until epoll says the socket is ready.
     async fn io<R>(
         &mut self,
         mut op: impl FnMut(&mut mio::net::TcpStream) -> io::Result<R>,
@@ -448,7 +464,8 @@ impl TcpStream {
 
 impl TcpStream {
     // ANCHOR: next_event
-    /// Wait for the socket's next event, without trying to read first.
+    /// Wait for the socket's next event, without trying to read first: leave this task's waker
+    /// in the socket's entry in the reactor, return `Pending` once, then `Ready`.
     async fn next_event(&mut self) {
         let mut parked = false;
         std::future::poll_fn(|cx| {
@@ -466,14 +483,34 @@ impl TcpStream {
 }
 
 impl Drop for TcpStream {
-    /// Closing the socket takes it out of epoll; free its token.
+    /// Free the socket's entry in the reactor. (Closing the socket takes it out of epoll.)
     fn drop(&mut self) {
         REACTOR.with_borrow_mut(|reactor| reactor.wakers.remove(self.token));
     }
 }
-// ANCHOR_END: stream
 
-// ANCHOR: fetch
+// The dinner: what the tasks do. Everything above it is the runtime.
+
+/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
+async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
+    for step in ["chop", "stir", "taste"] {
+        println!("chef: {step}");
+        yield_now().await;
+    }
+    // The waiter holds the receivers until both have arrived, so neither send can fail.
+    dinner.send("roast").expect("the waiter waits for dinner");
+    wine.send("wine").expect("the waiter waits for wine");
+}
+
+/// The waiter: waits for dinner and wine, both at once.
+async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
+    println!("waiter: waits");
+    match futures::future::join(dinner, wine).await {
+        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
+        _ => println!("waiter: the chef left without cooking"),
+    }
+}
+
 /// Fetch `/?delay_ms=…` from the delay server at `addr`: connect, send the request, and read the
 /// answer to its end (the server then closes). Returns the answer's first line and its size.
 async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
@@ -509,40 +546,18 @@ async fn fetch(addr: SocketAddr, delay_ms: u64) -> io::Result<(String, usize)> {
     let first_line = text.lines().next().unwrap_or("").to_string();
     Ok((first_line, answer.len()))
 }
-// ANCHOR_END: fetch
 
-// ANCHOR: kitchen
-/// The chef: three steps, giving the thread back after each, then dinner and wine for the waiter.
-async fn chef(dinner: oneshot::Sender<&'static str>, wine: oneshot::Sender<&'static str>) {
-    for step in ["chop", "stir", "taste"] {
-        println!("chef: {step}");
-        yield_now().await;
-    }
-    // The waiter holds the receivers until both have arrived, so neither send can fail.
-    dinner.send("roast").expect("the waiter waits for dinner");
-    wine.send("wine").expect("the waiter waits for wine");
-}
-
-/// The waiter: waits for dinner and wine, both at once.
-async fn waiter(dinner: oneshot::Receiver<&'static str>, wine: oneshot::Receiver<&'static str>) {
-    println!("waiter: waits");
-    match futures::future::join(dinner, wine).await {
-        (Ok(dinner), Ok(wine)) => println!("waiter: serves {dinner} and {wine}"),
-        _ => println!("waiter: the chef left without cooking"),
-    }
-}
-
-/// The guest: sits, then reads a paper fetched from the server.
+/// The guest: sits, then reads a paper fetched from the delay server at `server`.
 async fn guest(server: SocketAddr) {
     println!("guest: sits");
     yield_now().await;
     match fetch(server, 20).await {
         Ok((status, bytes)) => println!("guest: reads the paper: {status}, {bytes} bytes"),
-        Err(e) => println!("guest: no paper: {e}"),
+        Err(e) => println!("guest: no paper from {server}: {e} (is the delay server running?)"),
     }
 }
 
-/// Task 0: spawns the kitchen, then waits for each task through its handle.
+/// Task 1: spawns the kitchen, then waits for each task through its handle.
 async fn dinner(server: SocketAddr) -> &'static str {
     let (dinner_tx, dinner_rx) = oneshot::channel();
     let (wine_tx, wine_rx) = oneshot::channel();
@@ -555,28 +570,20 @@ async fn dinner(server: SocketAddr) -> &'static str {
     guest.await;
     "dinner is over"
 }
-// ANCHOR_END: kitchen
 
-// ANCHOR: main
+/// Run the dinner, and say what it returned.
 fn main() {
-    let give_up = parse_args();
-    // The delay server is the test bench, not the lesson: it runs on a thread of its own.
-    let (server, handle) = match taketurns::workload::spawn_server_thread("127.0.0.1:0") {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("could not start the delay server on 127.0.0.1: {e}");
+    let args = args();
+    println!("tasks: 1 main, 2 chef, 3 waiter, 4 guest");
+    match run(dinner(args.server), args.give_up) {
+        Ok(Some(news)) => println!("main returned {news:?}"),
+        Ok(None) => {
+            eprintln!("main never finished: every task waits, and nothing is left to wake one");
             std::process::exit(1);
         }
-    };
-    println!("tasks: 0 main, 1 chef, 2 waiter, 3 guest");
-    match run(dinner(server), give_up) {
-        Ok(news) => println!("main returned {news:?}"),
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("the loop failed: {e}");
             std::process::exit(1);
         }
     }
-    let stopped = handle.shutdown();
-    stopped.unwrap_or_else(|e| eprintln!("the delay server failed: {e}"));
 }
-// ANCHOR_END: main

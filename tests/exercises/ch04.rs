@@ -63,10 +63,10 @@ fn exercise_04_3_two_futures_take_turns_until_both_are_ready() {
         7,
         "four polls of the chef, three of the guest:\n{out}"
     );
-    assert!(out.contains("tick 6: task 1 returned Ready"), "{out}");
+    assert!(out.contains("poll 6: task 2 returned Ready"), "{out}");
     assert!(
-        out.contains("tick 7: running 0 | ready: [] | waiting: []"),
+        out.contains("poll 7: running 1 | ready: [] | waiting: []"),
         "{out}"
     );
-    assert!(out.ends_with("tick 7: task 0 returned Ready\n"), "{out}");
+    assert!(out.ends_with("poll 7: task 1 returned Ready\n"), "{out}");
 }

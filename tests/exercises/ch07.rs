@@ -1,15 +1,16 @@
-//! Chapter 7's exercises (`examples/exercises/exercise_07_M.rs`), run against the delay server or
-//! echo clients they start themselves: reading until `WouldBlock` (a variant of build-track step
-//! 6, `examples/step_06_reactor.rs`), closing against deregistering, one event per `epoll_wait`,
-//! and a full listen backlog. They check what was read, counted and whether the loop finished,
-//! never speed.
+//! Chapter 7's exercises (`examples/exercises/exercise_07_M.rs`): reading until `WouldBlock` and
+//! closing against deregistering (variants of build-track step 6,
+//! `examples/course/step_06_reactor.rs`, run against a delay server the test starts), one event
+//! per `epoll_wait` and a full listen backlog (on taketurns, with the clients they start
+//! themselves). They check what was read, counted and whether the loop finished, never speed.
 
+use crate::delay_server::DelayServer;
 use crate::output::{get, line};
 use crate::support::run_example::{run, run_ok};
 
 #[test]
 fn exercise_07_1_reading_until_would_block_gets_the_whole_answer() {
-    let out = run_ok("exercise_07_1", &["--quiet"]);
+    let out = DelayServer::start().run_ok("exercise_07_1", &["--quiet"]);
     assert!(
         out.contains("guest: reads the paper: HTTP/1.1 200 OK, 1084 bytes"),
         "{out}"
@@ -29,7 +30,7 @@ fn exercise_07_1_reading_until_would_block_gets_the_whole_answer() {
 
 #[test]
 fn exercise_07_1_one_read_per_event_waits_for_an_edge_that_never_comes() {
-    let output = run(
+    let output = DelayServer::start().run(
         "exercise_07_1",
         &["--quiet", "--one-read-per-event", "--give-up-ms", "1000"],
     );
@@ -41,7 +42,7 @@ fn exercise_07_1_one_read_per_event_waits_for_an_edge_that_never_comes() {
     );
     assert!(out.contains("giving up"), "{out}");
     assert!(!out.contains("reads the paper"), "{out}");
-    let guest = out.lines().find(|l| l.starts_with("task 3: "));
+    let guest = out.lines().find(|l| l.starts_with("task 4: "));
     assert!(
         guest.is_some_and(|l| l.ends_with("finished: false")),
         "the guest never finishes:\n{out}"
@@ -70,11 +71,12 @@ fn epoll_ctl_counts(out: &str) -> (u64, u64) {
 
 #[test]
 fn exercise_07_2_closing_is_enough_and_deregister_is_one_more_call_per_socket() {
-    let out = run_ok("exercise_07_2", &["--quiet", "--guests", "20"]);
+    let server = DelayServer::start();
+    let out = server.run_ok("exercise_07_2", &["--quiet", "--guests", "20"]);
     assert!(out.contains("guests: 20, papers read: 20"), "{out}");
     assert_eq!(epoll_ctl_counts(&out), (20, 0), "{out}");
 
-    let out = run_ok(
+    let out = server.run_ok(
         "exercise_07_2",
         &["--quiet", "--guests", "20", "--deregister"],
     );

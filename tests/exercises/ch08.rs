@@ -1,8 +1,9 @@
 //! Chapter 8's exercises (`examples/exercises/exercise_08_M.rs`): each is a variant of build-track
-//! step 7, and each test reads what it prints: which lines come in which order, and counts that
-//! hold on any machine. No test asserts a speed or a time.
+//! step 7 (`examples/course/step_07_timers.rs`), run against a delay server the test starts, and
+//! each test reads what it prints: which lines come in which order, and counts that hold on any
+//! machine. No test asserts a speed or a time.
 
-use crate::support::run_example::run_ok;
+use crate::delay_server::DelayServer;
 
 /// Where `line` first appears in `out`, a line of its own; fails the test if it is missing.
 fn position(out: &str, line: &str) -> usize {
@@ -25,7 +26,8 @@ fn count_after(out: &str, label: &str) -> u64 {
 
 #[test]
 fn exercise_08_1_a_heap_keeps_cancelled_keys_until_a_rebuild() {
-    let out = run_ok("exercise_08_1", &["--quiet"]);
+    let server = DelayServer::start();
+    let out = server.run_ok("exercise_08_1", &["--quiet"]);
     assert!(
         out.contains("chef: 1000 timers set and cancelled; the heap holds 1000 keys, 0 live"),
         "{out}"
@@ -37,7 +39,7 @@ fn exercise_08_1_a_heap_keeps_cancelled_keys_until_a_rebuild() {
     // The dead keys left at the top after the roast must not make the loop wait for them.
     assert!(out.contains("main returned \"dinner is over\""), "{out}");
 
-    let out = run_ok("exercise_08_1", &["--quiet", "--rebuild"]);
+    let out = server.run_ok("exercise_08_1", &["--quiet", "--rebuild"]);
     // Rebuilt every time the heap passes 100 keys, all dead: 1000 = 9 × 101 + 91.
     let left = 1000 % 101;
     assert!(
@@ -54,7 +56,7 @@ fn exercise_08_1_a_heap_keeps_cancelled_keys_until_a_rebuild() {
 
 #[test]
 fn exercise_08_2_a_radio_in_step_7_holds_back_sockets_and_timers() {
-    let out = run_ok("exercise_08_2", &["--quiet"]);
+    let out = DelayServer::start().run_ok("exercise_08_2", &["--quiet"]);
     let radio_off = position(&out, "radio: off after 5000 songs");
     // Step 7 looks at epoll and the timers only when no task is ready: nothing gets through
     // while the radio plays, however early the paper and the deadline came.
@@ -62,12 +64,12 @@ fn exercise_08_2_a_radio_in_step_7_holds_back_sockets_and_timers() {
     let roast = position(&out, "chef: the roast is out, early: false");
     assert!(radio_off < paper && radio_off < roast, "{out}");
     // One poll per song, and one more to finish.
-    assert!(out.contains("task 4: 5001 polls, finished: true"), "{out}");
+    assert!(out.contains("task 5: 5001 polls, finished: true"), "{out}");
 }
 
 #[test]
 fn exercise_08_3_rounding_down_never_fires_early() {
-    let out = run_ok("exercise_08_3", &[]);
+    let out = DelayServer::start().run_ok("exercise_08_3", &[]);
     assert!(
         out.contains("chef: the roast is out, early: false"),
         "{out}"
@@ -75,17 +77,18 @@ fn exercise_08_3_rounding_down_never_fires_early() {
     // Ten bastes, each fired once, whatever the number of empty waits in between.
     let fired: u64 = out
         .lines()
-        .filter_map(|line| line.strip_prefix("epoll: "))
+        .filter_map(|line| line.strip_prefix("epoll: woke "))
         .map(|rest| {
             let (_, timers) = rest
-                .split_once(", ")
-                .expect("epoll: N events, M timers fired");
-            let n = timers.trim_end_matches(" timers fired");
+                .split_once(" by sockets, ")
+                .expect("epoll: woke S by sockets, T by timers");
+            let n = timers.trim_end_matches(" by timers");
             n.parse::<u64>().expect("a count of timers")
         })
         .sum();
     assert_eq!(fired, 10, "{out}");
     // The empty waits are counted (how many depends on how promptly the thread wakes).
     count_after(&out, "epoll waits that found nothing:");
-    assert!(out.contains("task 1: 14 polls, finished: true"), "{out}");
+    // The chef: one poll per step and per baste, and one to finish.
+    assert!(out.contains("task 2: 14 polls, finished: true"), "{out}");
 }

@@ -6,7 +6,9 @@
 //! An integration test cannot call an example's functions, so each test builds the solution's
 //! binary if needed and runs it through the one shared helper, `support::run_example`, then reads
 //! what it printed. The tests pin what each solution claims and what holds on any machine: orders,
-//! counts, which variant finishes, lower bounds that `sleep` guarantees. None asserts a speed.
+//! counts, which variant finishes, lower bounds that `sleep` guarantees. None asserts a speed. The
+//! solutions that vary build-track steps 6 and 7 fetch from `--server`, as the steps do; their
+//! tests start a delay server on a thread (`delay_server`) and pass its address.
 //!
 //! Feature gating, the same way in every test binary: a binary that needs a feature as a whole
 //! says so in Cargo.toml with `required-features`; a part of one that needs a feature is a module
@@ -20,6 +22,9 @@
 mod support;
 
 mod output;
+
+#[cfg(feature = "workload")]
+mod delay_server;
 
 #[cfg(feature = "workload")]
 mod ch01;
