@@ -66,7 +66,11 @@
 //! four fetch clients, reports and the machine's limits. It sits behind the `workload` cargo feature, on by default; build with
 //! `--no-default-features` for the runtime alone.
 
-#![forbid(unsafe_code)]
+// Without the `uring` feature no line of the crate may be `unsafe`. With it, one module may:
+// the completion driver (`src/driver/uring.rs`), which hands the kernel pointers into buffers it
+// owns; everything else stays denied.
+#![cfg_attr(not(feature = "uring"), forbid(unsafe_code))]
+#![cfg_attr(feature = "uring", deny(unsafe_code))]
 #![warn(missing_docs)]
 
 // The leaves: names every layer uses.
@@ -88,8 +92,15 @@ pub mod net;
 pub mod replay;
 pub mod threaded;
 pub mod time;
+#[cfg(feature = "uring")]
+pub mod uring;
 #[cfg(feature = "workload")]
 pub mod workload;
+
+#[cfg(all(feature = "uring", not(target_os = "linux")))]
+compile_error!(
+    "the `uring` feature needs Linux (io_uring is a Linux interface); build without it for the readiness loop"
+);
 
 pub use observe::{timeline, trace, warnings};
 pub use runtime::task;

@@ -34,6 +34,8 @@ pub mod machine;
 mod plan;
 mod report;
 mod server;
+#[cfg(feature = "uring")]
+mod uring;
 mod wire;
 
 pub use client::{Client, ClientError, ErrorCounts, Tally};
@@ -41,6 +43,8 @@ pub use fetch::{FetchError, FetchErrorKind, fetch, fetch_blocking};
 pub use limits::{LimitError, check_local_ports, check_thread_limit, raise_fd_limit};
 pub use plan::{FetchPlan, TargetError};
 pub use report::{ParseReportError, Report};
+#[cfg(feature = "uring")]
+pub use uring::fetch_uring;
 pub use server::{
     ServerOptions, ShutdownHandle, serve, spawn_server_thread, spawn_server_thread_with,
 };
