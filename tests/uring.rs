@@ -366,10 +366,14 @@ fn switched_off_every_test_skips_with_the_message() {
         .env(uring::SWITCH, "off")
         .output()
         .unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("io_uring is unavailable"), "{stderr}");
-    assert!(stderr.contains("--runner event-loop"), "{stderr}");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("io-uring: did not run"))
+        .unwrap_or_else(|| panic!("no line for the io-uring client in:\n{stdout}"));
+    assert!(row.contains("io_uring is unavailable"), "{row}");
+    assert!(row.contains("--runner event-loop"), "{row}");
 }
 // ANCHOR_END: switched_off
 
