@@ -151,7 +151,7 @@ impl TcpStream {
         for addr in addr.to_socket_addrs()? {
             let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
             let fd = Rc::new(OwnedFd::from(socket));
-            let op = ring.connect(Rc::clone(&fd), addr).map_err(|(e, _)| e)?;
+            let op = ring.connect(Rc::clone(&fd), addr)?;
             let wait = Wait::Write(op.user_data());
             match noted(op, wait).await.0 {
                 Ok(_) => {

@@ -190,7 +190,10 @@ fn a_dropped_read_keeps_its_buffer_until_the_kernel_has_written_it() {
         })
         .await;
         drop(read);
-        assert!(log.borrow().is_empty(), "the buffer was freed with its future");
+        assert!(
+            log.borrow().is_empty(),
+            "the buffer was freed with its future"
+        );
         assert_eq!(uring::stats().unwrap().held, 1);
         until("the dropped read completed", || {
             uring::stats().unwrap().held == 0
@@ -226,7 +229,10 @@ fn a_read_cancelled_for_real_frees_its_buffer_after_the_cancel_completes() {
         };
         let raced = time::timeout(Duration::from_millis(5), stream.read(buffer)).await;
         assert!(raced.is_err());
-        assert!(log.borrow().is_empty(), "the buffer was freed with its future");
+        assert!(
+            log.borrow().is_empty(),
+            "the buffer was freed with its future"
+        );
         until("the cancel completed", || uring::stats().unwrap().held == 0).await;
         assert_eq!(log.borrow().as_slice(), [vec![7u8; 8]]);
         stream.shutdown(std::net::Shutdown::Both).unwrap();
@@ -313,13 +319,20 @@ fn dropping_the_runtime_with_reads_in_flight_waits_for_the_kernel_then_frees_the
                 unreachable!("the peer never sends");
             });
             // Let the task submit its read.
-            until("the read is in flight", || uring::stats().unwrap().in_flight == 1).await;
+            until("the read is in flight", || {
+                uring::stats().unwrap().in_flight == 1
+            })
+            .await;
         });
         Instant::now()
     };
     assert!(log.borrow().is_empty());
     drop(rt);
-    assert_eq!(log.borrow().as_slice(), [vec![1u8; 4]], "freed once, after its completion");
+    assert_eq!(
+        log.borrow().as_slice(),
+        [vec![1u8; 4]],
+        "freed once, after its completion"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     peer.join().unwrap();
 }

@@ -298,7 +298,10 @@ impl Uring {
         if std::env::var_os(SWITCH).is_some_and(|v| v == "off") {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                format!("{UNAVAILABLE}: switched off by {SWITCH}=off. {}", run_on_epoll()),
+                format!(
+                    "{UNAVAILABLE}: switched off by {SWITCH}=off. {}",
+                    run_on_epoll()
+                ),
             ));
         }
         let ring = IoUring::builder()
@@ -392,7 +395,12 @@ impl Uring {
                 self.count(|s| s.submitted += submitted as u64);
                 Ok(())
             }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY)) => {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) =>
+            {
                 Ok(())
             }
             Err(e) => Err(e),
@@ -599,7 +607,7 @@ impl Uring {
         self: &Rc<Self>,
         fd: Rc<OwnedFd>,
         addr: SocketAddr,
-    ) -> Result<Op<HeldAddr>, (io::Error, HeldAddr)> {
+    ) -> io::Result<Op<HeldAddr>> {
         let held = HeldAddr {
             fd,
             addr: socket2::SockAddr::from(addr),
@@ -617,6 +625,7 @@ impl Uring {
                 .build()
             })
         }
+        .map_err(|(e, _)| e)
     }
 
     /// The runtime is gone and an operation's future is polled: cancel the operation and wait
@@ -652,7 +661,11 @@ impl Drop for Uring {
             self.cancel(key, generation);
         }
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.ops.get_mut().iter().any(|(_, s)| !matches!(s.state, OpState::Done(_)))
+        while self
+            .ops
+            .get_mut()
+            .iter()
+            .any(|(_, s)| !matches!(s.state, OpState::Done(_)))
             && Instant::now() < deadline
         {
             if self.enter(1, Some(Duration::from_millis(100))).is_err() {
@@ -660,7 +673,12 @@ impl Drop for Uring {
             }
             self.reap();
         }
-        if self.ops.get_mut().iter().any(|(_, s)| !matches!(s.state, OpState::Done(_))) {
+        if self
+            .ops
+            .get_mut()
+            .iter()
+            .any(|(_, s)| !matches!(s.state, OpState::Done(_)))
+        {
             std::mem::forget(std::mem::take(self.ops.get_mut()));
             return;
         }
@@ -730,7 +748,10 @@ impl<T: 'static> Future for Op<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        assert!(!this.finished, "an io_uring operation polled after it completed");
+        assert!(
+            !this.finished,
+            "an io_uring operation polled after it completed"
+        );
         if this.driver.closed.get() {
             this.driver.finish_here(this.key, this.generation);
         }
@@ -809,7 +830,10 @@ mod tests {
             let e = prefixed(unavailable(&io::Error::from_raw_os_error(errno)));
             let message = e.to_string();
             assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{message}");
-            assert!(message.starts_with("io_uring is unavailable: "), "{message}");
+            assert!(
+                message.starts_with("io_uring is unavailable: "),
+                "{message}"
+            );
             assert!(message.contains("epoll"), "{message}");
             assert!(message.contains("--runner event-loop"), "{message}");
         }

@@ -302,7 +302,10 @@ impl Core {
             );
         }
         let _socket = self.wake_source(WakeSource::Socket);
-        debug_assert!(self.unborrowed(), "the ring wakes tasks with no borrow held");
+        debug_assert!(
+            self.unborrowed(),
+            "the ring wakes tasks with no borrow held"
+        );
         let outcome = match ring.poll(timeout) {
             Ok(outcome) => outcome,
             // io_uring_enter fails only on a bad descriptor or bad arguments: a bug.

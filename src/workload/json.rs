@@ -246,7 +246,10 @@ mod tests {
             ..Default::default()
         });
         let line = to_json(&report);
-        assert!(line.contains(r#""ring":{"enters":12,"submitted":300,"#), "{line}");
+        assert!(
+            line.contains(r#""ring":{"enters":12,"submitted":300,"#),
+            "{line}"
+        );
         assert_eq!(from_json(&line).unwrap(), report);
     }
 

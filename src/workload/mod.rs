@@ -43,8 +43,8 @@ pub use fetch::{FetchError, FetchErrorKind, fetch, fetch_blocking};
 pub use limits::{LimitError, check_local_ports, check_thread_limit, raise_fd_limit};
 pub use plan::{FetchPlan, TargetError};
 pub use report::{ParseReportError, Report};
-#[cfg(feature = "uring")]
-pub use uring::fetch_uring;
 pub use server::{
     ServerOptions, ShutdownHandle, serve, spawn_server_thread, spawn_server_thread_with,
 };
+#[cfg(feature = "uring")]
+pub use uring::fetch_uring;

@@ -66,7 +66,9 @@ async fn exchange(addr: SocketAddr, request: Rc<[u8]>) -> Result<u64, FetchError
             return done;
         }
         if n == 0 {
-            return Err(FetchError::from_io(std::io::ErrorKind::UnexpectedEof.into()));
+            return Err(FetchError::from_io(
+                std::io::ErrorKind::UnexpectedEof.into(),
+            ));
         }
     }
     // Dropping `stream` here closes the socket.
