@@ -304,9 +304,23 @@ impl Uring {
                 ),
             ));
         }
+        // One thread submits and reaps (the runtime is `!Send`), and it enters the kernel often:
+        // so the kernel need not interrupt it to post completions (COOP_TASKRUN, Linux 5.19),
+        // only raise a flag the loop checks (TASKRUN_FLAG), and may skip its locking for
+        // several submitters (SINGLE_ISSUER, Linux 6.0). An older kernel refuses these flags
+        // with EINVAL, and gets a ring without them.
         let ring = IoUring::builder()
             .setup_cqsize(CQ_ENTRIES)
+            .setup_coop_taskrun()
+            .setup_taskrun_flag()
+            .setup_single_issuer()
             .build(SQ_ENTRIES)
+            .or_else(|e| match e.raw_os_error() {
+                Some(libc::EINVAL) => IoUring::builder()
+                    .setup_cqsize(CQ_ENTRIES)
+                    .build(SQ_ENTRIES),
+                _ => Err(e),
+            })
             .map_err(|e| prefixed(unavailable(&e)))?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
@@ -416,11 +430,16 @@ impl Uring {
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> io::Result<RingOutcome> {
         let (queued, completed) = {
             let mut ring = self.ring.borrow_mut();
-            let queued = !ring.submission().is_empty();
+            let mut submission = ring.submission();
+            // TASKRUN: completions are waiting in the kernel for this thread to enter and post
+            // them (see `new`); an enter does that, like one that submits.
+            let queued = !submission.is_empty() || submission.taskrun();
+            drop(submission);
             (queued, !ring.completion().is_empty())
         };
         if timeout == Some(Duration::ZERO) || completed {
-            // Nothing to wait for: completions are read from shared memory, no system call.
+            // Nothing to wait for: completions are read from shared memory, so without entries
+            // to submit there is no system call at all.
             if queued {
                 self.enter(0, None)?;
             }
