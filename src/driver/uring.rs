@@ -430,7 +430,7 @@ impl Uring {
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> io::Result<RingOutcome> {
         let (queued, completed) = {
             let mut ring = self.ring.borrow_mut();
-            let mut submission = ring.submission();
+            let submission = ring.submission();
             // TASKRUN: completions are waiting in the kernel for this thread to enter and post
             // them (see `new`); an enter does that, like one that submits.
             let queued = !submission.is_empty() || submission.taskrun();
