@@ -236,11 +236,8 @@ impl Core {
     fn poll_events(&self, timeout: Option<Duration>) {
         self.polls_since_io.set(0);
         #[cfg(feature = "uring")]
-        if let Some(ring) = self.uring.as_deref() {
-            self.poll_ring(ring, timeout);
-            self.drain_inbox();
-            self.fire_timers();
-            return;
+        if self.poll_ring(timeout) {
+            return; // a runtime on io_uring waits in its ring instead (chapter 15)
         }
         // With no socket registered and no need to block, epoll has nothing to tell us: skip the
         // system call. (Remote wakes are found through the inbox flag, timers by the clock.)
@@ -285,13 +282,18 @@ impl Core {
     // ANCHOR_END: poll_events
 
     // ANCHOR: poll_ring
-    /// The same check on a runtime built with `Builder::io_uring(true)`: submit the operations
+    /// `poll_events` on a runtime built with `Builder::io_uring(true)`: submit the operations
     /// queued since the last call and (unless `timeout` is zero) wait in `io_uring_enter` for the
     /// first completion or the timeout; the driver wakes the task of each completion. When the
     /// ring's poll on the epoll descriptor completed, ask epoll without blocking (a remote wake
-    /// or a readiness socket is there) and queue that poll again.
+    /// or a readiness socket is there) and queue that poll again. Then remote wakes and timers,
+    /// as after `epoll_wait`.
+    /// Returns `false`, having done nothing, on a runtime that waits on epoll.
     #[cfg(feature = "uring")]
-    fn poll_ring(&self, ring: &crate::driver::uring::Uring, timeout: Option<Duration>) {
+    fn poll_ring(&self, timeout: Option<Duration>) -> bool {
+        let Some(ring) = self.uring.as_deref() else {
+            return false;
+        };
         if let Some(trace) = self.trace.as_deref() {
             trace_loop(
                 trace,
@@ -331,6 +333,9 @@ impl Core {
                 },
             );
         }
+        self.drain_inbox();
+        self.fire_timers();
+        true
     }
     // ANCHOR_END: poll_ring
 
