@@ -62,6 +62,13 @@
 //! assert_eq!(n, (0..1000u64).sum());
 //! ```
 //!
+//! # Completion instead of readiness
+//! With the `uring` feature (Linux 5.11 or later), [`Builder`]'s `io_uring(true)` builds the same
+//! loop on io_uring: it waits in `io_uring_enter` instead of `epoll_wait`, and the sockets of the
+//! `uring` module hand the kernel whole reads and writes that own their buffers. That feature
+//! brings the `io-uring` and `libc` crates, and the one module of the crate where `unsafe` is
+//! allowed (`src/driver/uring.rs`); without it the crate is `forbid(unsafe_code)`. Chapter 15.
+//!
 //! The `workload` module is the lab bench the book measures the runtime with: a delay server,
 //! four fetch clients, reports and the machine's limits. It sits behind the `workload` cargo feature, on by default; build with
 //! `--no-default-features` for the runtime alone.

@@ -308,8 +308,9 @@ impl Builder {
     /// Create the runtime.
     ///
     /// # Errors
-    /// If the epoll instance or its eventfd cannot be created; with [`Builder::io_uring`], if
-    /// the ring cannot be (io_uring missing, forbidden or too old: the message says which).
+    /// If the epoll instance or its eventfd cannot be created; with `Builder::io_uring(true)`
+    /// (the `uring` feature), if the ring cannot be (io_uring missing, forbidden or too old: the
+    /// message says which).
     pub fn build(self) -> io::Result<Runtime> {
         Ok(Runtime {
             core: Core::new(self.config)?,
