@@ -612,7 +612,8 @@ impl Uring {
         // or shares immutably (`Rc<[u8]>`, `&'static`); the kernel only reads it.
         unsafe {
             self.submit(Held { fd, buf }, |held| {
-                let bytes = &held.buf.bytes()[offset.min(held.buf.bytes().len())..];
+                let bytes = held.buf.bytes();
+                let bytes = &bytes[offset.min(bytes.len())..];
                 let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
                 opcode::Send::new(types::Fd(held.fd.as_raw_fd()), bytes.as_ptr(), len)
                     .flags(libc::MSG_NOSIGNAL)
