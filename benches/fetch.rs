@@ -118,6 +118,10 @@ const AT_SCALE_MEMBERS: [&str; 4] = [
     "raw_mio",
     "thread_per_task",
 ];
+/// The loop on io_uring (`Client::Uring`), at scale only with `--features uring` and only when
+/// `--only` names it: `--only taketurns_uring,raw_mio` compares the completion loop with the
+/// readiness floor.
+const URING_MEMBER: &str = "taketurns_uring";
 /// Read buffer of the tokio and raw mio clients: the same page the workload's clients use.
 const READ_BUF: usize = 4096;
 /// The largest response head accepted, as in the workload.
@@ -525,6 +529,8 @@ fn run_client_child(member: &str) {
             run_tokio(&rt, &plan, &request)
         }
         "raw_mio" => run_raw_mio(&plan, &request).expect("the raw mio loop ran"),
+        #[cfg(feature = "uring")]
+        URING_MEMBER => Client::Uring.run(&plan).expect("the loop on io_uring ran"),
         other => panic!("no member named {other:?}; try one of {AT_SCALE_MEMBERS:?}"),
     };
     let wall = start.elapsed();
@@ -685,14 +691,19 @@ impl AtScale {
             None => AT_SCALE_MEMBERS.to_vec(),
             Some(i) => {
                 let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
-                let chosen: Vec<&str> = AT_SCALE_MEMBERS
+                let known: Vec<&str> = AT_SCALE_MEMBERS
                     .into_iter()
+                    .chain(cfg!(feature = "uring").then_some(URING_MEMBER))
+                    .collect();
+                let chosen: Vec<&str> = known
+                    .iter()
+                    .copied()
                     .filter(|m| wanted.split(',').any(|w| w == *m))
                     .collect();
                 if chosen.is_empty() {
                     eprintln!(
                         "fetch bench: --only needs member names separated by commas, from \
-                         {AT_SCALE_MEMBERS:?}"
+                         {known:?}"
                     );
                     std::process::exit(2);
                 }
