@@ -15,12 +15,14 @@
 //!
 //! Where io_uring is missing or forbidden, `IoUring::new` fails and the program says so.
 
+// ANCHOR: uses
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use io_uring::{IoUring, opcode, types};
+// ANCHOR_END: uses
 
 fn main() {
     if let Err(e) = one_read() {
@@ -31,8 +33,8 @@ fn main() {
     }
 }
 
+// ANCHOR: one_read
 fn one_read() -> std::io::Result<()> {
-    // ANCHOR: one_read
     // io_uring_setup: a submission queue and a completion queue, shared with the kernel.
     let mut ring = IoUring::new(8)?;
 
@@ -64,6 +66,6 @@ fn one_read() -> std::io::Result<()> {
         "operation {} completed: {n} bytes, {text:?}",
         done.user_data()
     );
-    // ANCHOR_END: one_read
     Ok(())
 }
+// ANCHOR_END: one_read

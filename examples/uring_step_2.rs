@@ -11,12 +11,14 @@
 //! $ cargo run --features uring --example uring_step_2
 //! ```
 
+// ANCHOR: uses
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use io_uring::{IoUring, opcode, types};
+// ANCHOR_END: uses
 
 // ANCHOR: conn
 /// One connection of the loop: our socket, and the buffer its read in flight fills.
@@ -49,6 +51,7 @@ fn main() {
     }
 }
 
+// ANCHOR: peers
 fn completion_loop() -> std::io::Result<()> {
     let mut ring = IoUring::new(8)?;
     let mut conns = Vec::new();
@@ -67,6 +70,7 @@ fn completion_loop() -> std::io::Result<()> {
             buf: vec![0u8; 64],
         });
     }
+    // ANCHOR_END: peers
     // ANCHOR: loop
     for (which, conn) in conns.iter_mut().enumerate() {
         queue_read(&mut ring, which, conn);
@@ -97,5 +101,7 @@ fn completion_loop() -> std::io::Result<()> {
     }
     println!("{completions} completions in {enters} calls to io_uring_enter");
     // ANCHOR_END: loop
+    // ANCHOR: end
     Ok(())
 }
+// ANCHOR_END: end
