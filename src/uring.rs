@@ -204,7 +204,18 @@ impl TcpStream {
     /// at the end of the stream, and the buffer back. While the read is in flight the kernel owns
     /// the buffer; if this future is dropped first, the buffer is freed only after the kernel has
     /// finished with it (or cancelled the read).
-    pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
+    ///
+    /// A `Vec<u8>` offers its *length*, not its capacity: pass `vec![0; 4096]`. An empty buffer is
+    /// an `InvalidInput` error (its read would return 0, which means end of stream).
+    pub async fn read<B: IoBufMut>(&self, mut buf: B) -> (io::Result<usize>, B) {
+        if buf.bytes_mut().is_empty() {
+            let e = io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "read into an empty buffer: give the read room to fill (`vec![0; 4096]`, not \
+                 `Vec::with_capacity(4096)`)",
+            );
+            return (Err(e), buf);
+        }
         let ring = match self.ring() {
             Ok(ring) => ring,
             Err(e) => return (Err(e), buf),

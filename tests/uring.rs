@@ -87,6 +87,22 @@ fn connect_write_and_read_on_the_ring() {
 }
 
 #[test]
+fn a_read_into_an_empty_buffer_is_refused_with_what_to_pass() {
+    let _w = watchdog();
+    let Some(rt) = ring() else { return };
+    let (listener, addr) = listener();
+    rt.block_on(async {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (result, buf) = stream.read(Vec::with_capacity(4096)).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("vec![0; 4096]"), "{err}");
+        assert_eq!(buf.capacity(), 4096, "the buffer comes back");
+    });
+    drop(listener);
+}
+
+#[test]
 fn a_refused_connect_is_the_kernel_s_error() {
     let _w = watchdog();
     let Some(rt) = ring() else { return };
