@@ -354,6 +354,43 @@ fn dropping_the_runtime_with_reads_in_flight_waits_for_the_kernel_then_frees_the
 }
 
 #[test]
+fn a_traced_ring_runtime_records_its_waits_and_draws_its_timeline() {
+    let _w = watchdog();
+    if ring().is_none() {
+        return;
+    }
+    let rt = Runtime::builder()
+        .io_uring(true)
+        .trace(true)
+        .build()
+        .unwrap();
+    let (listener, addr) = listener();
+    let peer = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(b"traced").unwrap();
+    });
+    let got = rt.block_on(async {
+        let reader = taketurns::spawn(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let (n, buf) = stream.read(vec![0u8; 16]).await;
+            buf[..n.unwrap()].to_vec()
+        });
+        reader.await.unwrap()
+    });
+    peer.join().unwrap();
+    assert_eq!(got, b"traced");
+    let drawing = rt.timeline().render_ascii(60);
+    // The task's row: it ran, waited (for its connect, then its read) and ran again.
+    let row = drawing
+        .lines()
+        .find(|l| l.starts_with("#1 "))
+        .unwrap_or_else(|| panic!("no row for the task:\n{drawing}"));
+    assert!(row.contains(".#") || row.contains(".=#"), "{drawing}");
+    let stats = rt.task_stats();
+    assert!(!stats.to_string().is_empty());
+}
+
+#[test]
 fn uring_sockets_on_an_epoll_runtime_say_what_to_build() {
     let rt = Runtime::new().unwrap();
     let (_listener, addr) = listener();
