@@ -294,8 +294,7 @@ impl AtScale {
             None => MEMBERS.iter().map(|m| m.name).collect(),
             Some(i) => {
                 let wanted = args.get(i + 1).map(String::as_str).unwrap_or("");
-                let chosen: Vec<&str> = MEMBERS
-                    .iter()
+                let chosen: Vec<&str> = peers::nameable()
                     .map(|m| m.name)
                     .filter(|m| wanted.split(',').any(|w| w == *m))
                     .collect();
@@ -303,7 +302,7 @@ impl AtScale {
                     eprintln!(
                         "fetch bench: --only needs member names separated by commas, from \
                          {:?}",
-                        MEMBERS.iter().map(|m| m.name).collect::<Vec<_>>()
+                        peers::nameable().map(|m| m.name).collect::<Vec<_>>()
                     );
                     std::process::exit(2);
                 }

@@ -95,6 +95,12 @@ pub struct Chapter13;
 #[doc = include_str!("../book/src/ch14-from-here.md")]
 pub struct Chapter14;
 
+/// Chapter 15: Completion instead of readiness.
+///
+#[doc = include_str!("../book/src/ch15-completion.md")]
+#[cfg(feature = "uring")] // its code blocks use `taketurns::uring`
+pub struct Chapter15;
+
 /// Appendix A: Glossary.
 ///
 #[doc = include_str!("../book/src/appendix-a-glossary.md")]

@@ -62,11 +62,22 @@
 //! assert_eq!(n, (0..1000u64).sum());
 //! ```
 //!
+//! # Completion instead of readiness
+//! With the `uring` feature (Linux 5.11 or later), [`Builder`]'s `io_uring(true)` builds the same
+//! loop on io_uring: it waits in `io_uring_enter` instead of `epoll_wait`, and the sockets of the
+//! `uring` module hand the kernel whole reads and writes that own their buffers. That feature
+//! brings the `io-uring` and `libc` crates, and the one module of the crate where `unsafe` is
+//! allowed (`src/driver/uring.rs`); without it the crate is `forbid(unsafe_code)`. Chapter 15.
+//!
 //! The `workload` module is the lab bench the book measures the runtime with: a delay server,
 //! four fetch clients, reports and the machine's limits. It sits behind the `workload` cargo feature, on by default; build with
 //! `--no-default-features` for the runtime alone.
 
-#![forbid(unsafe_code)]
+// Without the `uring` feature no line of the crate may be `unsafe`. With it, one module may:
+// the completion driver (`src/driver/uring.rs`), which hands the kernel pointers into buffers it
+// owns; everything else stays denied.
+#![cfg_attr(not(feature = "uring"), forbid(unsafe_code))]
+#![cfg_attr(feature = "uring", deny(unsafe_code))]
 #![warn(missing_docs)]
 
 // The leaves: names every layer uses.
@@ -88,8 +99,15 @@ pub mod net;
 pub mod replay;
 pub mod threaded;
 pub mod time;
+#[cfg(feature = "uring")]
+pub mod uring;
 #[cfg(feature = "workload")]
 pub mod workload;
+
+#[cfg(all(feature = "uring", not(target_os = "linux")))]
+compile_error!(
+    "the `uring` feature needs Linux (io_uring is a Linux interface); build without it for the readiness loop"
+);
 
 pub use observe::{timeline, trace, warnings};
 pub use runtime::task;

@@ -79,21 +79,36 @@ const FILES: [(&str, &[&str]); 7] = [
 ];
 
 /// Generated files that only some builds of `measure` write, checked like the others when they
-/// exist: `hyper.md` needs `--features hyper`, which CI's measure run does not build.
-const OPTIONAL_FILES: [(&str, &[&str]); 1] = [(
-    "hyper.md",
-    &[
-        "server",
-        "connections",
-        "route",
-        "requests/s",
-        "p50",
-        "p99",
-        "CPU per request",
-        "peak memory",
-        "peak heap",
-    ],
-)];
+/// exist: `hyper.md` needs `--features hyper`, which CI's measure run does not build, and
+/// `fetch_uring.md` needs `--features uring`.
+const OPTIONAL_FILES: [(&str, &[&str]); 2] = [
+    (
+        "fetch_uring.md",
+        &[
+            "client",
+            "fetches",
+            "wall time",
+            "CPU per fetch",
+            "memory per fetch",
+            "system calls per fetch",
+            "operations per io_uring_enter",
+        ],
+    ),
+    (
+        "hyper.md",
+        &[
+            "server",
+            "connections",
+            "route",
+            "requests/s",
+            "p50",
+            "p99",
+            "CPU per request",
+            "peak memory",
+            "peak heap",
+        ],
+    ),
+];
 
 /// The CPU-bound tables (chapter 11), checked like the others when they exist. `measure` writes
 /// them with `--only cpu,blocking,mixed`; the book includes them, so `mdbook build` needs them.
@@ -607,4 +622,41 @@ fn a_bad_flag_is_a_clear_message_and_exit_code_2() {
         stderr.contains("nothing") && stderr.contains("fetch"),
         "{stderr}"
     );
+}
+
+/// The io_uring table (`--features uring`): both loops' rows, and a sentence per loop listing its
+/// system calls per fetch (or saying why they were not counted: no strace). Where io_uring is
+/// unavailable, measure fails the table with the message, and this test skips.
+#[cfg(feature = "uring")]
+#[test]
+fn measure_quick_writes_a_well_formed_uring_table() {
+    if taketurns::uring::skip_without_io_uring() {
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("taketurns-uring-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let dir = out.to_str().expect("a UTF-8 temp dir");
+    let output = run_example::run("measure", &["--quick", "--only", "uring", "--out", dir]);
+    assert!(
+        output.status.success(),
+        "measure exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("fetch_uring.md")).expect("fetch_uring.md");
+    let columns = OPTIONAL_FILES[0].1;
+    let problems = table_problems("fetch_uring.md", &text, columns);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    for row in [
+        "| event loop on epoll | 1,000 |",
+        "| event loop on io_uring | 1,000 |",
+    ] {
+        assert!(text.contains(row), "{row} missing:\n{text}");
+    }
+    assert!(
+        text.contains("Per fetch, event loop on io_uring: ")
+            || text.contains("System calls were not counted: "),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }

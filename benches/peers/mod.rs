@@ -81,10 +81,28 @@ pub const MEMBERS: [Member; 4] = [
     },
 ];
 
+/// The loop on io_uring (`Client::Uring`, with `--features uring`): not in [`MEMBERS`], so a
+/// run of every member leaves it out; the at-scale mode runs it when `--only` names it
+/// (`--only taketurns_uring,raw_mio` compares the completion loop with the readiness floor).
+#[cfg(feature = "uring")]
+pub const URING_MEMBER: Member = Member {
+    name: "taketurns_uring",
+    run: |plan| Client::Uring.run(plan).map_err(|e| e.to_string()),
+};
+
+/// Every member `--only` may name: [`MEMBERS`], and the io_uring loop when built with it.
+pub fn nameable() -> impl Iterator<Item = &'static Member> {
+    #[cfg(feature = "uring")]
+    let uring = Some(&URING_MEMBER);
+    #[cfg(not(feature = "uring"))]
+    let uring = None;
+    MEMBERS.iter().chain(uring)
+}
+
 /// The member called `name`, or a message listing the names there are.
 pub fn member(name: &str) -> Result<&'static Member, String> {
-    MEMBERS.iter().find(|m| m.name == name).ok_or_else(|| {
-        let names: Vec<&str> = MEMBERS.iter().map(|m| m.name).collect();
+    nameable().find(|m| m.name == name).ok_or_else(|| {
+        let names: Vec<&str> = nameable().map(|m| m.name).collect();
         format!("no client named {name:?}; the clients are {names:?}")
     })
 }

@@ -11,7 +11,12 @@
 //! $ cargo run --release --example fetch_many -- --target 127.0.0.1:8080/ --concurrency 50
 //! $ cargo run --release --example fetch_many -- --runner event-loop --count 10 --timeline
 //! $ cargo run --release --example fetch_many -- --runner event-loop --trace out.json
+//! $ cargo run --release --features uring --example fetch_many -- --runner uring --count 10000
 //! ```
+//!
+//! `--runner uring` (with `--features uring`) runs the event loop on io_uring: the same tasks,
+//! with sockets whose connect, send and receive are operations on the ring. It is not part of
+//! `all`; where io_uring is missing or forbidden it fails with a message that says so.
 //!
 //! `--concurrency N` caps the fetches in flight for every client (see `FetchPlan::limit`): none
 //! against our delay server, whose comparison is "everything at once", and 5 with `--target`,
@@ -160,6 +165,9 @@ enum Runner {
     ThreadPool,
     /// One task per fetch on the taketurns event loop.
     EventLoop,
+    /// One task per fetch on the same loop waiting on io_uring: connect, send and receive as
+    /// operations on the ring (needs `--features uring` and Linux 5.11 or later).
+    Uring,
 }
 
 impl Runner {
@@ -170,7 +178,21 @@ impl Runner {
             Runner::ThreadPerTask => Some(Client::ThreadPerTask),
             Runner::ThreadPool => Some(Client::ThreadPool(pool_size)),
             Runner::EventLoop => Some(Client::EventLoop),
+            #[cfg(feature = "uring")]
+            Runner::Uring => Some(Client::Uring),
+            // Refused in `main` before anything runs (see `unbuilt`).
+            #[cfg(not(feature = "uring"))]
+            Runner::Uring => None,
         }
+    }
+
+    /// Why this build cannot run this runner, if it cannot.
+    fn unbuilt(self) -> Option<String> {
+        (self == Runner::Uring && !cfg!(feature = "uring")).then(|| {
+            "--runner uring needs the `uring` feature: cargo run --release --features uring \
+             --example fetch_many -- --runner uring"
+                .to_string()
+        })
     }
 
     fn of(client: Client) -> Runner {
@@ -179,6 +201,8 @@ impl Runner {
             Client::ThreadPerTask => Runner::ThreadPerTask,
             Client::ThreadPool(_) => Runner::ThreadPool,
             Client::EventLoop => Runner::EventLoop,
+            #[cfg(feature = "uring")]
+            Client::Uring => Runner::Uring,
         }
     }
 
@@ -248,6 +272,14 @@ const DEFAULT_SIZE: u64 = 1024;
 
 fn main() {
     let cli = Cli::parse();
+    let asked = match &cli.internal {
+        Some(Internal::RunClient { client, .. }) => *client,
+        _ => cli.runner,
+    };
+    if let Some(why) = asked.unbuilt() {
+        eprintln!("fetch_many: {why}");
+        std::process::exit(2);
+    }
     let code = match &cli.internal {
         Some(Internal::Serve { addr, watch_stdin }) => child::child_serve(addr, *watch_stdin),
         Some(Internal::RunClient {

@@ -348,6 +348,8 @@ fn check_limits(
         let threads = match client {
             Client::ThreadPerTask | Client::ThreadPool(_) => in_flight(client, n, setup.limit),
             Client::Sequential | Client::EventLoop => 0,
+            #[cfg(feature = "uring")]
+            Client::Uring => 0,
         };
         if threads > 0
             && let Err(e) = check_thread_limit(threads as u64 + THREAD_MARGIN)

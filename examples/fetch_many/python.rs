@@ -28,6 +28,9 @@ fn python_runner(client: Client) -> (&'static str, String) {
         Client::ThreadPerTask => "thread-per-task",
         Client::ThreadPool(_) => "thread-pool",
         Client::EventLoop => "asyncio",
+        // Python has no completion loop on Linux: its counterpart is asyncio's readiness loop.
+        #[cfg(feature = "uring")]
+        Client::Uring => "asyncio",
     };
     let name = match client {
         Client::ThreadPool(n) => format!("py-thread-pool({n})"),

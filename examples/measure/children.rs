@@ -22,13 +22,17 @@ pub fn this_binary() -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))
 }
 
-/// Build `fetch_many` (a no-op when it is up to date) with this binary's profile, and return its
-/// path: it lives beside this binary in `target/<profile>/examples/`.
-fn fetch_many_binary() -> Result<PathBuf, String> {
+/// Build `fetch_many` (a no-op when it is up to date) with this binary's profile (and its
+/// `uring` feature), and return its path: it lives beside this binary in `target/<profile>/examples/`.
+pub fn fetch_many_binary() -> Result<PathBuf, String> {
     let mut build = Command::new(option_env!("CARGO").unwrap_or("cargo"));
     build
         .args(["build", "--quiet", "--example", "fetch_many"])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // fetch_many's `--runner uring` (the fetch_uring table) needs the feature in its build too.
+    if cfg!(feature = "uring") {
+        build.args(["--features", "uring"]);
+    }
     if !cfg!(debug_assertions) {
         build.arg("--release");
     }

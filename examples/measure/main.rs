@@ -9,6 +9,7 @@
 //! $ cargo run --release --example measure -- --only fetch,http # some experiments
 //! $ cargo run --release --example measure -- --quick --out /tmp/m
 //! $ cargo run --release --features hyper --example measure -- --only hyper
+//! $ cargo run --release --features uring --example measure -- --only uring
 //! ```
 //!
 //! | file | experiment (`--only`) | how |
@@ -16,6 +17,7 @@
 //! | `fetch_1000.md` | `fetch` | `fetch_many --json --python`, the default plan, read back |
 //! | `fetch_scale.md` | `scale` | `fetch_many --json` at 100, 1,000 (and 10,000) fetches |
 //! | `fetch_peers.md` | `peers` | taketurns, raw mio, tokio, each alone in a `child-fetch` |
+//! | `fetch_uring.md` | `uring` | the loop on epoll and on io_uring, `strace -f -c` (`--features uring` only) |
 //! | `http_server.md` | `http` | the keep-alive server in a child process, loaded from here |
 //! | `hyper.md` | `hyper` | four servers side by side, the same way (`--features hyper` only) |
 //! | `scheduler.md` | `scheduler` | timing loops in this process, median of several batches |
@@ -87,6 +89,7 @@ mod peers;
 mod fetch_1000;
 mod fetch_peers;
 mod fetch_scale;
+mod fetch_uring;
 mod http_server;
 mod hyper;
 mod scheduler;
@@ -102,6 +105,7 @@ const EXPERIMENTS: &[&Experiment] = &[
     &fetch_1000::EXPERIMENT,
     &fetch_scale::EXPERIMENT,
     &fetch_peers::EXPERIMENT,
+    &fetch_uring::EXPERIMENT,
     &http_server::EXPERIMENT,
     &hyper::EXPERIMENT,
     &scheduler::EXPERIMENT,

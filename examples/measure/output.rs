@@ -65,10 +65,16 @@ pub fn caption() -> String {
     } else {
         " --release"
     };
-    let features = if cfg!(feature = "hyper") {
-        " --features hyper"
-    } else {
-        ""
+    let on: Vec<&str> = [
+        ("hyper", cfg!(feature = "hyper")),
+        ("uring", cfg!(feature = "uring")),
+    ]
+    .into_iter()
+    .filter_map(|(feature, built)| built.then_some(feature))
+    .collect();
+    let features = match on.is_empty() {
+        true => String::new(),
+        false => format!(" --features {}", on.join(",")),
     };
     let mut command = format!("cargo run{release}{features} --example measure");
     if !args.is_empty() {

@@ -24,6 +24,8 @@ fn colour(client: Client) -> RGBColor {
         Client::ThreadPerTask => RGBColor(214, 39, 40),
         Client::ThreadPool(_) => RGBColor(255, 127, 14),
         Client::EventLoop => RGBColor(31, 119, 180),
+        #[cfg(feature = "uring")]
+        Client::Uring => RGBColor(44, 160, 44),
     }
 }
 

@@ -130,6 +130,8 @@ fn runner_flag(client: Client) -> &'static str {
         Client::ThreadPerTask => "thread-per-task",
         Client::ThreadPool(_) => "thread-pool",
         Client::EventLoop => "event-loop",
+        #[cfg(feature = "uring")]
+        Client::Uring => "uring",
     }
 }
 

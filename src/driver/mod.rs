@@ -4,6 +4,9 @@
 //! - [`timers`]: every pending deadline, in order, and the timer entry a sleep keeps.
 //! - [`inbox`]: wakes from other threads, and the eventfd that interrupts `epoll_wait`.
 //! - [`blocking`]: the helper threads of `spawn_blocking`.
+//! - `uring` (with the `uring` feature): the completion driver, io_uring, which the same loop
+//!   waits on instead of epoll when the runtime is built with `Builder::io_uring(true)`. The one
+//!   module of the crate where `unsafe` is allowed.
 //!
 //! A driver knows wakers, not tasks: it wakes whatever waker it was given and never names the
 //! runtime's core, the task table or the context. Each keeps its own state (the core holds an
@@ -16,3 +19,6 @@ pub(crate) mod blocking;
 pub(crate) mod inbox;
 pub(crate) mod reactor;
 pub(crate) mod timers;
+#[cfg(feature = "uring")]
+#[allow(unsafe_code)]
+pub(crate) mod uring;

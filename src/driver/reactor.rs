@@ -200,6 +200,13 @@ impl Reactor {
         mio::Waker::new(self.poll.borrow().registry(), WAKER_TOKEN)
     }
 
+    /// The epoll descriptor, for the completion driver to poll through its ring.
+    #[cfg(feature = "uring")]
+    pub(crate) fn epoll_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.poll.borrow().as_raw_fd()
+    }
+
     /// How many sockets are registered now.
     pub(crate) fn len(&self) -> usize {
         self.sources.borrow().len()

@@ -203,7 +203,7 @@ pub struct Mark {
     pub lists: Lists,
 }
 
-/// Where a traced program is now: how many steps happened, and the lists. Made by [`moment`].
+/// Where a traced program is now: how many steps happened, and the lists. Made by [`moment`](crate::replay::moment).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Moment {
     /// Steps recorded so far (task and loop events).
@@ -358,7 +358,7 @@ impl ListsTrace {
         })
     }
 
-    /// Add a moment the program looked at the lists (see [`moment`]), with its label.
+    /// Add a moment the program looked at the lists (see [`moment`](crate::replay::moment)), with its label.
     pub fn mark(&mut self, label: impl Into<String>, moment: &Moment) {
         self.marks.push(Mark {
             after: moment.after,

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::core::Core;
+#[cfg(feature = "uring")]
+use super::waiting::Wait;
 use super::waker::{LocalWake, Shared, TaskWaker};
 use crate::id::TaskId;
 
@@ -116,6 +118,14 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
         .try_with(|c| c.borrow().as_deref().map(f))
         .ok()
         .flatten()
+}
+
+/// Note what the running task is about to wait for: called by a leaf future that returns
+/// `Pending` and holds no handle on its runtime. Does nothing outside a runtime or a task's poll.
+#[cfg(feature = "uring")]
+#[inline]
+pub(crate) fn note_wait(wait: Wait) {
+    with_current(|core| core.note_wait(wait));
 }
 
 /// A wake on the loop's thread reaches the runtime through the thread-local context.

@@ -40,6 +40,8 @@ use crate::driver::blocking::BlockingPool;
 use crate::driver::inbox::AtomicBool;
 use crate::driver::reactor::Reactor;
 use crate::driver::timers::Timers;
+#[cfg(feature = "uring")]
+use crate::driver::uring::Uring;
 use crate::id::TaskId;
 use crate::lifecycle::Outcome;
 use crate::observe::lists::{Lists, Moment};
@@ -62,6 +64,12 @@ pub(crate) struct Core {
     /// Pending timers: a driver of its own, shared with nobody; `Sleep` futures insert and remove
     /// their entries through [`Core::timers`], the loop fires the due ones.
     pub(super) timers: Rc<RefCell<Timers>>,
+    /// The completion driver, when the runtime was built with `Builder::io_uring(true)`: the
+    /// loop then waits in `io_uring_enter`, and polls the reactor's epoll descriptor through the
+    /// ring. Declared before `reactor` so that it is dropped first (its drop waits for the
+    /// kernel to finish every operation). Shared weakly with sockets, strongly with operations.
+    #[cfg(feature = "uring")]
+    pub(super) uring: Option<Rc<Uring>>,
     /// Sockets and epoll. Shared (weakly) with every socket's registration, which reaches it
     /// without going through the core.
     pub(super) reactor: Rc<Reactor>,
@@ -89,6 +97,11 @@ impl Core {
     pub(super) fn new(config: Config) -> io::Result<Rc<Core>> {
         let reactor = Reactor::new(config.events_capacity)?;
         let waker = reactor.new_waker()?;
+        #[cfg(feature = "uring")]
+        let uring = match config.io_uring {
+            true => Some(Rc::new(Uring::new(reactor.epoll_fd())?)),
+            false => None,
+        };
         let trace = config
             .trace
             .then(|| Box::new(Tracer::new(config.trace_config.clone())));
@@ -96,6 +109,8 @@ impl Core {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
             tasks: RefCell::new(TaskTable::default()),
             timers: Rc::new(RefCell::new(Timers::default())),
+            #[cfg(feature = "uring")]
+            uring,
             reactor: Rc::new(reactor),
             shared: Arc::new(LoopShared::new(waker)),
             config,
@@ -162,6 +177,13 @@ impl Core {
     /// This runtime's reactor (for sockets to register with).
     pub(crate) fn reactor(&self) -> &Rc<Reactor> {
         &self.reactor
+    }
+
+    /// This runtime's completion driver, if it was built with `Builder::io_uring(true)` (for
+    /// `taketurns::uring`'s sockets).
+    #[cfg(feature = "uring")]
+    pub(crate) fn uring(&self) -> Option<&Rc<Uring>> {
+        self.uring.as_ref()
     }
 
     /// This runtime's blocking pool (for `spawn_blocking`).
@@ -441,6 +463,10 @@ impl Core {
         let timers = self.timers.borrow_mut().clear();
         drop(timers);
         drop(self.shared.close());
+        #[cfg(feature = "uring")]
+        if let Some(ring) = &self.uring {
+            ring.close();
+        }
     }
 
     /// Drop one slot's future or output (its destructors may close sockets, cancel timers, even

@@ -57,6 +57,9 @@ pub(crate) struct Config {
     pub(crate) trace: bool,
     /// The trace's buffer size, slow-poll threshold, clock and warning callback.
     pub(crate) trace_config: TraceConfig,
+    /// Whether the loop waits on io_uring instead of epoll (see [`Builder::io_uring`]).
+    #[cfg(feature = "uring")]
+    pub(crate) io_uring: bool,
 }
 
 /// A single-threaded async runtime: a ready queue, a waiting list, a reactor and timers.
@@ -164,6 +167,13 @@ impl Runtime {
     pub fn snapshot(&self) -> Snapshot {
         self.core.snapshot()
     }
+
+    /// The io_uring driver's counters so far (system calls, entries submitted, completions,
+    /// operations in flight); `None` for a runtime on epoll.
+    #[cfg(feature = "uring")]
+    pub fn ring_stats(&self) -> Option<crate::uring::RingStats> {
+        self.core.uring().map(|ring| ring.stats())
+    }
 }
 
 impl Drop for Runtime {
@@ -205,6 +215,8 @@ impl Builder {
                 events_capacity: 1024,
                 trace: false,
                 trace_config: TraceConfig::default(),
+                #[cfg(feature = "uring")]
+                io_uring: false,
             },
         }
     }
@@ -276,10 +288,29 @@ impl Builder {
     }
     // ANCHOR_END: builder_trace
 
+    // ANCHOR: builder_io_uring
+    /// Wait on io_uring instead of epoll (default: off; needs the `uring` feature and Linux
+    /// 5.11 or later). The loop, its two lists, wakers and timers stay the same; what changes is
+    /// its wait: `io_uring_enter` submits every operation queued since the last call and sleeps
+    /// until the first completion or the next timer. Sockets of [`crate::uring`] hand the kernel
+    /// whole reads and writes; those of [`crate::net`] still work, through epoll, whose
+    /// descriptor the ring polls.
+    ///
+    /// [`Builder::build`] then fails where io_uring is missing or forbidden, with an error of kind
+    /// [`io::ErrorKind::Unsupported`] that says why and how to run on epoll instead.
+    #[cfg(feature = "uring")]
+    pub fn io_uring(mut self, on: bool) -> Builder {
+        self.config.io_uring = on;
+        self
+    }
+    // ANCHOR_END: builder_io_uring
+
     /// Create the runtime.
     ///
     /// # Errors
-    /// If the epoll instance or its eventfd cannot be created.
+    /// If the epoll instance or its eventfd cannot be created; with `Builder::io_uring(true)`
+    /// (the `uring` feature), if the ring cannot be (io_uring missing, forbidden or too old: the
+    /// message says which).
     pub fn build(self) -> io::Result<Runtime> {
         Ok(Runtime {
             core: Core::new(self.config)?,

@@ -229,6 +229,10 @@ impl Core {
     /// remote wakes and timers, moving every task that can now go on to the ready queue.
     fn poll_events(&self, timeout: Option<Duration>) {
         self.polls_since_io.set(0);
+        #[cfg(feature = "uring")]
+        if self.poll_ring(timeout) {
+            return; // a runtime on io_uring waits in its ring instead (chapter 15)
+        }
         // With no socket registered and no need to block, epoll has nothing to tell us: skip the
         // system call. (Remote wakes are found through the inbox flag, timers by the clock.)
         let blocking = timeout != Some(Duration::ZERO);
@@ -270,6 +274,64 @@ impl Core {
         self.fire_timers();
     }
     // ANCHOR_END: poll_events
+
+    // ANCHOR: poll_ring
+    /// `poll_events` on a runtime built with `Builder::io_uring(true)`: submit the operations
+    /// queued since the last call and (unless `timeout` is zero) wait in `io_uring_enter` for the
+    /// first completion or the timeout; the driver wakes the task of each completion. When the
+    /// ring's poll on the epoll descriptor completed, ask epoll without blocking (a remote wake
+    /// or a readiness socket is there) and queue that poll again. Then remote wakes and timers,
+    /// as after `epoll_wait`.
+    /// Returns `false`, having done nothing, on a runtime that waits on epoll.
+    #[cfg(feature = "uring")]
+    fn poll_ring(&self, timeout: Option<Duration>) -> bool {
+        let Some(ring) = self.uring.as_deref() else {
+            return false;
+        };
+        if let Some(trace) = self.trace.as_deref() {
+            trace_loop(
+                trace,
+                LoopEventKind::EventsCheck {
+                    timeout,
+                    skipped: false,
+                },
+            );
+        }
+        let _socket = self.wake_source(WakeSource::Socket);
+        debug_assert!(
+            self.unborrowed(),
+            "the ring wakes tasks with no borrow held"
+        );
+        let outcome = match ring.poll(timeout) {
+            Ok(outcome) => outcome,
+            // io_uring_enter fails only on a bad descriptor or bad arguments: a bug.
+            Err(e) => panic!("taketurns: io_uring_enter failed: {e}"),
+        };
+        let mut remote = false;
+        if outcome.epoll_ready {
+            match self.reactor.poll(Some(Duration::ZERO)) {
+                Ok(polled) => remote = polled.remote_wake,
+                Err(e) => panic!("taketurns: epoll_wait failed: {e}"),
+            }
+            if remote {
+                self.shared.clear_notified();
+            }
+            ring.rearm_epoll();
+        }
+        if let Some(trace) = self.trace.as_deref() {
+            trace_loop(
+                trace,
+                LoopEventKind::EventsReturned {
+                    sockets: outcome.completions,
+                    remote,
+                },
+            );
+        }
+        self.drain_inbox();
+        self.fire_timers();
+        true
+    }
+    // ANCHOR_END: poll_ring
 
     // ANCHOR: fire_timers
     /// Wake the tasks of every timer that is due now.

@@ -51,6 +51,11 @@ pub enum Client {
     /// One taketurns task per fetch, all spawned at once, on one thread. Creating the runtime
     /// (an epoll instance and an eventfd) is part of the run.
     EventLoop,
+    /// One taketurns task per fetch on a runtime that waits on io_uring (the `uring` feature):
+    /// connect, send and receive are operations on the ring ([`super::fetch_uring`]).
+    /// Creating the runtime (the ring, an epoll instance and an eventfd) is part of the run.
+    #[cfg(feature = "uring")]
+    Uring,
 }
 
 impl Client {
@@ -61,6 +66,8 @@ impl Client {
             Client::ThreadPerTask => "thread-per-task".to_string(),
             Client::ThreadPool(n) => format!("thread-pool({n})"),
             Client::EventLoop => "event-loop".to_string(),
+            #[cfg(feature = "uring")]
+            Client::Uring => "io-uring".to_string(),
         }
     }
 
@@ -70,6 +77,8 @@ impl Client {
             Client::Sequential => count.min(1),
             Client::ThreadPool(n) => count.min(*n),
             Client::ThreadPerTask | Client::EventLoop => count,
+            #[cfg(feature = "uring")]
+            Client::Uring => count,
         }
     }
 
@@ -104,6 +113,8 @@ impl Client {
             }
             (Client::EventLoop, None) => run_event_loop(plan, request.into()),
             (Client::EventLoop, Some(limit)) => run_event_loop_capped(plan, request.into(), limit),
+            #[cfg(feature = "uring")]
+            (Client::Uring, capped) => super::uring::run_uring(plan, request.into(), capped),
         }
     }
 }
@@ -316,7 +327,7 @@ fn run_event_loop_capped(
 // ANCHOR_END: event_loop_capped
 
 /// A finished task's output; a panic in it is passed on.
-fn task_output<T>(joined: Result<T, JoinError>) -> T {
+pub(super) fn task_output<T>(joined: Result<T, JoinError>) -> T {
     match joined {
         Ok(output) => output,
         Err(e) => match e.try_into_panic() {
@@ -339,6 +350,9 @@ pub struct Tally {
     /// The first failure seen (in the order the client collects outcomes), kept whole so that a
     /// report can show one real message.
     pub first_error: Option<FetchError>,
+    /// The io_uring driver's counters over the run, for the client that runs on it.
+    #[cfg(feature = "uring")]
+    pub ring: Option<crate::uring::RingStats>,
 }
 
 impl Tally {
@@ -435,7 +449,7 @@ impl fmt::Display for ErrorCounts {
 pub enum ClientError {
     /// The plan's host or path cannot go into a request.
     Plan(io::Error),
-    /// The event loop could not create its epoll instance.
+    /// The event loop could not create its epoll instance (or its ring, on io_uring).
     Runtime(io::Error),
     /// The thread pool could not start its workers.
     Pool {
@@ -459,6 +473,10 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::Plan(e) => write!(f, "bad fetch plan: {e}"),
+            #[cfg(feature = "uring")]
+            ClientError::Runtime(e) if crate::uring::is_unavailable(e) => {
+                write!(f, "could not create the event loop on io_uring: {e}")
+            }
             ClientError::Runtime(e) => write!(
                 f,
                 "could not create the event loop ({e}); out of file descriptors? raise `ulimit -n`"

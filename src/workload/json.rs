@@ -50,6 +50,36 @@ struct ReportJson {
     rss_before_kib: u64,
     /// [`Report::peak_rss_kib`].
     peak_rss_kib: u64,
+    /// [`Report::ring`]: absent or `null` for a client that does not run on io_uring.
+    #[cfg(feature = "uring")]
+    #[serde(default)]
+    ring: Option<RingJson>,
+}
+
+/// [`crate::uring::RingStats`] on the wire: the counters a reader divides by fetches or by
+/// enters.
+#[cfg(feature = "uring")]
+#[derive(Deserialize)]
+struct RingJson {
+    /// [`crate::uring::RingStats::enters`].
+    enters: u64,
+    /// [`crate::uring::RingStats::submitted`].
+    submitted: u64,
+    /// [`crate::uring::RingStats::completions`].
+    completions: u64,
+    /// [`crate::uring::RingStats::cancels`].
+    cancels: u64,
+}
+
+/// The ring's counters as a JSON object.
+#[cfg(feature = "uring")]
+fn ring_json(ring: &crate::uring::RingStats) -> String {
+    Obj::new()
+        .num("enters", ring.enters)
+        .num("submitted", ring.submitted)
+        .num("completions", ring.completions)
+        .num("cancels", ring.cancels)
+        .end()
 }
 
 /// Failed fetches by kind name, read in any order.
@@ -101,7 +131,8 @@ pub(super) fn to_json(report: &Report) -> String {
     let obj = optional(obj, "server_delay_us", report.server_delay);
     let obj = optional(obj, "delay_floor_us", report.delay_floor());
     let obj = optional(obj, "wall_minus_delay_us", report.wall_minus_delay());
-    obj.num("cpu_user_us", micros(report.cpu_user))
+    let obj = obj
+        .num("cpu_user_us", micros(report.cpu_user))
         .num("cpu_system_us", micros(report.cpu_system))
         .float(
             "cpu_per_fetch_us",
@@ -110,8 +141,13 @@ pub(super) fn to_json(report: &Report) -> String {
         .num("rss_before_kib", report.rss_before_kib)
         .num("peak_rss_kib", report.peak_rss_kib)
         .num("rss_growth_kib", report.rss_growth_kib())
-        .float("kib_per_fetch", rounded(report.kib_per_fetch(), 3))
-        .end()
+        .float("kib_per_fetch", rounded(report.kib_per_fetch(), 3));
+    #[cfg(feature = "uring")]
+    let obj = match &report.ring {
+        Some(ring) => obj.raw("ring", &ring_json(ring)),
+        None => obj,
+    };
+    obj.end()
 }
 
 impl<'de> Deserialize<'de> for Report {
@@ -148,6 +184,14 @@ fn from_wire(wire: ReportJson) -> Result<Report, ParseReportError> {
         cpu_system: Duration::from_micros(wire.cpu_system_us),
         rss_before_kib: wire.rss_before_kib,
         peak_rss_kib: wire.peak_rss_kib,
+        #[cfg(feature = "uring")]
+        ring: wire.ring.map(|ring| crate::uring::RingStats {
+            enters: ring.enters,
+            submitted: ring.submitted,
+            completions: ring.completions,
+            cancels: ring.cancels,
+            ..Default::default()
+        }),
     })
 }
 
@@ -177,6 +221,8 @@ mod tests {
             cpu_system: Duration::from_micros(2_500),
             rss_before_kib: 4_000,
             peak_rss_kib: 4_100,
+            #[cfg(feature = "uring")]
+            ring: None,
         }
     }
 
@@ -185,6 +231,25 @@ mod tests {
         let report = sample();
         let line = to_json(&report);
         assert!(!line.contains('\n'), "one line: {line}");
+        assert_eq!(from_json(&line).unwrap(), report);
+    }
+
+    #[cfg(feature = "uring")]
+    #[test]
+    fn a_ring_s_counters_round_trip() {
+        let mut report = sample();
+        report.ring = Some(crate::uring::RingStats {
+            enters: 12,
+            submitted: 300,
+            completions: 299,
+            cancels: 1,
+            ..Default::default()
+        });
+        let line = to_json(&report);
+        assert!(
+            line.contains(r#""ring":{"enters":12,"submitted":300,"#),
+            "{line}"
+        );
         assert_eq!(from_json(&line).unwrap(), report);
     }
 

@@ -38,6 +38,8 @@ mod plan;
 mod report;
 mod server;
 pub mod table;
+#[cfg(feature = "uring")]
+mod uring;
 mod wire;
 
 pub use client::{Client, ClientError, ErrorCounts, Tally};
@@ -48,3 +50,5 @@ pub use report::{ParseReportError, Report};
 pub use server::{
     ServerOptions, ShutdownHandle, serve, spawn_server_thread, spawn_server_thread_with,
 };
+#[cfg(feature = "uring")]
+pub use uring::fetch_uring;

@@ -61,6 +61,10 @@ pub struct Report {
     pub rss_before_kib: u64,
     /// `ru_maxrss` just after the run, in KiB.
     pub peak_rss_kib: u64,
+    /// The io_uring driver's counters over the run (`io_uring_enter` calls, entries submitted,
+    /// completions), for the client that runs on it; `None` for the others.
+    #[cfg(feature = "uring")]
+    pub ring: Option<crate::uring::RingStats>,
 }
 
 /// One `getrusage(RUSAGE_SELF)` reading, taken by [`Report::measure`] before and after a run.
@@ -116,6 +120,8 @@ impl Report {
             cpu_system: after.system.saturating_sub(before.system),
             rss_before_kib: before.max_rss_kib,
             peak_rss_kib: after.max_rss_kib,
+            #[cfg(feature = "uring")]
+            ring: tally.ring,
         })
     }
     // ANCHOR_END: measure

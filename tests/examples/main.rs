@@ -48,6 +48,8 @@ mod sweep;
 mod thread_cost;
 #[cfg(feature = "workload")]
 mod thread_local;
+#[cfg(feature = "uring")]
+mod uring_steps;
 // hello, roast_dinner and trace_cost need only the runtime; fetch_many's two tests are gated one
 // by one.
 mod tracing_flags;

@@ -19,10 +19,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// The crate's features that change what an example is built with. Each example is built with
 /// exactly the ones this test binary was built with, so that it links the same library and cargo
 /// builds no second copy of it.
-const FEATURES: [(&str, bool); 3] = [
+const FEATURES: [(&str, bool); 4] = [
     ("workload", cfg!(feature = "workload")),
     ("hyper", cfg!(feature = "hyper")),
     ("hyper-http2", cfg!(feature = "hyper-http2")),
+    ("uring", cfg!(feature = "uring")),
 ];
 
 /// The example's binary, `target/<profile>/examples/<name>`, built the first time a test of this
