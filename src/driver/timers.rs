@@ -33,11 +33,13 @@ use std::time::{Duration, Instant};
 
 // ANCHOR: timer_key
 /// A timer's place in the list: its deadline, then a sequence number that keeps timers with the
-/// same deadline in creation order and makes every key unique.
+/// same deadline in creation order and makes every key unique. The deadline is kept as
+/// nanoseconds since the list was made, one integer, so that comparing two keys (which every
+/// insertion and removal does a few times per level of the tree) is two integer comparisons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct TimerKey {
-    /// When the timer fires.
-    pub(crate) deadline: Instant,
+    /// When the timer fires, in nanoseconds since [`Timers::origin`].
+    at: u64,
     /// Creation order, unique within the runtime.
     seq: u64,
 }
@@ -55,8 +57,10 @@ pub(crate) enum Refresh {
 // ANCHOR: timers
 /// Every pending timer of one runtime. Owned by the runtime's core; `Sleep` futures insert and
 /// remove their own entries, the loop fires the due ones.
-#[derive(Default)]
 pub(crate) struct Timers {
+    /// When the list was made: deadlines are kept as nanoseconds since then (a deadline before
+    /// it counts as 0, due at once; 2^64 nanoseconds is 584 years).
+    origin: Instant,
     /// Pending timers, nearest deadline first, each with the waker of the task to wake.
     entries: BTreeMap<TimerKey, Waker>,
     /// The next sequence number to hand out.
@@ -66,11 +70,27 @@ pub(crate) struct Timers {
 }
 // ANCHOR_END: timers
 
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            origin: Instant::now(),
+            entries: BTreeMap::new(),
+            next_seq: 0,
+            fired: 0,
+        }
+    }
+}
+
 impl Timers {
+    /// `at` as nanoseconds since the list was made (0 for an instant before it).
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// Add a timer; the returned key removes or updates it.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
         let key = TimerKey {
-            deadline,
+            at: self.nanos(deadline),
             seq: self.next_seq,
         };
         self.next_seq += 1;
@@ -101,15 +121,18 @@ impl Timers {
 
     /// The nearest deadline, which bounds how long the loop may sleep.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries.first_key_value().map(|(key, _)| key.deadline)
+        self.entries
+            .first_key_value()
+            .map(|(key, _)| self.origin + Duration::from_nanos(key.at))
     }
 
     // ANCHOR: fire_due
     /// Move the wakers of every timer due at `now` into `out`. "Due" includes a deadline equal
     /// to `now`, so a zero-length sleep fires on the first check.
     pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Waker>) {
+        let now = self.nanos(now);
         while let Some(entry) = self.entries.first_entry() {
-            if entry.key().deadline > now {
+            if entry.key().at > now {
                 break;
             }
             out.push(entry.remove());
@@ -165,9 +188,10 @@ pub(crate) enum TimerPoll {
 pub(crate) struct TimerEntry {
     /// When the sleep ends. Owned by the sleep; `reset` moves it.
     deadline: Instant,
-    /// The number of the runtime whose list holds our entry, and the entry's key there; `None`
-    /// until a poll registers the entry, and again once it fired or was removed.
-    registered: Option<(u64, TimerKey)>,
+    /// The number of the runtime whose list holds our entry, the entry's key there and the
+    /// deadline it was registered for; `None` until a poll registers the entry, and again once
+    /// it fired or was removed.
+    registered: Option<(u64, TimerKey, Instant)>,
 }
 
 impl TimerEntry {
@@ -198,7 +222,7 @@ impl TimerEntry {
     /// budget forces such a task to yield, and then the driver fires the timer.) Not registered
     /// (first poll, or fired while a later `reset` was waiting): register with `here`.
     pub(crate) fn poll(&mut self, cx: &Context<'_>, here: Option<Here<'_>>) -> TimerPoll {
-        if let Some((owner, key)) = self.registered {
+        if let Some((owner, key, _)) = self.registered {
             let Some((runtime, timers)) = here.filter(|(runtime, _)| *runtime == owner) else {
                 return TimerPoll::Elsewhere(owner);
             };
@@ -226,7 +250,7 @@ impl TimerEntry {
         let key = timers
             .borrow_mut()
             .insert(self.deadline, cx.waker().clone());
-        self.registered = Some((runtime, key));
+        self.registered = Some((runtime, key, self.deadline));
         TimerPoll::Pending
     }
 
@@ -239,7 +263,7 @@ impl TimerEntry {
     pub(crate) fn reset(&mut self, deadline: Instant, here: Option<Here<'_>>) {
         let later = self
             .registered
-            .is_some_and(|(_, key)| deadline >= key.deadline);
+            .is_some_and(|(_, _, registered)| deadline >= registered);
         if !later {
             self.unregister(here);
         }
@@ -251,7 +275,7 @@ impl TimerEntry {
     /// it stays in its list until it fires, waking a task that no longer waits for it (which does
     /// nothing), or until its runtime is dropped with it.
     pub(crate) fn unregister(&mut self, here: Option<Here<'_>>) {
-        let Some((owner, key)) = self.registered.take() else {
+        let Some((owner, key, _)) = self.registered.take() else {
             return;
         };
         if let Some((runtime, timers)) = here
