@@ -15,7 +15,16 @@
 //!
 //! Where we simplify: tokio uses a hierarchical timing wheel (six levels of 64 slots, 1 ms
 //! resolution): insert and cancel are O(1) and firing is amortised O(1), at the cost of rounding
-//! deadlines to the millisecond. Ours is exact to the nanosecond and O(log n).
+//! deadlines to the millisecond. Ours is exact to the nanosecond: O(log n) for a timer due soon, O(1) to add or cancel one due later than the horizon (below).
+//!
+//! **Near and far.** Most timers never fire: a server's "read the next request within 10 s" is
+//! cancelled as soon as the request arrives, thousands of times a second. Sorting each into the
+//! tree costs O(log n) twice. So only timers due within [`HORIZON`] go into the tree; a timer due
+//! later waits in a plain slab, where adding and cancelling cost O(1), and the loop moves it into
+//! the tree once its deadline comes within the horizon (a scan of the far timers, at the moment
+//! the earliest of them gets that close). A far timer is never late for it: the loop wakes for the
+//! scan as it wakes for a deadline. This is the two-level idea of Linux's timers and of tokio's
+//! wheel, with one level where they have several.
 //!
 //! **One entry per sleep.** A [`TimerEntry`] is what a sleeping future keeps: its deadline and,
 //! once a poll has registered it, which runtime's list holds it and under which key. Both of the
@@ -31,19 +40,44 @@ use std::collections::BTreeMap;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
+use slab::Slab;
+
+/// How far ahead a timer must be due to wait in the far slab rather than the sorted tree.
+pub(crate) const HORIZON: Duration = Duration::from_secs(1);
+
 // ANCHOR: timer_key
-/// A timer's place in the list: its deadline, then a sequence number that keeps timers with the
-/// same deadline in creation order and makes every key unique. The deadline is kept as
+/// A near timer's place in the tree: its deadline, then a sequence number that keeps timers with
+/// the same deadline in creation order and makes every key unique. The deadline is kept as
 /// nanoseconds since the list was made, one integer, so that comparing two keys (which every
 /// insertion and removal does a few times per level of the tree) is two integer comparisons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct TimerKey {
-    /// When the timer fires, in nanoseconds since [`Timers::origin`].
+    /// When the timer fires, in nanoseconds since the list was made.
     at: u64,
     /// Creation order, unique within the runtime.
     seq: u64,
 }
 // ANCHOR_END: timer_key
+
+/// A timer's handle: its slot in the list, and its sequence number, which tells it apart from a
+/// later timer in the same slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerId {
+    /// The slot in [`Timers`]' slab.
+    slot: usize,
+    /// The timer's sequence number (its key's).
+    seq: u64,
+}
+
+/// One pending timer.
+struct Slot {
+    /// Its deadline and sequence number: its key in the tree, once near.
+    key: TimerKey,
+    /// The waker of the task to wake.
+    waker: Waker,
+    /// In the tree (due within the horizon when last looked at), or still far.
+    near: bool,
+}
 
 /// What [`Timers::refresh`] found for a registered sleep.
 pub(crate) enum Refresh {
@@ -61,8 +95,15 @@ pub(crate) struct Timers {
     /// When the list was made: deadlines are kept as nanoseconds since then (a deadline before
     /// it counts as 0, due at once; 2^64 nanoseconds is 584 years).
     origin: Instant,
-    /// Pending timers, nearest deadline first, each with the waker of the task to wake.
-    entries: BTreeMap<TimerKey, Waker>,
+    /// Every pending timer, near or far, by a key that stays put while it waits.
+    slots: Slab<Slot>,
+    /// The near timers, nearest deadline first: their keys, and their slots.
+    near: BTreeMap<TimerKey, usize>,
+    /// How many timers are far (in `slots` but not in `near`).
+    far: usize,
+    /// When the far timers must next be looked at (nanoseconds since `origin`): the moment the
+    /// earliest of them comes within the horizon. `u64::MAX` when none is far.
+    next_scan: u64,
     /// The next sequence number to hand out.
     next_seq: u64,
     /// How many timers have fired (reported in `Stats`).
@@ -74,7 +115,10 @@ impl Default for Timers {
     fn default() -> Self {
         Timers {
             origin: Instant::now(),
-            entries: BTreeMap::new(),
+            slots: Slab::new(),
+            near: BTreeMap::new(),
+            far: 0,
+            next_scan: u64::MAX,
             next_seq: 0,
             fired: 0,
         }
@@ -87,63 +131,116 @@ impl Timers {
         u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Add a timer; the returned key removes or updates it.
-    pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+    /// The instant `nanos` after the list was made.
+    fn instant(&self, nanos: u64) -> Instant {
+        self.origin + Duration::from_nanos(nanos)
+    }
+
+    /// The horizon in nanoseconds.
+    fn horizon() -> u64 {
+        HORIZON.as_nanos() as u64
+    }
+
+    /// Add a timer due at `deadline` (`now` is the caller's clock reading); the returned id
+    /// removes or updates it.
+    pub(crate) fn insert(&mut self, deadline: Instant, now: Instant, waker: Waker) -> TimerId {
         let key = TimerKey {
             at: self.nanos(deadline),
             seq: self.next_seq,
         };
         self.next_seq += 1;
-        self.entries.insert(key, waker);
-        key
+        let near = key.at <= self.nanos(now).saturating_add(Self::horizon());
+        let slot = self.slots.insert(Slot { key, waker, near });
+        if near {
+            self.near.insert(key, slot);
+        } else {
+            self.far += 1;
+            self.next_scan = self.next_scan.min(key.at - Self::horizon());
+        }
+        TimerId { slot, seq: key.seq }
     }
 
     // ANCHOR: refresh
     /// A registered sleep's poll: one lookup that both answers "still pending?" and keeps the
     /// waker of the latest poll (a task may be polled with a different waker than the one it
     /// registered with, e.g. inside `join` or `select` combinators).
-    pub(crate) fn refresh(&mut self, key: TimerKey, waker: &Waker) -> Refresh {
-        let Some(slot) = self.entries.get_mut(&key) else {
+    pub(crate) fn refresh(&mut self, id: TimerId, waker: &Waker) -> Refresh {
+        let Some(slot) = self.slots.get_mut(id.slot).filter(|s| s.key.seq == id.seq) else {
             return Refresh::Gone;
         };
-        if slot.will_wake(waker) {
+        if slot.waker.will_wake(waker) {
             return Refresh::Pending(None);
         }
-        Refresh::Pending(Some(std::mem::replace(slot, waker.clone())))
+        Refresh::Pending(Some(std::mem::replace(&mut slot.waker, waker.clone())))
     }
     // ANCHOR_END: refresh
 
     /// Remove a timer (cancelled, or its future saw the deadline itself). Returns its waker so
-    /// the caller can drop it outside any borrow.
-    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
-        self.entries.remove(&key)
+    /// the caller can drop it outside any borrow. A far timer leaves in O(1).
+    pub(crate) fn remove(&mut self, id: TimerId) -> Option<Waker> {
+        if self.slots.get(id.slot).is_none_or(|s| s.key.seq != id.seq) {
+            return None;
+        }
+        let slot = self.slots.remove(id.slot);
+        if slot.near {
+            self.near.remove(&slot.key);
+        } else {
+            self.far -= 1;
+        }
+        Some(slot.waker)
     }
 
-    /// The nearest deadline, which bounds how long the loop may sleep.
+    /// The nearest moment the loop must wake for: the first near deadline, or the next look at
+    /// the far timers if that comes sooner.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries
+        let near = self
+            .near
             .first_key_value()
-            .map(|(key, _)| self.origin + Duration::from_nanos(key.at))
+            .map_or(u64::MAX, |(key, _)| key.at);
+        let next = near.min(self.next_scan);
+        (next != u64::MAX).then(|| self.instant(next))
     }
 
     // ANCHOR: fire_due
     /// Move the wakers of every timer due at `now` into `out`. "Due" includes a deadline equal
-    /// to `now`, so a zero-length sleep fires on the first check.
+    /// to `now`, so a zero-length sleep fires on the first check. Far timers that came within
+    /// the horizon move into the tree first.
     pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Waker>) {
         let now = self.nanos(now);
-        while let Some(entry) = self.entries.first_entry() {
+        if self.next_scan <= now {
+            self.bring_near(now);
+        }
+        while let Some(entry) = self.near.first_entry() {
             if entry.key().at > now {
                 break;
             }
-            out.push(entry.remove());
+            let slot = self.slots.remove(entry.remove());
+            out.push(slot.waker);
             self.fired += 1;
         }
     }
     // ANCHOR_END: fire_due
 
+    /// Move every far timer due within the horizon of `now` into the tree, and note when the
+    /// next of the rest comes that close. O(far timers), once per such moment.
+    fn bring_near(&mut self, now: u64) {
+        let limit = now.saturating_add(Self::horizon());
+        let mut next = u64::MAX;
+        for (index, slot) in self.slots.iter_mut().filter(|(_, s)| !s.near) {
+            if slot.key.at <= limit {
+                slot.near = true;
+                self.near.insert(slot.key, index);
+                self.far -= 1;
+            } else {
+                next = next.min(slot.key.at - Self::horizon());
+            }
+        }
+        self.next_scan = next;
+    }
+
     /// How many timers are pending.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// How many timers have fired.
@@ -152,8 +249,11 @@ impl Timers {
     }
 
     /// Remove every timer (shutdown), handing back the wakers to drop outside any borrow.
-    pub(crate) fn clear(&mut self) -> BTreeMap<TimerKey, Waker> {
-        std::mem::take(&mut self.entries)
+    pub(crate) fn clear(&mut self) -> Vec<Waker> {
+        self.near.clear();
+        self.far = 0;
+        self.next_scan = u64::MAX;
+        self.slots.drain().map(|slot| slot.waker).collect()
     }
 }
 
@@ -191,7 +291,7 @@ pub(crate) struct TimerEntry {
     /// The number of the runtime whose list holds our entry, the entry's key there and the
     /// deadline it was registered for; `None` until a poll registers the entry, and again once
     /// it fired or was removed.
-    registered: Option<(u64, TimerKey, Instant)>,
+    registered: Option<(u64, TimerId, Instant)>,
 }
 
 impl TimerEntry {
@@ -241,7 +341,8 @@ impl TimerEntry {
                 Refresh::Gone => self.registered = None,
             }
         }
-        if Instant::now() >= self.deadline {
+        let now = Instant::now();
+        if now >= self.deadline {
             return TimerPoll::Ready;
         }
         let Some((runtime, timers)) = here else {
@@ -249,7 +350,7 @@ impl TimerEntry {
         };
         let key = timers
             .borrow_mut()
-            .insert(self.deadline, cx.waker().clone());
+            .insert(self.deadline, now, cx.waker().clone());
         self.registered = Some((runtime, key, self.deadline));
         TimerPoll::Pending
     }
@@ -288,3 +389,90 @@ impl TimerEntry {
     }
 }
 // ANCHOR_END: timer_entry
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A waker for the tests (a timer's waker is only moved around here, never woken).
+    fn waker(_tag: usize) -> Waker {
+        Waker::noop().clone()
+    }
+
+    /// The wakers a `fire_due` at `at` hands out.
+    fn fire(timers: &mut Timers, at: Instant) -> Vec<Waker> {
+        let mut out = Vec::new();
+        timers.fire_due(at, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_far_timer_is_brought_near_in_time_and_fires_at_its_deadline_not_before() {
+        let mut timers = Timers::default();
+        let start = timers.origin;
+        let deadline = start + HORIZON * 5;
+        timers.insert(deadline, start, waker(1));
+        assert_eq!(timers.far, 1);
+        assert!(timers.near.is_empty(), "a far timer is not sorted yet");
+        // The loop must wake when the timer comes within the horizon, before its deadline.
+        assert_eq!(timers.next_deadline(), Some(deadline - HORIZON));
+        assert!(fire(&mut timers, deadline - HORIZON).is_empty());
+        assert_eq!(
+            (timers.far, timers.near.len()),
+            (0, 1),
+            "moved into the tree"
+        );
+        assert_eq!(timers.next_deadline(), Some(deadline));
+        assert!(fire(&mut timers, deadline - Duration::from_nanos(1)).is_empty());
+        assert_eq!(fire(&mut timers, deadline).len(), 1);
+        assert_eq!((timers.len(), timers.fired()), (0, 1));
+    }
+
+    #[test]
+    fn a_cancelled_far_timer_leaves_nothing_and_no_scan_finds_it() {
+        let mut timers = Timers::default();
+        let start = timers.origin;
+        let id = timers.insert(start + HORIZON * 10, start, waker(1));
+        assert!(timers.remove(id).is_some());
+        assert!(timers.remove(id).is_none(), "removed once");
+        assert_eq!((timers.len(), timers.far), (0, 0));
+        // The scan planned for it finds nothing and plans no other.
+        assert!(fire(&mut timers, start + HORIZON * 9).is_empty());
+        assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn equal_deadlines_fire_in_creation_order_whether_they_came_near_or_far() {
+        let mut timers = Timers::default();
+        let start = timers.origin;
+        let deadline = start + HORIZON * 3;
+        // The first two are added while far, the last two when already near.
+        let mut ids = vec![
+            timers.insert(deadline, start, waker(0)),
+            timers.insert(deadline, start, waker(1)),
+        ];
+        let later = deadline - HORIZON / 2;
+        ids.push(timers.insert(deadline, later, waker(2)));
+        ids.push(timers.insert(deadline, later, waker(3)));
+        let keys: Vec<TimerKey> = ids.iter().map(|id| timers.slots[id.slot].key).collect();
+        let fired = fire(&mut timers, deadline);
+        assert_eq!(fired.len(), 4);
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "creation order is key order");
+        assert_eq!(timers.fired(), 4);
+    }
+
+    #[test]
+    fn a_slot_reused_by_a_later_timer_is_not_the_earlier_ones() {
+        let mut timers = Timers::default();
+        let start = timers.origin;
+        let first = timers.insert(start + HORIZON * 2, start, waker(1));
+        timers.remove(first);
+        let second = timers.insert(start + HORIZON * 2, start, waker(2));
+        assert_eq!(first.slot, second.slot, "the slab reuses the slot");
+        assert!(matches!(timers.refresh(first, &waker(3)), Refresh::Gone));
+        assert!(timers.remove(first).is_none());
+        assert!(timers.remove(second).is_some());
+    }
+}
