@@ -1,4 +1,4 @@
-//! The shared counter of the Python articles: 5,000 workers each add 1 a hundred times. Five ways
+//! The classic shared counter: 5,000 workers each add 1 a hundred times. Five ways
 //! that compile, and how many increments each one loses.
 //!
 //! ```console

@@ -1,4 +1,5 @@
-//! The Python articles' simplified event loop, taken literally, against the real one.
+//! The naive event loop (after each task, look at every waiting one), taken literally, against
+//! the real one.
 //!
 //! ```console
 //! $ cargo run --release --example scan_loop                       # 100, 1,000, 10,000 fetches
