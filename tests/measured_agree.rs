@@ -87,6 +87,14 @@ const HTTP_COLUMNS: [&str; 5] = ["requests/s", "p50", "p99", "CPU per request", 
 fn pairs() -> Vec<Same> {
     let mut pairs = vec![
         same(
+            ("fetch_scale.md", &["10,000"], "CPU per fetch: event loop"),
+            (
+                "fetch_peers.md",
+                &["taketurns (event loop)"],
+                "CPU per fetch",
+            ),
+        ),
+        same(
             (
                 "threads.md",
                 &["start and join (a task: spawn and await)"],
@@ -302,13 +310,6 @@ fn every_pair_names_a_row_and_a_column_its_tables_have() {
 }
 
 #[test]
-#[ignore = "the committed tables disagree (the lead fixes measure's generation): scheduler.md \
-            spawn + await / taketurns 139 ns against threads.md's task column 163 ns; hyper.md's \
-            http_server on taketurns and thread per connection rows on `/` against \
-            http_server.md's event loop and threads, at 100 and 1,000 connections, in every \
-            shared column (requests/s, p50, p99, CPU per request, peak memory), e.g. the event \
-            loop at 1,000 connections 84,669 against 104,528 req/s; none with a note. Run with \
-            --ignored for the full list"]
 fn tables_that_give_the_same_figure_agree_or_say_why() {
     let found = disagreements(&pairs(), committed);
     assert!(
