@@ -151,3 +151,62 @@ fn chapters_and_reference_appendices_hold_no_lab_notebook_wording() {
         "lab-notebook wording in chapters or appendices: {found:#?}"
     );
 }
+
+/// The fast path: the introduction and chapters 1 to 10 with every deep dive and folded solution
+/// skipped (`prose_words` leaves `<details>` blocks out). It was about 31,000 words before the
+/// deep dives were folded away; it must stay about half that.
+const FAST_PATH_LIMIT: usize = 17_000;
+
+#[test]
+fn the_fast_path_from_the_introduction_to_chapter_10_reads_in_about_half_the_words() {
+    let words: usize = chapters()
+        .iter()
+        .filter(|(name, _)| name == "introduction.md" || name.as_str() < "ch11")
+        .map(|(_, text)| prose_words(text))
+        .sum();
+    assert!(
+        words <= FAST_PATH_LIMIT,
+        "the fast path holds {words} words of prose, the limit is {FAST_PATH_LIMIT}: fold what \
+         a reader may skip into a deep dive"
+    );
+}
+
+/// Every deep dive wears the one marker: `<details class="deep-dive">`, then a `<summary>` that
+/// starts "Deep dive (optional):", no `<details>` inside it (the word count and the fold both
+/// assume none), and no deep dive marked another way (a heading or a blockquote).
+#[test]
+fn every_deep_dive_wears_the_one_marker() {
+    let mut problems = Vec::new();
+    for (name, text) in chapters() {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut open: Option<usize> = None;
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("<details class=\"deep-dive\">") {
+                if open.is_some() {
+                    problems.push(format!("{name}:{}: a deep dive inside a deep dive", i + 1));
+                }
+                open = Some(i);
+                let summary = lines.get(i + 1).map(|l| l.trim_start()).unwrap_or("");
+                if !summary.starts_with("<summary>Deep dive (optional):") {
+                    problems.push(format!(
+                        "{name}:{}: the summary must start \"Deep dive (optional):\"",
+                        i + 2
+                    ));
+                }
+            } else if trimmed.starts_with("<details") && open.is_some() {
+                problems.push(format!("{name}:{}: <details> inside a deep dive", i + 1));
+            } else if trimmed.starts_with("</details>") {
+                open = None;
+            }
+            let lower = trimmed.to_lowercase();
+            if (lower.starts_with("#") || lower.starts_with(">")) && lower.contains("deep dive") {
+                problems.push(format!(
+                    "{name}:{}: a deep dive marked without `<details class=\"deep-dive\">`",
+                    i + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
