@@ -80,8 +80,19 @@ const FILES: [(&str, &[&str]); 7] = [
 
 /// Generated files that only some builds of `measure` write, checked like the others when they
 /// exist: `hyper.md` needs `--features hyper`, which CI's measure run does not build, and
-/// `fetch_uring.md` needs `--features uring`.
-const OPTIONAL_FILES: [(&str, &[&str]); 2] = [
+/// `fetch_uring.md` needs `--features uring`; `hyper_wrk.md` needs `--features hyper` too.
+const OPTIONAL_FILES: [(&str, &[&str]); 3] = [
+    (
+        "hyper_wrk.md",
+        &[
+            "server",
+            "connections",
+            "requests/s",
+            "p50",
+            "p99",
+            "CPU per request",
+        ],
+    ),
     (
         "fetch_uring.md",
         &[
@@ -644,7 +655,7 @@ fn measure_quick_writes_a_well_formed_uring_table() {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = std::fs::read_to_string(out.join("fetch_uring.md")).expect("fetch_uring.md");
-    let columns = OPTIONAL_FILES[0].1;
+    let columns = OPTIONAL_FILES[1].1;
     let problems = table_problems("fetch_uring.md", &text, columns);
     assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
     for row in [
@@ -659,4 +670,31 @@ fn measure_quick_writes_a_well_formed_uring_table() {
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Without `wrk` on the PATH, `measure --only wrk` (built with `--features hyper`) still writes
+/// the table: every row, "–" where a figure would be, and a sentence saying how to install it.
+#[cfg(feature = "hyper")]
+#[test]
+fn without_wrk_the_wrk_table_says_how_to_get_it() {
+    let out = std::env::temp_dir().join(format!("taketurns-wrk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = std::process::Command::new(run_example::binary("measure"))
+        .args(["--quick", "--only", "wrk", "--out"])
+        .arg(&out)
+        .env("PATH", "")
+        .output()
+        .expect("measure runs");
+    assert!(
+        output.status.success(),
+        "measure exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("hyper_wrk.md")).expect("hyper_wrk.md written");
+    let _ = std::fs::remove_dir_all(&out);
+    let problems = table_problems("hyper_wrk.md", &text, OPTIONAL_FILES[0].1);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    assert!(text.contains("| hyper on taketurns | 100 | – |"), "{text}");
+    assert!(text.contains("apt-get install wrk"), "{text}");
 }

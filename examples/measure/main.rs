@@ -20,6 +20,7 @@
 //! | `fetch_uring.md` | `uring` | the loop on epoll and on io_uring, `strace -f -c` (`--features uring` only) |
 //! | `http_server.md` | `http` | the keep-alive server in a child process, loaded from here |
 //! | `hyper.md` | `hyper` | four servers side by side, the same way (`--features hyper` only) |
+//! | `hyper_wrk.md` | `wrk` | hyper on taketurns and on tokio under `wrk` (`--features hyper` only) |
 //! | `scheduler.md` | `scheduler` | timing loops in this process, median of several batches |
 //! | `threads.md` | `threads` | thread start + join timed here; memory in child processes |
 //! | `timers.md` | `timers` | 100,000 sleeps timed here; memory per idle task in children |
@@ -92,6 +93,7 @@ mod fetch_scale;
 mod fetch_uring;
 mod http_server;
 mod hyper;
+mod hyper_wrk;
 mod scheduler;
 mod threads;
 mod timers;
@@ -108,6 +110,7 @@ const EXPERIMENTS: &[&Experiment] = &[
     &fetch_uring::EXPERIMENT,
     &http_server::EXPERIMENT,
     &hyper::EXPERIMENT,
+    &hyper_wrk::EXPERIMENT,
     &scheduler::EXPERIMENT,
     &threads::EXPERIMENT,
     &timers::EXPERIMENT,
