@@ -113,7 +113,8 @@ fn fetch_table() -> Result<(Table, Vec<Report>), String> {
             "more"
         };
         table.sentences.push(format!(
-            "In Python, asyncio used {} the CPU per fetch of a thread per fetch, and {memory}              memory per fetch ({}).",
+            "In Python, asyncio used {} the CPU per fetch of a thread per fetch, and {memory} \
+             memory per fetch ({}).",
             ratio(cpu_per_fetch(asyncio), cpu_per_fetch(threads)),
             ratio(asyncio.kib_per_fetch(), threads.kib_per_fetch()),
         ));
