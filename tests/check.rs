@@ -1,4 +1,4 @@
-//! The build track's checker (`examples/course/check.rs`): it accepts every reference step, and
+//! The build track's checker (`examples/course/check/`): it accepts every reference step, and
 //! it catches each wrong version with a message that names the mistake.
 //!
 //! Each test runs the checker's binary on a step's binary, as a reader runs it on theirs; the

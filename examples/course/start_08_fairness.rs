@@ -169,8 +169,9 @@ impl Executor {
     /// Run ticks until task 1 (`main`) has finished, or no task is ready, none waits on a socket
     /// and no timer is set; then show what is left in the lists. A tick takes in the tasks spawned
     /// since the last one, looks at sockets and timers (waiting for them only if no task is
-    /// ready), and then polls the tasks that are ready, front first, at most `EVENT_INTERVAL` of
-    /// them: a task woken during the tick is polled in the next one, after the next look.
+    /// ready), and then polls the tasks that are ready, front first, each taken with
+    /// `next_task`, at most `EVENT_INTERVAL` of them: a task woken during the tick is polled in
+    /// the next one, after the next look.
     fn run(&mut self) -> io::Result<()> {
         todo!("write Executor::run")
     }

@@ -1,611 +1,11 @@
-//! The build track's checker: runs your step and the reference step, each against a delay server
-//! of its own, and says in plain words where your step differs.
-//!
-//! ```console
-//! $ cargo run --example check -- 3 --bin step_03       # your project's src/bin/step_03.rs
-//! $ cargo run --example check -- 3 path/to/program     # any program, with its arguments
-//! $ cargo run --example check -- 3 --example step_03_wakers
-//! ```
-//!
-//! `--bin NAME` and `--example NAME` build and run that program of the cargo project in the
-//! current folder, so from your own project you run the checker with `--manifest-path` pointing at
-//! a clone of taketurns (chapter 4 shows it, and an alias for it). The reference is the step in
-//! `examples/course/`, built from that clone.
-//!
-//! Every step prints one line before each poll (`poll 5: running 2 | ready: [3, 1] | waiting:
-//! [4]`), what the tasks say, and a summary. Steps 1 to 4 involve no clock and no network, so your
-//! printout must be the reference's, line for line. Steps 5 to 9 fetch from a server, and from the
-//! first moment the network or the clock has a say (the first `epoll:` line, or the paper
-//! arriving), runs differ: there the checker compares relations that hold on every run: each
-//! task's lines in order, the right tasks finished, counts in a range (the guest's polls with a
-//! reactor, empty waits), the roast never early, one connection per guest.
-//!
-//! It checks your printout for what is never right, too: a task that runs while it is queued, a
-//! task queued twice, a task in both lists. It stops a program after 20 seconds or a million
-//! lines. Exit code 0: your step works; 1: it does not yet; 2: the command line or the reference
-//! could not be used. It uses the crate's delay server (`taketurns::workload`), as chapter 10 does;
-//! what a reader's step uses is only std, futures, mio and slab.
+//! Comparing a reader's run with the reference's: line for line where nothing outside decides
+//! (steps 1 to 4, and steps 5 to 9 until the clock or the network has a say), relations after,
+//! and the words that name a mistake.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
-
-use taketurns::workload::{ShutdownHandle, raise_fd_limit, spawn_server_thread};
-
-/// The reference program of each step, step 1 first.
-const REFERENCE: [&str; 9] = [
-    "step_01_poll_by_hand",
-    "step_02_ready_queue",
-    "step_03_wakers",
-    "step_04_spawn",
-    "step_05_nonblocking",
-    "step_06_reactor",
-    "step_07_timers",
-    "step_08_fairness",
-    "step_09_fetch_many",
-];
-
-/// The chapter that builds each step, step 1 first.
-const CHAPTER: [u32; 9] = [4, 5, 5, 6, 7, 7, 8, 9, 9];
-
-/// How long a run may take before the checker stops it.
-const TIME_LIMIT: Duration = Duration::from_secs(20);
-
-/// How many lines a run may print before the checker stops it.
-const LINE_LIMIT: usize = 1_000_000;
-
-/// How many guests step 9 seats.
-const GUESTS: usize = 1000;
-
-/// The chef's task number, from step 4 on.
-const CHEF: usize = 2;
-
-/// The guest's task number in steps 5 to 8.
-const GUEST: usize = 4;
-
-/// The radio's task number in step 8.
-const RADIO: usize = 5;
-
-/// The program to check.
-enum Program {
-    /// `--bin NAME` or `--example NAME`: a program of the cargo project in the current folder.
-    Cargo {
-        /// `--bin` or `--example`.
-        kind: String,
-        /// The program's name.
-        name: String,
-    },
-    /// A path to a program, and arguments to give it before the checker's own.
-    Path {
-        /// The program.
-        path: PathBuf,
-        /// Its arguments.
-        args: Vec<String>,
-    },
-}
-
-/// A bad command line: say so, show the usage, exit with code 2.
-fn usage(problem: &str) -> ! {
-    eprintln!(
-        "check: {problem}\n\
-         usage: check STEP --bin NAME          (a program of the cargo project in this folder)\n\
-         \x20      check STEP --example NAME\n\
-         \x20      check STEP PATH [ARGS...]     (any program)\n\
-         STEP is a step of the build track, 1 to 9: `check 3 --bin step_03`"
-    );
-    std::process::exit(2);
-}
-
-/// Read the command line: a step number, then the program.
-fn parse_args() -> (usize, Program) {
-    let mut args = std::env::args().skip(1);
-    let step = match args.next() {
-        None => usage("no step given"),
-        Some(step) => match step.parse::<usize>() {
-            Ok(step @ 1..=9) => step,
-            _ => usage(&format!("{step:?} is not a step: the steps are 1 to 9")),
-        },
-    };
-    let program = match args.next() {
-        None => usage("no program given"),
-        Some(kind) if kind == "--bin" || kind == "--example" => match args.next() {
-            Some(name) => {
-                if let Some(extra) = args.next() {
-                    usage(&format!(
-                        "{extra:?} after `{kind} {name}`: nothing may follow it"
-                    ));
-                }
-                Program::Cargo { kind, name }
-            }
-            None => usage(&format!(
-                "`{kind}` needs a name, such as `{kind} step_0{step}`"
-            )),
-        },
-        Some(path) => {
-            let path = PathBuf::from(path);
-            if !path.is_file()
-                && Path::new("src/bin")
-                    .join(format!("{}.rs", path.display()))
-                    .is_file()
-            {
-                usage(&format!(
-                    "there is no program at {0}, but there is src/bin/{0}.rs: did you mean \
-                     `--bin {0}`?",
-                    path.display()
-                ));
-            }
-            if !path.is_file() {
-                usage(&format!(
-                    "there is no program at {}: give its path, or `--bin NAME` to run a program \
-                     of the cargo project in this folder",
-                    path.display()
-                ));
-            }
-            Program::Path {
-                path,
-                args: args.collect(),
-            }
-        }
-    };
-    (step, program)
-}
-
-fn main() {
-    let (step, program) = parse_args();
-    // Step 9 opens a thousand sockets in each program, and the servers here accept them all;
-    // programs started from here inherit the limit.
-    if let Err(e) = raise_fd_limit(4 * GUESTS as u64 + 64) {
-        eprintln!("check: {e}");
-    }
-    let reference = match reference(step) {
-        Ok(run) => run,
-        Err(e) => {
-            eprintln!("check: the reference step {step} could not be run: {e}");
-            std::process::exit(2);
-        }
-    };
-    let yours = match yours(step, &program) {
-        Ok(run) => run,
-        Err(problem) => fail(step, &problem),
-    };
-    match compare(step, &yours, &reference) {
-        Ok(praise) => {
-            println!("Step {step} works.");
-            for line in praise {
-                print_wrapped("  - ", "    ", &line);
-            }
-            match step {
-                9 => println!("That was the last step: the whole small runtime is yours."),
-                _ => print_wrapped(
-                    "",
-                    "",
-                    &format!(
-                        "Next: step {}, in chapter {} (its starting point is \
-                         examples/course/{}.rs).",
-                        step + 1,
-                        CHAPTER[step],
-                        REFERENCE[step].replacen("step_", "start_", 1)
-                    ),
-                ),
-            }
-        }
-        Err(problem) => fail(step, &problem),
-    }
-}
-
-/// Say what is wrong with the step, and exit with code 1.
-fn fail(step: usize, problem: &str) -> ! {
-    println!("Step {step} is not there yet.");
-    for line in problem.lines() {
-        print_wrapped("  ", "  ", line);
-    }
-    std::process::exit(1);
-}
-
-/// Print `text` after `first`, wrapped at 96 columns, the lines after the first indented by
-/// `rest`; a line that starts with four spaces (a quoted line of output) is printed as it is.
-fn print_wrapped(first: &str, rest: &str, text: &str) {
-    if text.is_empty() {
-        println!();
-        return;
-    }
-    if text.starts_with("    ") {
-        println!("{first}{text}");
-        return;
-    }
-    let mut line = first.to_string();
-    let mut empty = true;
-    for word in text.split(' ') {
-        if !empty && line.len() + 1 + word.len() > 96 {
-            println!("{line}");
-            line = rest.to_string();
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    println!("{line}");
-}
-
-/// A delay server for one run, and what the run gets to find it.
-struct Server {
-    /// Stops the server; `None` for steps that fetch nothing.
-    handle: Option<ShutdownHandle>,
-    /// The arguments the step is run with.
-    args: Vec<String>,
-}
-
-impl Server {
-    /// A server of its own for a run of `step`, if the step fetches from one.
-    fn for_step(step: usize) -> std::io::Result<Server> {
-        if step < 5 {
-            return Ok(Server {
-                handle: None,
-                args: Vec::new(),
-            });
-        }
-        let (addr, handle) = spawn_server_thread("127.0.0.1:0")?;
-        let mut args = vec!["--server".to_string(), addr.to_string()];
-        if step == 9 {
-            args.extend(["--count".to_string(), GUESTS.to_string()]);
-        }
-        Ok(Server {
-            handle: Some(handle),
-            args,
-        })
-    }
-
-    /// Stop the server; how many connections it accepted.
-    fn stop(mut self) -> u64 {
-        let handle = self.handle.take();
-        handle.map_or(0, |handle| {
-            let accepted = handle.connections_accepted();
-            let _ = handle.shutdown();
-            accepted
-        })
-    }
-}
-
-/// The reference step's run: built from the clone this checker was built from.
-fn reference(step: usize) -> Result<Run, String> {
-    let name = REFERENCE[step - 1];
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe
-        .parent()
-        .ok_or("the checker does not know its own folder")?;
-    let mut build = Command::new(cargo());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    build.args(["build", "--quiet", "--example", name, "--manifest-path"]);
-    build.arg(&manifest);
-    if dir
-        .parent()
-        .is_some_and(|profile| profile.ends_with("release"))
-    {
-        build.arg("--release");
-    }
-    let built = build
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !built.status.success() {
-        return Err(String::from_utf8_lossy(&built.stderr).into_owned());
-    }
-    let server = Server::for_step(step).map_err(|e| format!("no delay server: {e}"))?;
-    let mut command = Command::new(dir.join(name));
-    command.args(&server.args);
-    let outcome = run_command(command).map_err(|e| e.to_string())?;
-    let accepted = server.stop();
-    let run = Run::parse(outcome, accepted);
-    match &run.ended {
-        Ended::Status(status) if status.success() => Ok(run),
-        _ => Err(format!("it did not exit cleanly:\n{}", run.stderr)),
-    }
-}
-
-/// The cargo that runs this checker, or the one on the `PATH`.
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
-/// Your step's run; `Err` says why there is none (it does not compile).
-fn yours(step: usize, program: &Program) -> Result<Run, String> {
-    let server = Server::for_step(step).map_err(|e| format!("no delay server: {e}"))?;
-    let mut command = match program {
-        Program::Cargo { kind, name } => {
-            let built = Command::new(cargo())
-                .args(["build", "--quiet", kind, name])
-                .output()
-                .map_err(|e| format!("cannot run cargo: {e}"))?;
-            if !built.status.success() {
-                let stderr = String::from_utf8_lossy(&built.stderr);
-                return Err(format!(
-                    "`cargo build {kind} {name}` failed in this folder, so there is nothing to \
-                     run yet:\n\n{}",
-                    head(&stderr, 40)
-                ));
-            }
-            let mut command = Command::new(cargo());
-            command.args(["run", "--quiet", kind, name, "--"]);
-            command
-        }
-        Program::Path { path, args } => {
-            let mut command = Command::new(path);
-            command.args(args);
-            command
-        }
-    };
-    command.args(&server.args);
-    let outcome = run_command(command).map_err(|e| format!("cannot start your program: {e}"))?;
-    let accepted = server.stop();
-    Ok(Run::parse(outcome, accepted))
-}
-
-/// The first `n` lines of `text`.
-fn head(text: &str, n: usize) -> String {
-    text.lines().take(n).collect::<Vec<_>>().join("\n")
-}
-
-/// The last `n` lines of `text`.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// What a program did, as the checker saw it.
-struct Outcome {
-    /// Its standard output, line by line.
-    stdout: Vec<String>,
-    /// Its standard error.
-    stderr: String,
-    /// How it ended.
-    ended: Ended,
-}
-
-/// How a run ended.
-enum Ended {
-    /// By itself, with this status.
-    Status(ExitStatus),
-    /// Stopped by the checker, for the reason given.
-    Stopped(String),
-}
-
-/// Run `command`, reading its output as it comes; stop it after `TIME_LIMIT` or `LINE_LIMIT`.
-fn run_command(mut command: Command) -> std::io::Result<Outcome> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn()?;
-    let (stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let reader = thread::spawn({
-        let lines = lines.clone();
-        move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let mut lines = lines.lock().unwrap();
-                if lines.len() >= LINE_LIMIT {
-                    break;
-                }
-                lines.push(line);
-            }
-        }
-    });
-    let errors = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let start = Instant::now();
-    let ended = loop {
-        if let Some(status) = child.try_wait()? {
-            break Ended::Status(status);
-        }
-        if start.elapsed() > TIME_LIMIT {
-            let secs = TIME_LIMIT.as_secs();
-            break Ended::Stopped(format!("it had not finished after {secs} seconds"));
-        }
-        if lines.lock().unwrap().len() >= LINE_LIMIT {
-            break Ended::Stopped(format!("it printed {LINE_LIMIT} lines and went on"));
-        }
-        // Polling the child is the only portable way to wait with a time limit in std.
-        thread::sleep(Duration::from_millis(10));
-    };
-    if matches!(ended, Ended::Stopped(_)) {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = reader.join();
-    let stderr = errors.join().unwrap_or_default();
-    let stdout = std::mem::take(&mut *lines.lock().unwrap());
-    Ok(Outcome {
-        stdout,
-        stderr,
-        ended,
-    })
-}
-
-/// A list as a step prints it: `[3, 1]`, or shortened, `[4, 5, 6, 7, 8, ..., 1002, 1003] (1000
-/// tasks)`.
-#[derive(Clone, PartialEq, Debug)]
-struct List {
-    /// The task numbers shown.
-    tasks: Vec<usize>,
-    /// Whether every task is shown.
-    complete: bool,
-}
-
-impl List {
-    fn parse(text: &str) -> Option<List> {
-        let (inside, rest) = text.strip_prefix('[')?.split_once(']')?;
-        let mut tasks = Vec::new();
-        for item in inside.split(", ").filter(|item| !item.is_empty()) {
-            if item != "..." {
-                tasks.push(item.parse().ok()?);
-            }
-        }
-        Some(List {
-            tasks,
-            complete: rest.is_empty(),
-        })
-    }
-
-    fn contains(&self, task: usize) -> bool {
-        self.tasks.contains(&task)
-    }
-}
-
-/// The line before a poll.
-#[derive(Clone, Debug)]
-struct PollLine {
-    /// Its place among the run's lines.
-    at: usize,
-    /// The line as printed.
-    text: String,
-    /// The tick it belongs to, from step 8.
-    tick: Option<u64>,
-    /// The poll's number.
-    number: u64,
-    /// The task about to run.
-    running: usize,
-    /// The ready queue, front first.
-    ready: List,
-    /// The waiting list.
-    waiting: List,
-    /// The line without its numbers: what must match the reference.
-    lists: String,
-}
-
-impl PollLine {
-    /// `poll 5: running 2 | ready: [3] | waiting: [1]`, or the same after `tick 3, `.
-    fn parse(at: usize, line: &str) -> Option<PollLine> {
-        let (tick, rest) = match line.strip_prefix("tick ") {
-            Some(rest) => {
-                let (tick, rest) = rest.split_once(", ")?;
-                (Some(tick.parse().ok()?), rest)
-            }
-            None => (None, line),
-        };
-        let (number, lists) = rest.strip_prefix("poll ")?.split_once(": ")?;
-        let mut parts = lists.split(" | ");
-        let running = parts.next()?.strip_prefix("running ")?.parse().ok()?;
-        let ready = List::parse(parts.next()?.strip_prefix("ready: ")?)?;
-        let waiting = List::parse(parts.next()?.strip_prefix("waiting: ")?)?;
-        Some(PollLine {
-            at,
-            text: line.to_string(),
-            tick,
-            number: number.parse().ok()?,
-            running,
-            ready,
-            waiting,
-            lists: lists.to_string(),
-        })
-    }
-}
-
-/// A run, read.
-struct Run {
-    /// Every line it printed.
-    lines: Vec<String>,
-    /// The lines before polls.
-    polls: Vec<PollLine>,
-    /// What the tasks said (`chef: chop`), in order.
-    said: Vec<String>,
-    /// `task N: P polls, finished: B`, by task.
-    summary: BTreeMap<usize, (u64, bool)>,
-    /// `epoll waits that found nothing: N`.
-    empty_waits: Option<u64>,
-    /// How many polls came before the first line that depends on the clock or the network.
-    settled: usize,
-    /// Its standard error.
-    stderr: String,
-    /// How it ended.
-    ended: Ended,
-    /// Connections its delay server accepted.
-    accepted: u64,
-}
-
-impl Run {
-    fn parse(outcome: Outcome, accepted: u64) -> Run {
-        let lines = outcome.stdout;
-        let polls: Vec<PollLine> = (lines.iter().enumerate())
-            .filter_map(|(at, line)| PollLine::parse(at, line))
-            .collect();
-        let speakers = ["chef: ", "waiter: ", "guest: ", "main: "];
-        let said = (lines.iter())
-            .filter(|line| speakers.iter().any(|speaker| line.starts_with(speaker)))
-            .cloned()
-            .collect();
-        let mut summary = BTreeMap::new();
-        for line in &lines {
-            if let Some((task, rest)) = line.strip_prefix("task ").and_then(|l| l.split_once(": "))
-                && let Some((polls, finished)) = rest.split_once(" polls, finished: ")
-                && let (Ok(task), Ok(polls)) = (task.parse(), polls.parse())
-            {
-                summary.insert(task, (polls, finished == "true"));
-            }
-        }
-        let empty_waits = (lines.iter())
-            .find_map(|line| line.strip_prefix("epoll waits that found nothing: "))
-            .and_then(|n| n.parse().ok());
-        let timed = |line: &String| {
-            line.starts_with("epoll:")
-                || line.starts_with("guest: reads the paper")
-                || line.starts_with("guest: no paper")
-        };
-        let first_timed = lines.iter().position(timed).unwrap_or(lines.len());
-        let settled = polls.iter().filter(|poll| poll.at < first_timed).count();
-        Run {
-            lines,
-            polls,
-            said,
-            summary,
-            empty_waits,
-            settled,
-            stderr: outcome.stderr,
-            ended: outcome.ended,
-            accepted,
-        }
-    }
-
-    /// Whether the run printed `line`.
-    fn has(&self, line: &str) -> bool {
-        self.lines.iter().any(|l| l == line)
-    }
-
-    /// The first line that starts with `start`.
-    fn line_starting(&self, start: &str) -> Option<&str> {
-        self.lines
-            .iter()
-            .find(|l| l.starts_with(start))
-            .map(String::as_str)
-    }
-
-    /// How often `task` was polled, by the summary.
-    fn polls_of(&self, task: usize) -> Option<u64> {
-        self.summary.get(&task).map(|(polls, _)| *polls)
-    }
-
-    /// What `speaker` said, in order.
-    fn said_by(&self, speaker: &str) -> Vec<&str> {
-        let prefix = format!("{speaker}: ");
-        (self.said.iter())
-            .filter(|line| line.starts_with(&prefix))
-            .map(String::as_str)
-            .collect()
-    }
-}
-
+use super::*;
 /// Compare your run with the reference's: `Ok` with what went right, or `Err` with what differs
 /// and what to look at.
-fn compare(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, String> {
+pub(crate) fn compare(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, String> {
     stopped_at_todo(yours)?;
     never_right(step, yours)?;
     let settled = if step <= 4 {
@@ -635,7 +35,7 @@ fn compare(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, Str
 }
 
 /// A run that stopped at a `todo!()`.
-fn stopped_at_todo(yours: &Run) -> Result<(), String> {
+pub(crate) fn stopped_at_todo(yours: &Run) -> Result<(), String> {
     let Some(line) = (yours.stderr.lines()).find(|l| l.contains("not yet implemented")) else {
         return Ok(());
     };
@@ -647,7 +47,7 @@ fn stopped_at_todo(yours: &Run) -> Result<(), String> {
 }
 
 /// What is never right in a printout, whatever the step.
-fn never_right(step: usize, yours: &Run) -> Result<(), String> {
+pub(crate) fn never_right(step: usize, yours: &Run) -> Result<(), String> {
     for poll in &yours.polls {
         let (ready, waiting) = (&poll.ready, &poll.waiting);
         let (n, task) = (poll.number, poll.running);
@@ -695,7 +95,12 @@ fn never_right(step: usize, yours: &Run) -> Result<(), String> {
 }
 
 /// The poll lines, up to `settled`, against the reference's.
-fn same_polls(step: usize, yours: &Run, reference: &Run, settled: usize) -> Result<(), String> {
+pub(crate) fn same_polls(
+    step: usize,
+    yours: &Run,
+    reference: &Run,
+    settled: usize,
+) -> Result<(), String> {
     if yours.polls.is_empty() && !reference.polls.is_empty() {
         return Err(
             "Your step printed no `poll N: running ...` lines, so there are no lists to compare. \
@@ -733,7 +138,7 @@ fn same_polls(step: usize, yours: &Run, reference: &Run, settled: usize) -> Resu
 }
 
 /// Your run has fewer poll lines than the reference's next one.
-fn stopped_polling(step: usize, yours: &Run, theirs: &PollLine) -> String {
+pub(crate) fn stopped_polling(step: usize, yours: &Run, theirs: &PollLine) -> String {
     let last = yours.polls.last().map_or(0, |poll| poll.number);
     let end = yours.line_starting("end: ").unwrap_or("");
     let mut text = format!(
@@ -769,7 +174,7 @@ fn stopped_polling(step: usize, yours: &Run, theirs: &PollLine) -> String {
 }
 
 /// The first poll at which your lists differ from the reference's, explained.
-fn first_difference(
+pub(crate) fn first_difference(
     step: usize,
     yours: &Run,
     mine: &PollLine,
@@ -838,7 +243,7 @@ fn first_difference(
 }
 
 /// What differs between two sets of lists, and what to look at.
-fn list_hint(step: usize, mine: &PollLine, theirs: &PollLine) -> String {
+pub(crate) fn list_hint(step: usize, mine: &PollLine, theirs: &PollLine) -> String {
     let place = |line: &PollLine, task: usize| {
         if line.running == task {
             "running"
@@ -914,7 +319,7 @@ fn list_hint(step: usize, mine: &PollLine, theirs: &PollLine) -> String {
 }
 
 /// A run that did not end well.
-fn how_it_ended(step: usize, yours: &Run) -> Result<(), String> {
+pub(crate) fn how_it_ended(step: usize, yours: &Run) -> Result<(), String> {
     match &yours.ended {
         Ended::Status(status) if status.success() => Ok(()),
         Ended::Status(status) => Err(format!(
@@ -953,7 +358,7 @@ fn how_it_ended(step: usize, yours: &Run) -> Result<(), String> {
 }
 
 /// Steps 1 to 4: everything else printed, line for line.
-fn same_printout(step: usize, yours: &Run, reference: &Run) -> Result<(), String> {
+pub(crate) fn same_printout(step: usize, yours: &Run, reference: &Run) -> Result<(), String> {
     for (task, (polls, finished)) in &reference.summary {
         match yours.summary.get(task) {
             None => {
@@ -1001,7 +406,7 @@ fn same_printout(step: usize, yours: &Run, reference: &Run) -> Result<(), String
 }
 
 /// Steps 5 to 9: what holds on every run, whatever the clock and the network did.
-fn relations(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, String> {
+pub(crate) fn relations(step: usize, yours: &Run, reference: &Run) -> Result<Vec<String>, String> {
     let mut praise = Vec::new();
     if let Some(line) = yours.line_starting("guest: no paper") {
         return Err(format!(
