@@ -7,7 +7,7 @@ the wine, a guest who reads meanwhile), on a loop of about thirty lines. A task 
 running it is `next()`, which runs it to its next `yield`. A bare `yield` means "let the others
 run" (asyncio's `await asyncio.sleep(0)`); `yield slot` means "wake me when this slot is
 filled", and the loop files the task in the waiting list until the slot calls its waker. The
-output is step 3's, line for line, which `cargo test` checks (tests/two_lists_python.rs).
+output is step 3's, line for line, which `cargo test` checks (tests/examples/two_lists.rs).
 
 asyncio draws the same picture with other names: a Slot is an `asyncio.Future`, its waiters are
 the future's done-callbacks, and a wake is `loop.call_soon(task.__step)`, which appends to
@@ -24,15 +24,16 @@ class Loop:
     """A ready queue, a waiting list, and wakes that move a task once."""
 
     def __init__(self):
-        self.tasks = []  # each task's generator, by number; None once it has finished
-        self.polls = []  # how many times each task has run
+        self.tasks = {}  # each task's generator, by number from 1; None once it has finished
+        self.polls = {}  # how many times each task has run
         self.ready = deque()  # tasks that can run, oldest first
         self.waiting = []  # tasks that wait for a slot to be filled
 
     def spawn(self, task):
-        self.tasks.append(task)
-        self.polls.append(0)
-        self.ready.append(len(self.tasks) - 1)
+        number = len(self.tasks) + 1
+        self.tasks[number] = task
+        self.polls[number] = 0
+        self.ready.append(number)
 
     def wake(self, task):
         if task in self.waiting:  # a task already in the ready queue stays there, once
@@ -40,11 +41,11 @@ class Loop:
             self.ready.append(task)
 
     def run(self):
-        tick = 0
+        poll = 0
         while self.ready:
             task = self.ready.popleft()
-            tick += 1
-            print(f"tick {tick}: running {task} | ready: {list(self.ready)} "
+            poll += 1
+            print(f"poll {poll}: running {task} | ready: {list(self.ready)} "
                   f"| waiting: {self.waiting}")
             self.polls[task] += 1
             try:
@@ -57,7 +58,7 @@ class Loop:
             else:  # waiting: the slot holds the task's waker
                 slot.waiters.append(partial(self.wake, task))
                 self.waiting.append(task)
-        print(f"no task is ready; still waiting: {self.waiting}")
+        print(f"end: ready: {list(self.ready)} | waiting: {self.waiting}")
 # ANCHOR_END: loop
 
 
@@ -111,9 +112,9 @@ def main():
     loop.spawn(chef(dinner, wine))
     loop.spawn(waiter(dinner, wine))
     loop.spawn(guest())
-    print("tasks: 0 chef, 1 waiter, 2 guest")
+    print("tasks: 1 chef, 2 waiter, 3 guest")
     loop.run()
-    for task, polls in enumerate(loop.polls):
+    for task, polls in loop.polls.items():
         finished = "true" if loop.tasks[task] is None else "false"  # as Rust prints it
         print(f"task {task}: {polls} polls, finished: {finished}")
 
