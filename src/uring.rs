@@ -79,7 +79,7 @@ pub fn is_unavailable(error: &io::Error) -> bool {
 /// # Panics
 /// If creating the runtime fails for another reason (out of file descriptors, say).
 pub fn skip_without_io_uring() -> bool {
-    match crate::Runtime::builder().io_uring(true).build() {
+    match crate::runtime::Runtime::builder().io_uring(true).build() {
         Ok(_) => false,
         Err(e) if is_unavailable(&e) => {
             eprintln!("skipped: {e}");

@@ -171,7 +171,7 @@ impl Runtime {
     /// The io_uring driver's counters so far (system calls, entries submitted, completions,
     /// operations in flight); `None` for a runtime on epoll.
     #[cfg(feature = "uring")]
-    pub fn ring_stats(&self) -> Option<crate::uring::RingStats> {
+    pub fn ring_stats(&self) -> Option<crate::driver::uring::RingStats> {
         self.core.uring().map(|ring| ring.stats())
     }
 }
