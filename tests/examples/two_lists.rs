@@ -19,7 +19,7 @@ fn the_python_loop_prints_step_3_s_trace() {
     let python = String::from_utf8_lossy(&python.stdout);
     let rust = super::support::run_example::run_ok("step_03_wakers", &[]);
     assert!(
-        python.contains("tick 9: running 1 | ready: [] | waiting: []"),
+        python.contains("poll 9: running 2 | ready: [] | waiting: []"),
         "{python}"
     );
     for (n, (py, rs)) in python.lines().zip(rust.lines()).enumerate() {
