@@ -5,6 +5,9 @@
 //! measured figure by hand; and `measure` itself runs and writes a well-formed table.
 
 mod support;
+// Tables that give the same quantity must agree, or say why (a module of this binary).
+#[path = "measured/agree.rs"]
+mod agree;
 
 use support::run_example;
 

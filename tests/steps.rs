@@ -8,9 +8,11 @@
 //! diff computed here (longest common subsequence), counting changed lines that are not blank, as
 //! `diff -u a b | grep -c '^[-+][^-+]'` does.
 
-mod run_example;
+#[path = "steps/check.rs"]
+mod check;
+mod support;
 
-use run_example::{run, run_ok};
+use support::run_example::{run, run_ok};
 use taketurns::workload::{ShutdownHandle, spawn_server_thread};
 
 /// The build track in order; each step is diffed against the one before it.

@@ -6,11 +6,9 @@
 //! depend on timing and the network, and the checker compares orders, counts in ranges and
 //! relations there, so these tests hold on a slow or busy machine too.
 
-mod run_example;
-
 use std::process::{Command, Output};
 
-use run_example::binary;
+use super::support::run_example::binary;
 
 /// The reference step of each step number, step 1 first.
 const STEPS: [&str; 9] = [
