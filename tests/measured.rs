@@ -405,64 +405,18 @@ fn no_page_of_the_book_types_a_measured_figure_by_hand() {
     );
 }
 
-#[test]
-fn measure_quick_writes_a_well_formed_scheduler_table() {
-    let out = std::env::temp_dir().join(format!("taketurns-measured-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let output = run_example::run(
-        "measure",
-        &[
-            "--quick",
-            "--only",
-            "scheduler",
-            "--out",
-            out.to_str().expect("a UTF-8 temp dir"),
-        ],
-    );
-    assert!(
-        output.status.success(),
-        "measure exited with {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("scheduler.md")).expect("scheduler.md written");
-    let columns = FILES
-        .iter()
-        .find(|f| f.0 == "scheduler.md")
-        .expect("spec")
-        .1;
-    let problems = table_problems("scheduler.md", &text, columns);
-    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
-    assert_eq!(
-        text.lines().filter(|l| l.starts_with('|')).count(),
-        4,
-        "{text}"
-    );
-    assert!(text.contains("--quick --only scheduler --out"), "{text}");
-    let others: Vec<_> = std::fs::read_dir(&out)
-        .expect("the out dir")
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    assert_eq!(others.len(), 1, "--only scheduler wrote {others:?}");
-    let _ = std::fs::remove_dir_all(&out);
-}
-
-/// Run `measure --quick --only peers` into a fresh folder, with `PATH` set to `path` when given,
-/// and check the table's shape: its columns, one row per client with figures in its first four
-/// measured columns, and the sentence comparing taketurns with the others. Returns the file's
-/// text and the system-call cells.
-fn quick_peers_table(path: Option<&str>) -> (String, Vec<String>) {
+/// Run `measure --quick --only ONLY` into a fresh folder (with `PATH` set to `path` when given),
+/// check that it succeeded and that `file` is a table with its spec's columns, and hand back the
+/// file's text and the names of everything the run wrote. The folder is removed.
+fn quick_table(only: &str, file: &str, path: Option<&str>) -> (String, Vec<std::ffi::OsString>) {
     let out = std::env::temp_dir().join(format!(
-        "taketurns-peers-{}-{}",
+        "taketurns-{only}-{}-{}",
         std::process::id(),
         path.is_some()
     ));
     let _ = std::fs::remove_dir_all(&out);
     let mut command = std::process::Command::new(run_example::binary("measure"));
-    command
-        .args(["--quick", "--only", "peers", "--out"])
-        .arg(&out);
+    command.args(["--quick", "--only", only, "--out"]).arg(&out);
     if let Some(path) = path {
         command.env("PATH", path);
     }
@@ -473,15 +427,44 @@ fn quick_peers_table(path: Option<&str>) -> (String, Vec<String>) {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let text = std::fs::read_to_string(out.join("fetch_peers.md")).expect("written");
+    let text = std::fs::read_to_string(out.join(file))
+        .unwrap_or_else(|e| panic!("{file} not written: {e}"));
+    let written = std::fs::read_dir(&out)
+        .expect("the out dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     let _ = std::fs::remove_dir_all(&out);
     let columns = FILES
         .iter()
-        .find(|f| f.0 == "fetch_peers.md")
-        .expect("spec")
+        .chain(&CPU_FILES)
+        .chain(&OPTIONAL_FILES)
+        .find(|f| f.0 == file)
+        .unwrap_or_else(|| panic!("no spec for {file}"))
         .1;
-    let problems = table_problems("fetch_peers.md", &text, columns);
+    let problems = table_problems(file, &text, columns);
     assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    (text, written)
+}
+
+#[test]
+fn measure_quick_writes_a_well_formed_scheduler_table() {
+    let (text, written) = quick_table("scheduler", "scheduler.md", None);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with('|')).count(),
+        4,
+        "{text}"
+    );
+    assert!(text.contains("--quick --only scheduler --out"), "{text}");
+    assert_eq!(written.len(), 1, "--only scheduler wrote {written:?}");
+}
+
+/// Run `measure --quick --only peers` into a fresh folder, with `PATH` set to `path` when given,
+/// and check the table's shape: its columns, one row per client with figures in its first four
+/// measured columns, and the sentence comparing taketurns with the others. Returns the file's
+/// text and the system-call cells.
+fn quick_peers_table(path: Option<&str>) -> (String, Vec<String>) {
+    let (text, _) = quick_table("peers", "fetch_peers.md", path);
     let mut calls = Vec::new();
     for client in [
         "taketurns (event loop)",
@@ -553,32 +536,7 @@ fn the_cpu_tables_columns_are_the_lab_bench_s() {
 
 #[test]
 fn measure_quick_writes_a_well_formed_blocking_table() {
-    let out = std::env::temp_dir().join(format!("taketurns-blocking-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let output = run_example::run(
-        "measure",
-        &[
-            "--quick",
-            "--only",
-            "blocking",
-            "--out",
-            out.to_str().expect("a UTF-8 temp dir"),
-        ],
-    );
-    assert!(
-        output.status.success(),
-        "measure exited with {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("blocking_the_loop.md")).expect("written");
-    let columns = CPU_FILES
-        .iter()
-        .find(|f| f.0 == "blocking_the_loop.md")
-        .expect("spec")
-        .1;
-    let problems = table_problems("blocking_the_loop.md", &text, columns);
-    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    let (text, _) = quick_table("blocking", "blocking_the_loop.md", None);
     for row in [
         "no job (the ticker alone)",
         "the job on the loop",
@@ -590,33 +548,11 @@ fn measure_quick_writes_a_well_formed_blocking_table() {
         );
     }
     assert!(text.contains("worst tick was"), "{text}");
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
 fn without_python3_the_mixed_table_has_rust_rows_and_says_why_python_s_are_missing() {
-    let out = std::env::temp_dir().join(format!("taketurns-mixed-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let output = std::process::Command::new(run_example::binary("measure"))
-        .args(["--quick", "--only", "mixed", "--out"])
-        .arg(&out)
-        .env("PATH", "")
-        .output()
-        .expect("measure runs");
-    assert!(
-        output.status.success(),
-        "measure exited with {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("mixed_job.md")).expect("written");
-    let columns = CPU_FILES
-        .iter()
-        .find(|f| f.0 == "mixed_job.md")
-        .expect("spec")
-        .1;
-    let problems = table_problems("mixed_job.md", &text, columns);
-    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    let (text, _) = quick_table("mixed", "mixed_job.md", Some(""));
     assert_eq!(
         text.lines().filter(|l| l.starts_with("| Rust, ")).count(),
         3,
@@ -624,7 +560,6 @@ fn without_python3_the_mixed_table_has_rust_rows_and_says_why_python_s_are_missi
     );
     assert!(!text.contains("| Python"), "{text}");
     assert!(text.contains("`python3` is not on the PATH"), "{text}");
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -647,20 +582,7 @@ fn measure_quick_writes_a_well_formed_uring_table() {
     if taketurns::uring::skip_without_io_uring() {
         return;
     }
-    let out = std::env::temp_dir().join(format!("taketurns-uring-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let dir = out.to_str().expect("a UTF-8 temp dir");
-    let output = run_example::run("measure", &["--quick", "--only", "uring", "--out", dir]);
-    assert!(
-        output.status.success(),
-        "measure exited with {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("fetch_uring.md")).expect("fetch_uring.md");
-    let columns = OPTIONAL_FILES[1].1;
-    let problems = table_problems("fetch_uring.md", &text, columns);
-    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    let (text, _) = quick_table("uring", "fetch_uring.md", None);
     for row in [
         "| event loop on epoll | 1,000 |",
         "| event loop on io_uring | 1,000 |",
@@ -672,7 +594,6 @@ fn measure_quick_writes_a_well_formed_uring_table() {
             || text.contains("System calls were not counted: "),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// Without `wrk` on the PATH, `measure --only wrk` (built with `--features hyper`) still writes
@@ -680,24 +601,7 @@ fn measure_quick_writes_a_well_formed_uring_table() {
 #[cfg(feature = "hyper")]
 #[test]
 fn without_wrk_the_wrk_table_says_how_to_get_it() {
-    let out = std::env::temp_dir().join(format!("taketurns-wrk-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let output = std::process::Command::new(run_example::binary("measure"))
-        .args(["--quick", "--only", "wrk", "--out"])
-        .arg(&out)
-        .env("PATH", "")
-        .output()
-        .expect("measure runs");
-    assert!(
-        output.status.success(),
-        "measure exited with {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("hyper_wrk.md")).expect("hyper_wrk.md written");
-    let _ = std::fs::remove_dir_all(&out);
-    let problems = table_problems("hyper_wrk.md", &text, OPTIONAL_FILES[0].1);
-    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    let (text, _) = quick_table("wrk", "hyper_wrk.md", Some(""));
     assert!(text.contains("| hyper on taketurns | 100 | – |"), "{text}");
     assert!(text.contains("apt-get install wrk"), "{text}");
 }
