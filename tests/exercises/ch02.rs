@@ -96,19 +96,32 @@ fn exercise_02_4_a_pool_overlaps_as_many_waits_as_it_has_workers() {
 #[test]
 #[cfg(feature = "workload")] // fetches from the delay server
 fn exercise_02_5_the_literal_port_opens_more_connections_than_a_pool() {
-    let stdout = run_ok("exercise_02_5", &["--fetches", "60", "--tasks", "1,4"]);
-    let row = |tasks: &str| -> (u64, u64) {
-        let line = stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(tasks))
-            .unwrap_or_else(|| panic!("no row for {tasks} tasks in:\n{stdout}"));
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        (cols[1].parse().unwrap(), cols[3].parse().unwrap())
-    };
-    // One task: one connection either way.
-    assert_eq!(row("1"), (1, 1), "{stdout}");
-    // Four tasks: the pool opens one per task at most; `set` drops connections and reopens.
-    let (replaced, pooled) = row("4");
-    assert!((1..=4).contains(&pooled), "{stdout}");
-    assert!(replaced > pooled, "{stdout}");
+    // Whether `set` drops a connection depends on two tasks putting theirs back while a third
+    // holds none; on a loaded machine the delay server can answer one fetch at a time, and a run
+    // then drops nothing. So: every run must keep the pool within one connection per task and
+    // never below the literal port, and one of up to five runs must show the port dropping
+    // connections.
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let stdout = run_ok("exercise_02_5", &["--fetches", "60", "--tasks", "1,4"]);
+        let row = |tasks: &str| -> (u64, u64) {
+            let line = stdout
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(tasks))
+                .unwrap_or_else(|| panic!("no row for {tasks} tasks in:\n{stdout}"));
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            (cols[1].parse().unwrap(), cols[3].parse().unwrap())
+        };
+        // One task: one connection either way.
+        assert_eq!(row("1"), (1, 1), "{stdout}");
+        // Four tasks: the pool opens one per task at most; `set` never opens fewer.
+        let (replaced, pooled) = row("4");
+        assert!((1..=4).contains(&pooled), "{stdout}");
+        assert!(replaced >= pooled, "{stdout}");
+        runs.push((replaced, pooled));
+        if replaced > pooled {
+            return;
+        }
+    }
+    panic!("in five runs `set` never dropped a connection (replaced, pooled): {runs:?}");
 }
