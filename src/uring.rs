@@ -37,10 +37,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Left out: a listener (accept), UDP, files, `AsyncRead`/`AsyncWrite` (a trait that borrows the
-//! caller's buffer for one poll cannot hand it to the kernel), and buffers the kernel picks from
-//! a pool only when data arrives (provided buffer rings), with which a waiting read would hold no
-//! memory.
+//! A read that owns its buffer holds it while it waits. [`TcpStream::read_pooled`] holds none:
+//! the kernel picks a buffer from the ring's pool when the data arrives, and hands it over as a
+//! [`PoolBuf`], which goes back to the pool when dropped.
+//!
+//! Left out: a listener (accept), UDP, files, and `AsyncRead`/`AsyncWrite` (a trait that borrows
+//! the caller's buffer for one poll cannot hand it to the kernel).
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -56,7 +58,7 @@ use crate::driver::uring::{Op, Uring};
 use crate::runtime::context;
 use crate::runtime::waiting::Wait;
 
-pub use crate::driver::uring::{IoBuf, IoBufMut, RingStats, SWITCH};
+pub use crate::driver::uring::{IoBuf, IoBufMut, POOL_BUF_SIZE, PoolBuf, RingStats, SWITCH};
 
 /// The counters of the io_uring driver of the runtime running on this thread; `None` outside a
 /// runtime or on a runtime that waits on epoll.
@@ -230,6 +232,52 @@ impl TcpStream {
         }
     }
     // ANCHOR_END: read
+
+    // ANCHOR: read_pooled
+    /// Read into a buffer of the ring's pool, picked by the kernel when the data arrives: the
+    /// bytes read (none at the end of the stream), in a [`PoolBuf`] that goes back to the pool
+    /// when dropped. While it waits, this read holds no buffer, so ten thousand of them waiting
+    /// cost no memory for buffers; drop each `PoolBuf` once its bytes are used, since the pool
+    /// is shared (a read that finds it empty waits for a buffer to come back).
+    ///
+    /// On a kernel without provided buffer rings (before Linux 5.19) it reads into a buffer of
+    /// its own of [`POOL_BUF_SIZE`] bytes, with the same result.
+    pub async fn read_pooled(&self) -> io::Result<PoolBuf> {
+        let ring = self.ring()?;
+        if !ring.has_pool() {
+            let (n, buf) = self.read(vec![0u8; POOL_BUF_SIZE]).await;
+            return Ok(PoolBuf::owned(buf).filled(n?));
+        }
+        loop {
+            let op = ring.recv_pooled(Rc::clone(&self.fd)).map_err(|(e, _)| e)?;
+            let wait = Wait::Read(op.user_data());
+            let (result, held) = noted(op, wait).await;
+            match result {
+                Ok(n) => {
+                    let n = n as usize;
+                    // No buffer picked: nothing was read (the end of the stream).
+                    return Ok(held
+                        .picked
+                        .map_or_else(|| PoolBuf::owned(Vec::new()), |buf| buf.filled(n)));
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // Every buffer is out: the data waits in the socket until one comes back.
+                    ring.note_pool_empty();
+                    let wait = Wait::Other;
+                    poll_fn(|cx| {
+                        let free = ring.poll_pool_free(cx);
+                        if free.is_pending() {
+                            context::note_wait(wait);
+                        }
+                        free
+                    })
+                    .await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    // ANCHOR_END: read_pooled
 
     /// Write from `buf.bytes()`: how many bytes the kernel took (maybe fewer than all), and the
     /// buffer back.

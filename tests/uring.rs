@@ -281,7 +281,151 @@ fn a_thousand_fetches_of_the_delay_server_at_once() {
     assert!(ring.completions >= 3 * FETCHES as u64, "{ring:?}");
     assert!(ring.enters < ring.submitted / 4, "{ring:?}");
     assert_eq!((ring.in_flight, ring.held), (0, 0), "{ring:?}");
+    // Every response was read into a buffer of the pool, and every buffer went back.
+    assert_eq!(ring.pool_out, 0, "{ring:?}");
 }
+
+// ANCHOR: pooled
+/// The pool's size on this runtime, or `None` (after saying so) on a kernel without provided
+/// buffer rings, where pooled reads bring their own buffers and there is no pool to test.
+fn pool_size() -> Option<u64> {
+    let size = uring::stats().unwrap().pool_buffers;
+    if size == 0 {
+        eprintln!("skipped: this kernel has no provided buffer rings (Linux 5.19)");
+        return None;
+    }
+    Some(size)
+}
+
+#[test]
+fn a_pooled_read_takes_a_buffer_only_when_data_arrives_and_gives_it_back() {
+    let _w = watchdog();
+    let Some(rt) = ring() else { return };
+    let (listener, addr) = listener();
+    let peer = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut go = [0u8; 1];
+        peer.read_exact(&mut go).unwrap(); // the reader is waiting now
+        peer.write_all(b"hello").unwrap();
+        // Dropping `peer` closes it: the next read is the end of the stream.
+    });
+    rt.block_on(async {
+        if pool_size().is_none() {
+            return;
+        }
+        let stream = Rc::new(TcpStream::connect(addr).await.unwrap());
+        let reader = taketurns::spawn({
+            let stream = Rc::clone(&stream);
+            async move {
+                let first = stream.read_pooled().await.unwrap();
+                let out = uring::stats().unwrap().pool_out;
+                let text = first.to_vec();
+                drop(first);
+                let back = uring::stats().unwrap().pool_out;
+                let end = stream.read_pooled().await.unwrap();
+                (text, out, back, end.len())
+            }
+        });
+        until("the read is in flight", || {
+            uring::stats().unwrap().in_flight > 0
+        })
+        .await;
+        // The read waits, and holds no buffer of the pool while it does.
+        let waiting = uring::stats().unwrap();
+        assert_eq!(waiting.pool_out, 0, "{waiting:?}");
+        let (sent, _) = stream.write_all(b"!".to_vec()).await;
+        sent.unwrap();
+        let (text, out, back, end) = reader.await.unwrap();
+        assert_eq!(text, b"hello");
+        assert_eq!((out, back), (1, 0), "one buffer out while held, none after");
+        assert_eq!(end, 0, "the end of the stream reads as no bytes");
+    });
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_read_that_finds_the_pool_empty_waits_for_a_buffer_and_loses_nothing() {
+    let _w = watchdog();
+    let Some(rt) = ring() else { return };
+    let (listener, addr) = listener();
+    // The peer echoes each byte, so each read gets one byte in a buffer of its own.
+    let peer = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut byte = [0u8; 1];
+        while peer.read_exact(&mut byte).is_ok() {
+            peer.write_all(&byte).unwrap();
+        }
+    });
+    rt.block_on(async {
+        let Some(size) = pool_size() else { return };
+        let stream = Rc::new(TcpStream::connect(addr).await.unwrap());
+        let mut held = Vec::new();
+        for _ in 0..size {
+            let (sent, _) = stream.write_all(b"a".to_vec()).await;
+            sent.unwrap();
+            let buf = stream.read_pooled().await.unwrap();
+            assert_eq!(&*buf, b"a");
+            held.push(buf);
+        }
+        assert_eq!(uring::stats().unwrap().pool_out, size);
+        // Every buffer is out. The next byte arrives with none free for it.
+        let (sent, _) = stream.write_all(b"z".to_vec()).await;
+        sent.unwrap();
+        let last = taketurns::spawn({
+            let stream = Rc::clone(&stream);
+            async move { stream.read_pooled().await.unwrap().to_vec() }
+        });
+        until("the read found the pool empty", || {
+            uring::stats().unwrap().pool_empty >= 1
+        })
+        .await;
+        assert!(!last.is_finished(), "a read finished without a buffer");
+        // One buffer back: the waiting read takes it, and the byte was kept in the socket.
+        held.pop();
+        assert_eq!(last.await.unwrap(), b"z");
+        drop(held);
+        let stats = uring::stats().unwrap();
+        assert_eq!(stats.pool_out, 0, "{stats:?}");
+        stream.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_pooled_read_dropped_after_its_completion_gives_the_buffer_back() {
+    let _w = watchdog();
+    let Some(rt) = ring() else { return };
+    let (listener, addr) = listener();
+    let peer = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut go = [0u8; 1];
+        peer.read_exact(&mut go).unwrap();
+        peer.write_all(b"never read").unwrap();
+        let _ = peer.read(&mut go); // until our end closes
+    });
+    rt.block_on(async {
+        if pool_size().is_none() {
+            return;
+        }
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut read = Box::pin(stream.read_pooled());
+        // One poll submits the read; then the data arrives and the loop reaps the completion,
+        // with a buffer of the pool in it, while nobody polls the future.
+        assert!(futures::poll!(read.as_mut()).is_pending());
+        let (sent, _) = stream.write_all(b"!".to_vec()).await;
+        sent.unwrap();
+        until("the completion picked a buffer", || {
+            uring::stats().unwrap().pool_out == 1
+        })
+        .await;
+        drop(read);
+        let stats = uring::stats().unwrap();
+        assert_eq!((stats.pool_out, stats.in_flight), (0, 0), "{stats:?}");
+        stream.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    peer.join().unwrap();
+}
+// ANCHOR_END: pooled
 
 #[test]
 fn remote_wakes_and_epoll_sockets_work_on_a_ring() {

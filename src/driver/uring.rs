@@ -33,13 +33,19 @@
 //! runtime), that poll completes, the loop asks epoll without blocking, and the poll is queued
 //! again. The readiness reactor runs *inside* the completion driver as one more operation.
 //!
-//! Left out: registered buffers and descriptors, provided buffer rings (the kernel picks a
-//! buffer only when data arrives, so a waiting read holds none), multishot operations, linked
+//! **A pool of buffers.** A read that owns its buffer holds it for as long as it waits, so ten
+//! thousand waiting reads hold ten thousand buffers. The driver also registers a [`Pool`] with
+//! the kernel (a *provided buffer ring*): a read from the pool names no buffer, and the kernel
+//! picks a free one only when the data arrives; the reader gives it back by dropping it.
+//!
+//! Left out: registered buffers and descriptors, multishot operations, linked operations and
 //! timeouts, `SQPOLL` (a kernel thread that polls the submission queue so the program makes no
 //! system call at all), and files.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
@@ -47,11 +53,13 @@ use std::mem::ManuallyDrop;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use io_uring::{IoUring, opcode, squeue, types};
+use io_uring::{IoUring, cqueue, opcode, squeue, types};
 use slab::Slab;
 
 /// The environment variable that switches io_uring off (`TAKETURNS_IO_URING=off`): creating a
@@ -68,6 +76,17 @@ const SQ_ENTRIES: u32 = 1024;
 /// completion that finds the queue full waits in the kernel's overflow list (one more system call
 /// to fetch it), so the queue is sized for ten thousand fetches in flight: 16 bytes an entry.
 const CQ_ENTRIES: u32 = 16 * 1024;
+
+/// How many buffers the ring's pool holds (a power of two, at most 32,768): a read from the pool
+/// holds no buffer while it waits, so the pool need only cover the reads whose data arrives
+/// between two turns of the loop, not every read in flight.
+const POOL_BUFFERS: u16 = 1024;
+
+/// The size of each buffer of the pool, the readiness fetch's `READ_BUF`.
+pub const POOL_BUF_SIZE: usize = 4 * 1024;
+
+/// The buffer group the pool registers as (a ring may have several; we use one).
+const POOL_GROUP: u16 = 0;
 
 /// The `user_data` of the poll on the reactor's epoll descriptor.
 const EPOLL_TOKEN: u64 = u64::MAX;
@@ -156,6 +175,12 @@ pub struct RingStats {
     pub held: u64,
     /// Cancels sent for dropped futures.
     pub cancels: u64,
+    /// Reads from the pool that found it empty (`ENOBUFS`) and waited for a buffer to come back.
+    pub pool_empty: u64,
+    /// Pool buffers out of the kernel's hands now: filled by a read and not dropped yet.
+    pub pool_out: u64,
+    /// The pool's size in buffers; 0 on a kernel without provided buffer rings.
+    pub pool_buffers: u64,
 }
 
 impl RingStats {
@@ -173,8 +198,9 @@ impl RingStats {
 enum OpState {
     /// Submitted (or queued); the waker of the task to wake when it completes, once polled.
     Waiting(Option<Waker>),
-    /// Completed with this result (`cqe.res`: a count, or minus an errno), not yet taken.
-    Done(i32),
+    /// Completed with this result (`cqe.res`: a count, or minus an errno), not yet taken, and
+    /// the pool buffer the kernel filled, if it picked one.
+    Done(i32, Option<u16>),
     /// Its future was dropped before the completion: the slot keeps the resources until then.
     Orphaned,
 }
@@ -229,6 +255,9 @@ pub(crate) struct Uring {
     stats: Cell<RingStats>,
     /// Reused buffer for the wakers one reap collects, woken after every borrow ends.
     to_wake: RefCell<Vec<Waker>>,
+    /// The buffers the kernel picks from when a read's data arrives; `None` on a kernel without
+    /// provided buffer rings (before Linux 5.19), where reads from the pool bring their own.
+    pool: Option<Pool>,
 }
 // ANCHOR_END: uring
 
@@ -332,6 +361,7 @@ impl Uring {
                 ),
             ));
         }
+        let pool = Pool::register(&ring);
         let uring = Uring {
             ring: RefCell::new(ManuallyDrop::new(ring)),
             ops: RefCell::new(Slab::new()),
@@ -341,6 +371,7 @@ impl Uring {
             closed: Cell::new(false),
             stats: Cell::new(RingStats::default()),
             to_wake: RefCell::new(Vec::new()),
+            pool,
         };
         uring.rearm_epoll();
         Ok(uring)
@@ -351,6 +382,10 @@ impl Uring {
     pub(crate) fn stats(&self) -> RingStats {
         let mut stats = self.stats.get();
         stats.in_flight = self.ops.borrow().len() as u64;
+        if let Some(pool) = &self.pool {
+            stats.pool_out = u64::from(pool.out.get());
+            stats.pool_buffers = u64::from(POOL_BUFFERS);
+        }
         stats
     }
 
@@ -480,10 +515,18 @@ impl Uring {
                                 continue;
                             };
                             outcome.completions += 1;
-                            match std::mem::replace(&mut slot.state, OpState::Done(cqe.result())) {
+                            let picked = cqueue::buffer_select(cqe.flags());
+                            if let (Some(_), Some(pool)) = (picked, &self.pool) {
+                                pool.out.set(pool.out.get() + 1);
+                            }
+                            let done = OpState::Done(cqe.result(), picked);
+                            match std::mem::replace(&mut slot.state, done) {
                                 OpState::Waiting(waker) => to_wake.extend(waker),
-                                OpState::Orphaned => released.push(ops.remove(key).held),
-                                OpState::Done(_) => debug_assert!(false, "completed twice"),
+                                OpState::Orphaned => {
+                                    released.push(ops.remove(key).held);
+                                    self.give_back(picked);
+                                }
+                                OpState::Done(..) => debug_assert!(false, "completed twice"),
                             }
                         }
                     }
@@ -622,6 +665,72 @@ impl Uring {
         }
     }
 
+    /// Return pool buffer `bid` (if any) to the kernel, and wake the reads waiting for one.
+    fn give_back(&self, bid: Option<u16>) {
+        let (Some(bid), Some(pool)) = (bid, &self.pool) else {
+            return;
+        };
+        pool.provide(bid);
+        pool.out.set(pool.out.get() - 1);
+        let waiters = std::mem::take(&mut *pool.waiters.borrow_mut());
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+
+    /// Whether this ring has a pool of provided buffers.
+    pub(crate) fn has_pool(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// A read from the pool found it empty: ready once a buffer may be free again. Waiting
+    /// while every buffer is out, instead of asking again at once, keeps such reads from
+    /// spinning through the ring while their readers hold all the buffers.
+    pub(crate) fn poll_pool_free(&self, cx: &Context<'_>) -> Poll<()> {
+        let Some(pool) = &self.pool else {
+            return Poll::Ready(());
+        };
+        if pool.out.get() < POOL_BUFFERS {
+            return Poll::Ready(());
+        }
+        pool.waiters.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Count a read that found the pool empty.
+    pub(crate) fn note_pool_empty(&self) {
+        self.count(|s| s.pool_empty += 1);
+    }
+
+    // ANCHOR: recv_pooled
+    /// Receive on `fd` into whichever pool buffer is free when the data arrives.
+    ///
+    /// # Panics
+    /// On a ring without a pool (check [`Uring::has_pool`]).
+    pub(crate) fn recv_pooled(
+        self: &Rc<Self>,
+        fd: Rc<OwnedFd>,
+    ) -> Result<Op<PoolRecv>, (io::Error, PoolRecv)> {
+        assert!(self.pool.is_some(), "recv_pooled on a ring without a pool");
+        let held = PoolRecv { fd, picked: None };
+        // SAFETY: the entry points at no memory of ours: the kernel picks a buffer from the
+        // pool, whose memory lives as long as the ring (see `Pool`); the descriptor stays open
+        // because `held.fd` is one of its owners.
+        unsafe {
+            self.submit(held, |held| {
+                opcode::Recv::new(
+                    types::Fd(held.fd.as_raw_fd()),
+                    std::ptr::null_mut(),
+                    POOL_BUF_SIZE as u32,
+                )
+                .buf_group(POOL_GROUP)
+                .build()
+                .flags(squeue::Flags::BUFFER_SELECT)
+            })
+        }
+    }
+    // ANCHOR_END: recv_pooled
+
     /// Connect `fd` to `addr`.
     pub(crate) fn connect(
         self: &Rc<Self>,
@@ -651,7 +760,7 @@ impl Uring {
     /// The runtime is gone and an operation's future is polled: cancel the operation and wait
     /// for its completion right here, so that its resources can be handed back.
     fn finish_here(&self, key: usize, generation: u32) {
-        let done = |uring: &Uring| matches!(uring.ops.borrow()[key].state, OpState::Done(_));
+        let done = |uring: &Uring| matches!(uring.ops.borrow()[key].state, OpState::Done(..));
         if done(self) {
             return;
         }
@@ -685,7 +794,7 @@ impl Drop for Uring {
             .ops
             .get_mut()
             .iter()
-            .any(|(_, s)| !matches!(s.state, OpState::Done(_)))
+            .any(|(_, s)| !matches!(s.state, OpState::Done(..)))
             && Instant::now() < deadline
         {
             if self.enter(1, Some(Duration::from_millis(100))).is_err() {
@@ -697,7 +806,7 @@ impl Drop for Uring {
             .ops
             .get_mut()
             .iter()
-            .any(|(_, s)| !matches!(s.state, OpState::Done(_)))
+            .any(|(_, s)| !matches!(s.state, OpState::Done(..)))
         {
             std::mem::forget(std::mem::take(self.ops.get_mut()));
             return;
@@ -705,6 +814,267 @@ impl Drop for Uring {
         // SAFETY: every operation has completed, so the kernel holds no pointer into our memory
         // any more, and the ring is never used after this line.
         unsafe { ManuallyDrop::drop(self.ring.get_mut()) };
+        if let Some(pool) = &self.pool {
+            // SAFETY: the ring is closed: the kernel no longer reads the pool's entries or
+            // writes its buffers. (If the ring was leaked above, so is the pool.)
+            unsafe { pool.free() };
+        }
+    }
+}
+
+// ANCHOR: pool
+/// A pool of buffers the kernel picks from only when a read's data arrives (a *provided buffer
+/// ring*, Linux 5.19): a read waiting for data holds no memory, and a buffer goes back to the
+/// pool as soon as its reader drops it. tokio-uring and monoio offer the same; glommio keeps
+/// its own pools.
+///
+/// Two regions: `memory`, the buffers themselves, and `ring`, a ring of entries shared with the
+/// kernel, each naming one free buffer (address, length, id). We append the id of a free buffer
+/// at the ring's tail; the kernel takes entries from the head as data arrives and names the
+/// buffer it filled in the completion (`IORING_CQE_F_BUFFER`, the id in the flags' upper half).
+struct Pool {
+    /// The entries shared with the kernel: `POOL_BUFFERS` of them, page-aligned as the kernel
+    /// requires. Entry 0's last field doubles as the ring's tail, which only we write.
+    ring: NonNull<RingEntry>,
+    /// The buffers: `POOL_BUFFERS * POOL_BUF_SIZE` bytes, never read by us except the part of
+    /// one buffer a completion says the kernel filled and handed back.
+    memory: NonNull<u8>,
+    /// Our count of entries appended so far (wrapping), the value the shared tail is set to.
+    tail: Cell<u16>,
+    /// Buffers out of the kernel's hands: picked by a reaped completion and not returned yet.
+    out: Cell<u16>,
+    /// Tasks whose read found the pool empty, woken when a buffer comes back.
+    waiters: RefCell<Vec<Waker>>,
+}
+
+/// One entry of the ring, in the kernel's layout (`struct io_uring_buf`).
+#[repr(C)]
+struct RingEntry {
+    /// The buffer's address.
+    addr: u64,
+    /// Its length.
+    len: u32,
+    /// Its id, which the completion names.
+    bid: u16,
+    /// Unused, except in entry 0, where it is the ring's tail.
+    tail: u16,
+}
+
+impl Pool {
+    /// The layout of the ring of entries.
+    fn ring_layout() -> Layout {
+        Layout::from_size_align(usize::from(POOL_BUFFERS) * size_of::<RingEntry>(), 4096)
+            .expect("a valid layout")
+    }
+
+    /// The layout of the buffers.
+    fn memory_layout() -> Layout {
+        Layout::from_size_align(usize::from(POOL_BUFFERS) * POOL_BUF_SIZE, 4096)
+            .expect("a valid layout")
+    }
+
+    /// Allocate the pool, register it with `ring` and hand the kernel every buffer; `None` if
+    /// the kernel has no provided buffer rings (the reads then bring their own buffers).
+    fn register(ring: &IoUring) -> Option<Pool> {
+        const { assert!(size_of::<RingEntry>() == 16 && POOL_BUFFERS.is_power_of_two()) };
+        // SAFETY: both layouts have a non-zero size.
+        let (ring_memory, memory) = unsafe {
+            (
+                std::alloc::alloc_zeroed(Self::ring_layout()),
+                std::alloc::alloc(Self::memory_layout()),
+            )
+        };
+        let (Some(ring_entries), Some(memory)) = (
+            NonNull::new(ring_memory.cast::<RingEntry>()),
+            NonNull::new(memory),
+        ) else {
+            std::alloc::handle_alloc_error(Self::memory_layout());
+        };
+        let pool = Pool {
+            ring: ring_entries,
+            memory,
+            tail: Cell::new(0),
+            out: Cell::new(0),
+            waiters: RefCell::new(Vec::new()),
+        };
+        // SAFETY: `ring` points at `POOL_BUFFERS` zeroed entries, page-aligned, which live in
+        // `pool` until `Drop for Uring` frees them after closing the ring (or leaks them with
+        // it), so the kernel's view of them stays valid as long as the ring does.
+        let registered = unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                ring_entries.as_ptr() as u64,
+                POOL_BUFFERS,
+                POOL_GROUP,
+                0,
+            )
+        };
+        if registered.is_err() {
+            // SAFETY: the kernel refused the ring, so it never saw either region.
+            unsafe { pool.free() };
+            return None;
+        }
+        for bid in 0..POOL_BUFFERS {
+            pool.provide(bid);
+        }
+        Some(pool)
+    }
+
+    /// Append buffer `bid` at the ring's tail: the kernel may fill it from now on.
+    fn provide(&self, bid: u16) {
+        let tail = self.tail.get();
+        let index = usize::from(tail & (POOL_BUFFERS - 1));
+        // SAFETY: `index` is within the ring, and the entry at it is not the kernel's: the
+        // kernel reads only entries between its head and the tail we publish below, and every
+        // buffer is in the ring at most once (so at most `POOL_BUFFERS` entries are published
+        // and unconsumed). The fields are written through raw pointers, never a reference,
+        // because entry 0's `tail` may be read by the kernel meanwhile.
+        unsafe {
+            let entry = self.ring.as_ptr().add(index);
+            (&raw mut (*entry).addr).write(self.buffer(bid) as u64);
+            (&raw mut (*entry).len).write(POOL_BUF_SIZE as u32);
+            (&raw mut (*entry).bid).write(bid);
+        }
+        let tail = tail.wrapping_add(1);
+        self.tail.set(tail);
+        // SAFETY: entry 0's `tail` is a properly aligned u16 that lives as long as the pool; the
+        // kernel reads it atomically, and the release store publishes the entry written above.
+        unsafe { AtomicU16::from_ptr(&raw mut (*self.ring.as_ptr()).tail) }
+            .store(tail, Ordering::Release);
+    }
+
+    /// The address of buffer `bid`.
+    fn buffer(&self, bid: u16) -> *mut u8 {
+        assert!(bid < POOL_BUFFERS, "a pool buffer id out of range");
+        // SAFETY: the offset stays within `memory`.
+        unsafe { self.memory.as_ptr().add(usize::from(bid) * POOL_BUF_SIZE) }
+    }
+
+    /// Free both regions.
+    ///
+    /// # Safety
+    /// The kernel must hold no pointer into them any more: the ring is closed, or the
+    /// registration never happened.
+    unsafe fn free(&self) {
+        // SAFETY: allocated in `register` with these layouts; our caller promises the rest.
+        unsafe {
+            std::alloc::dealloc(self.ring.as_ptr().cast(), Self::ring_layout());
+            std::alloc::dealloc(self.memory.as_ptr(), Self::memory_layout());
+        }
+    }
+}
+// ANCHOR_END: pool
+
+/// What a read from the pool keeps alive until its completion: the socket's descriptor (no
+/// buffer: the kernel picks one when the data arrives), and then the buffer it picked.
+pub(crate) struct PoolRecv {
+    /// One owner of the socket's descriptor.
+    pub(crate) fd: Rc<OwnedFd>,
+    /// The buffer the kernel filled, set when the completion is taken.
+    pub(crate) picked: Option<PoolBuf>,
+}
+
+/// The pool buffer `bid` goes to the read that asked for it (in `held`), or straight back to
+/// the pool if `held` is something else (a completion cannot name a buffer for other reads, but
+/// a buffer must never be lost).
+fn hand_over(held: &mut Box<dyn Any>, bid: u16, driver: &Rc<Uring>) {
+    let buf = PoolBuf::picked(driver, bid);
+    match held.downcast_mut::<PoolRecv>() {
+        Some(recv) => recv.picked = Some(buf),
+        None => drop(buf),
+    }
+}
+
+// ANCHOR: pool_buf
+/// A buffer from the ring's pool with the bytes one read put in it; it goes back to the pool
+/// when dropped. Derefs to those bytes.
+pub struct PoolBuf {
+    /// Where the bytes are.
+    inner: Filled,
+}
+
+/// Where a [`PoolBuf`]'s bytes are.
+enum Filled {
+    /// In buffer `bid` of `driver`'s pool, `len` of them. The driver is held strongly: the
+    /// pool's memory must outlive the buffer.
+    Pool {
+        /// The driver whose pool holds the buffer.
+        driver: Rc<Uring>,
+        /// The buffer's id in the pool.
+        bid: u16,
+        /// How many bytes the read put in it.
+        len: usize,
+    },
+    /// In a buffer of its own: the ring has no pool (a kernel before 5.19), so the read brought
+    /// one.
+    Owned(Vec<u8>),
+}
+// ANCHOR_END: pool_buf
+
+impl PoolBuf {
+    /// Pool buffer `bid` of `driver`, its length not known yet.
+    fn picked(driver: &Rc<Uring>, bid: u16) -> PoolBuf {
+        PoolBuf {
+            inner: Filled::Pool {
+                driver: Rc::clone(driver),
+                bid,
+                len: 0,
+            },
+        }
+    }
+
+    /// Bytes read into a buffer of their own.
+    pub(crate) fn owned(bytes: Vec<u8>) -> PoolBuf {
+        PoolBuf {
+            inner: Filled::Owned(bytes),
+        }
+    }
+
+    /// Set how many bytes the read put in it (the completion's result).
+    pub(crate) fn filled(mut self, n: usize) -> PoolBuf {
+        match &mut self.inner {
+            Filled::Pool { len, .. } => *len = n.min(POOL_BUF_SIZE),
+            Filled::Owned(bytes) => bytes.truncate(n),
+        }
+        self
+    }
+}
+
+impl std::ops::Deref for PoolBuf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.inner {
+            Filled::Pool { driver, bid, len } => {
+                let pool = driver.pool.as_ref().expect("a pool buffer has a pool");
+                // SAFETY: the buffer is out of the kernel's hands (a completion handed it to
+                // us, and it is appended to the ring again only when this value is dropped),
+                // and the kernel wrote its first `len` bytes before posting that completion,
+                // which the completion queue's acquire load ordered before this read.
+                unsafe { std::slice::from_raw_parts(pool.buffer(*bid), *len) }
+            }
+            Filled::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl fmt::Debug for PoolBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (bid, len) = match &self.inner {
+            Filled::Pool { bid, len, .. } => (Some(*bid), *len),
+            Filled::Owned(bytes) => (None, bytes.len()),
+        };
+        f.debug_struct("PoolBuf")
+            .field("bid", &bid)
+            .field("len", &len)
+            .finish()
+    }
+}
+
+impl Drop for PoolBuf {
+    fn drop(&mut self) {
+        if let Filled::Pool { driver, bid, .. } = &self.inner {
+            driver.give_back(Some(*bid));
+        }
     }
 }
 
@@ -778,10 +1148,13 @@ impl<T: 'static> Future for Op<T> {
         let mut ops = this.driver.ops.borrow_mut();
         let slot = &mut ops[this.key];
         match &mut slot.state {
-            OpState::Done(res) => {
-                let res = *res;
-                let slot = ops.remove(this.key);
+            OpState::Done(res, picked) => {
+                let (res, picked) = (*res, *picked);
+                let mut slot = ops.remove(this.key);
                 drop(ops);
+                if let Some(bid) = picked {
+                    hand_over(&mut slot.held, bid, &this.driver);
+                }
                 this.finished = true;
                 let result = match to_result(res) {
                     Err(e) if this.driver.closed.get() && res == -libc::ECANCELED => {
@@ -814,11 +1187,12 @@ impl<T: 'static> Drop for Op<T> {
         let mut ops = self.driver.ops.borrow_mut();
         let state = std::mem::replace(&mut ops[self.key].state, OpState::Orphaned);
         match state {
-            OpState::Done(_) => {
+            OpState::Done(_, picked) => {
                 // Completed, never looked at: nothing is in flight, free the slot now.
                 let slot = ops.remove(self.key);
                 drop(ops);
                 drop(slot);
+                self.driver.give_back(picked);
             }
             OpState::Waiting(waker) => {
                 drop(ops);

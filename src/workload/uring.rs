@@ -10,12 +10,14 @@
 //! fetch stay outside the ring: `socket` (socket creation is an operation only from Linux 5.19)
 //! and `close`.
 //!
-//! The price is the buffer: a read in flight owns one (the kernel fills it when data arrives), so
-//! every waiting fetch holds a read buffer, where the readiness fetch borrows the thread's one
-//! buffer for the length of a poll (`wire::read_until`). Provided buffer rings, where the kernel
-//! picks a buffer from a pool only when data arrives, remove that cost; they are left out here.
+//! The buffer: a read in flight that owns one holds it while it waits, so ten thousand waiting
+//! fetches would hold ten thousand buffers, where the readiness fetch borrows the thread's one
+//! buffer for the length of a poll (`wire::read_until`). So the fetch reads with
+//! `read_pooled`: the kernel picks a buffer from the ring's pool only when the response arrives,
+//! and the fetch gives it back as soon as it has parsed it.
 //!
-//! tokio-uring and monoio write the same exchange as `let (res, buf) = stream.read(buf).await`.
+//! tokio-uring and monoio write the same exchange as `let (res, buf) = stream.read(buf).await`,
+//! or with a buffer pool as here.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -26,7 +28,6 @@ use super::client::{ClientError, Tally, task_output};
 use super::fetch::FetchError;
 use super::http::ResponseReader;
 use super::plan::FetchPlan;
-use super::wire::READ_BUF;
 use crate::uring::TcpStream;
 use crate::{Runtime, time};
 
@@ -56,16 +57,14 @@ async fn exchange(addr: SocketAddr, request: Rc<[u8]>) -> Result<u64, FetchError
     let (sent, _request) = stream.write_all(request).await;
     sent.map_err(FetchError::from_io)?;
     let mut response = ResponseReader::new();
-    // This fetch's own buffer: the kernel fills it while the task waits.
-    let mut buf = vec![0u8; READ_BUF];
     loop {
-        let (read, back) = stream.read(buf).await;
-        buf = back;
-        let n = read.map_err(FetchError::from_io)?;
-        if let Some(done) = response.step(&buf[..n]) {
+        // The kernel picks a buffer from the ring's pool when the data arrives; it goes back
+        // to the pool at the end of this iteration.
+        let buf = stream.read_pooled().await.map_err(FetchError::from_io)?;
+        if let Some(done) = response.step(&buf) {
             return done;
         }
-        if n == 0 {
+        if buf.is_empty() {
             return Err(FetchError::from_io(
                 std::io::ErrorKind::UnexpectedEof.into(),
             ));
