@@ -174,6 +174,57 @@ impl TcpStream {
     }
     // ANCHOR_END: connect
 
+    // ANCHOR: connect_and_send
+    /// Connect to `addr` and send `buf.bytes()`, as one chain of two operations: the kernel
+    /// starts the send the moment the connect completes, without waking this task in between
+    /// (a readiness loop cannot: it must wait for the socket to turn writable, then send). The
+    /// stream (or why not) and the buffer back. A client that speaks first (an HTTP request)
+    /// saves a trip through the loop per connection.
+    ///
+    /// # Errors
+    /// The connect's error if it failed (the kernel then cancels the send), else the send's;
+    /// `Unsupported` on a runtime that waits on epoll.
+    ///
+    /// # Panics
+    /// Outside a taketurns runtime.
+    pub async fn connect_and_send<B: IoBuf>(
+        addr: SocketAddr,
+        buf: B,
+    ) -> (io::Result<TcpStream>, B) {
+        let ring = match current_ring("taketurns::uring::TcpStream::connect_and_send") {
+            Ok(ring) => ring,
+            Err(e) => return (Err(e), buf),
+        };
+        let fd = match Socket::new(Domain::for_address(addr), Type::STREAM, None) {
+            Ok(socket) => Rc::new(OwnedFd::from(socket)),
+            Err(e) => return (Err(e), buf),
+        };
+        let (connect, send) = match ring.connect_and_send(Rc::clone(&fd), addr, buf) {
+            Ok(ops) => ops,
+            Err((e, buf)) => return (Err(e), buf),
+        };
+        let wait = Wait::Write(connect.user_data());
+        let connected = noted(connect, wait).await.0;
+        let wait = Wait::Write(send.user_data());
+        let (sent, held) = noted(send, wait).await;
+        let stream = TcpStream {
+            fd,
+            ring: Rc::downgrade(&ring),
+        };
+        let sent = match (connected, sent) {
+            (Err(e), _) | (Ok(_), Err(e)) => return (Err(e), held.buf),
+            (Ok(_), Ok(sent)) => sent as usize,
+        };
+        // A send may take fewer bytes than offered: write the rest the ordinary way.
+        let (rest, buf) = if sent < held.buf.bytes().len() {
+            stream.write_all_from(held.buf, sent).await
+        } else {
+            (Ok(()), held.buf)
+        };
+        (rest.map(|()| stream), buf)
+    }
+    // ANCHOR_END: connect_and_send
+
     /// Wrap a connected `std::net::TcpStream` (switched to blocking mode: the ring waits for it,
     /// the thread never does).
     ///
@@ -302,9 +353,13 @@ impl TcpStream {
     }
 
     /// Write all of `buf.bytes()`, one operation per partial write; the buffer back.
-    pub async fn write_all<B: IoBuf>(&self, mut buf: B) -> (io::Result<()>, B) {
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
+        self.write_all_from(buf, 0).await
+    }
+
+    /// Write all of `buf.bytes()[offset..]`.
+    async fn write_all_from<B: IoBuf>(&self, mut buf: B, mut offset: usize) -> (io::Result<()>, B) {
         let len = buf.bytes().len();
-        let mut offset = 0;
         while offset < len {
             let (result, back) = self.write_from(buf, offset).await;
             buf = back;

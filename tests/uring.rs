@@ -113,6 +113,49 @@ fn a_refused_connect_is_the_kernel_s_error() {
 }
 
 #[test]
+fn connect_and_send_is_one_chain_the_peer_reads_the_bytes_before_anything_else() {
+    let _w = watchdog();
+    let Some(rt) = ring() else { return };
+    let (listener, addr) = listener();
+    let peer = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut got = [0u8; 5];
+        peer.read_exact(&mut got).unwrap();
+        peer.write_all(b"ok").unwrap();
+        got
+    });
+    let (reply, stats) = rt.block_on(async {
+        let before = uring::stats().unwrap();
+        let (stream, request) = TcpStream::connect_and_send(addr, b"hello".to_vec()).await;
+        let stream = stream.unwrap();
+        assert_eq!(request, b"hello", "the buffer comes back");
+        let after = uring::stats().unwrap();
+        let reply = stream.read_pooled().await.unwrap().to_vec();
+        (reply, (before, after))
+    });
+    assert_eq!(peer.join().unwrap(), *b"hello");
+    assert_eq!(reply, b"ok");
+    // Both operations completed; the two entries went to the kernel together.
+    let (before, after) = stats;
+    assert_eq!(after.completions - before.completions, 2, "{after:?}");
+    assert_eq!(after.in_flight, 0, "{after:?}");
+}
+
+#[test]
+fn connect_and_send_to_a_closed_port_is_the_connect_s_error_not_the_cancelled_send_s() {
+    let _w = watchdog();
+    let Some(rt) = ring() else { return };
+    let (listener, addr) = listener();
+    drop(listener);
+    let (stream, request) = rt.block_on(TcpStream::connect_and_send(addr, b"never sent".to_vec()));
+    let err = stream.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    assert_eq!(request, b"never sent");
+    let stats = rt.ring_stats().unwrap();
+    assert_eq!((stats.in_flight, stats.held), (0, 0), "{stats:?}");
+}
+
+#[test]
 fn a_timeout_racing_a_read_wins_then_the_stream_reads_what_comes_next() {
     let _w = watchdog();
     let Some(rt) = ring() else { return };

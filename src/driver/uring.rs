@@ -258,6 +258,9 @@ pub(crate) struct Uring {
     /// The buffers the kernel picks from when a read's data arrives; `None` on a kernel without
     /// provided buffer rings (before Linux 5.19), where reads from the pool bring their own.
     pool: Option<Pool>,
+    /// The next entry submitted is linked to the one after it (`IO_LINK`): set only by
+    /// [`Uring::connect_and_send`], right before the chain's first entry.
+    link: Cell<bool>,
 }
 // ANCHOR_END: uring
 
@@ -372,6 +375,7 @@ impl Uring {
             stats: Cell::new(RingStats::default()),
             to_wake: RefCell::new(Vec::new()),
             pool,
+            link: Cell::new(false),
         };
         uring.rearm_epoll();
         Ok(uring)
@@ -594,7 +598,10 @@ impl Uring {
         build: impl FnOnce(&mut T) -> squeue::Entry,
     ) -> Result<Op<T>, (io::Error, T)> {
         let mut held = Box::new(held);
-        let entry = build(&mut held);
+        let mut entry = build(&mut held);
+        if self.link.replace(false) {
+            entry = entry.flags(squeue::Flags::IO_LINK);
+        }
         let generation = self.next_generation.get();
         self.next_generation.set(generation.wrapping_add(1));
         let key = self.ops.borrow_mut().insert(OpSlot {
@@ -730,6 +737,52 @@ impl Uring {
         }
     }
     // ANCHOR_END: recv_pooled
+
+    // ANCHOR: connect_and_send
+    /// Connect `fd` to `addr`, then send `buf.bytes()` on it, as one chain: the send is linked
+    /// to the connect (`IO_LINK`), so the kernel starts it the moment the connect completes,
+    /// without a trip back to the loop in between, and cancels it (`ECANCELED`) if the connect
+    /// fails.
+    pub(crate) fn connect_and_send<B: IoBuf>(
+        self: &Rc<Self>,
+        fd: Rc<OwnedFd>,
+        addr: SocketAddr,
+        buf: B,
+    ) -> Result<(Op<HeldAddr>, Op<Held<B>>), (io::Error, B)> {
+        // A chain must reach the kernel in one submission: make room for both entries first.
+        if let Err(e) = self.reserve(2) {
+            return Err((e, buf));
+        }
+        self.link.set(true);
+        let connect = match self.connect(Rc::clone(&fd), addr) {
+            Ok(op) => op,
+            Err(e) => {
+                self.link.set(false);
+                return Err((e, buf));
+            }
+        };
+        match self.send(fd, buf, 0) {
+            Ok(send) => Ok((connect, send)),
+            Err((e, held)) => Err((e, held.buf)),
+        }
+    }
+    // ANCHOR_END: connect_and_send
+
+    /// Make room for `n` entries in the submission queue, entering the kernel first if it is
+    /// too full.
+    fn reserve(&self, n: usize) -> io::Result<()> {
+        loop {
+            {
+                let mut ring = self.ring.borrow_mut();
+                let submission = ring.submission();
+                if submission.capacity() - submission.len() >= n {
+                    return Ok(());
+                }
+            }
+            self.enter(0, None)?;
+            self.reap();
+        }
+    }
 
     /// Connect `fd` to `addr`.
     pub(crate) fn connect(

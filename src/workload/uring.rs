@@ -51,11 +51,8 @@ pub async fn fetch_uring(
 
 /// The exchange itself, without the deadline.
 async fn exchange(addr: SocketAddr, request: Rc<[u8]>) -> Result<u64, FetchError> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(FetchError::from_io)?;
-    let (sent, _request) = stream.write_all(request).await;
-    sent.map_err(FetchError::from_io)?;
+    let (stream, _request) = TcpStream::connect_and_send(addr, request).await;
+    let stream = stream.map_err(FetchError::from_io)?;
     let mut response = ResponseReader::new();
     loop {
         // The kernel picks a buffer from the ring's pool when the data arrives; it goes back
