@@ -748,7 +748,7 @@ impl Uring {
         fd: Rc<OwnedFd>,
         addr: SocketAddr,
         buf: B,
-    ) -> Result<(Op<HeldAddr>, Op<Held<B>>), (io::Error, B)> {
+    ) -> Result<Chain<B>, (io::Error, B)> {
         // A chain must reach the kernel in one submission: make room for both entries first.
         if let Err(e) = self.reserve(2) {
             return Err((e, buf));
@@ -1140,6 +1140,9 @@ pub(crate) struct Held<B> {
     /// The buffer.
     pub(crate) buf: B,
 }
+
+/// A connect and the send linked to it (see [`Uring::connect_and_send`]).
+pub(crate) type Chain<B> = (Op<HeldAddr>, Op<Held<B>>);
 
 /// What a connect keeps alive until its completion.
 pub(crate) struct HeldAddr {
