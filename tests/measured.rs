@@ -573,7 +573,8 @@ fn a_bad_flag_is_a_clear_message_and_exit_code_2() {
     );
 }
 
-/// The io_uring table (`--features uring`): both loops' rows, and a sentence per loop listing its
+/// The io_uring table (`--features uring`): both loops' rows and the floor's, the ratio to the
+/// floor, and a sentence per loop listing its
 /// system calls per fetch (or saying why they were not counted: no strace). Where io_uring is
 /// unavailable, measure fails the table with the message, and this test skips.
 #[cfg(feature = "uring")]
@@ -586,9 +587,14 @@ fn measure_quick_writes_a_well_formed_uring_table() {
     for row in [
         "| event loop on epoll | 1,000 |",
         "| event loop on io_uring | 1,000 |",
+        "| raw mio loop (the floor) | 1,000 |",
     ] {
         assert!(text.contains(row), "{row} missing:\n{text}");
     }
+    assert!(
+        text.contains("On this run the loop on io_uring used "),
+        "no ratio to the floor:\n{text}"
+    );
     assert!(
         text.contains("Per fetch, event loop on io_uring: ")
             || text.contains("System calls were not counted: "),

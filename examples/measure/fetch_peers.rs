@@ -229,6 +229,32 @@ impl Measured {
     }
 }
 
+/// The floor alone: the median run (by CPU per fetch) of 3 runs of the raw mio loop on
+/// `fetches` fetches, each in a child of its own, after a warm-up run not counted, and its
+/// system calls per fetch counted as for this table (for `fetch_uring.md`).
+pub fn floor_once(fetches: usize) -> Result<(ChildRun, Result<f64, String>), String> {
+    check_local_ports(fetches as u64).map_err(|e| e.to_string())?;
+    raise_fd_limit(fetches as u64 + FD_MARGIN).map_err(|e| e.to_string())?;
+    let (addr, server) = spawn_server_thread("127.0.0.1:0")
+        .map_err(|e| format!("cannot start the delay server: {e}"))?;
+    let member = ROWS[1].member;
+    let run = run_child(member, addr, fetches, None).and_then(|_warm_up| {
+        let mut runs = (0..3)
+            .map(|_| run_child(member, addr, fetches, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        runs.sort_by_key(ChildRun::cpu_per_fetch);
+        Ok(runs.swap_remove(1))
+    });
+    let calls = match strace_missing() {
+        Some(why) => Err(why),
+        None => calls_per_fetch(member, addr, fetches),
+    };
+    server
+        .shutdown()
+        .map_err(|e| format!("the delay server failed: {e}"))?;
+    Ok((run?, calls))
+}
+
 /// fetch_peers.md: every row's runs in turn, then its system calls, then the table.
 fn peers_table(size: Size) -> Result<Table, String> {
     let fetches = size.peer_fetches;

@@ -2,15 +2,19 @@
 //! readiness saves and what it costs, on the fetch plan (10,000 fetches of the delay server; 1,000
 //! with `--quick`). Needs `--features uring`; a build without it skips the table.
 //!
-//! Two rows, the event loop on epoll and the same loop on io_uring (`fetch_many --runner
+//! Three rows. The event loop on epoll and the same loop on io_uring (`fetch_many --runner
 //! event-loop` and `--runner uring`, each in a child process of its own, as in the other fetch
 //! tables): wall time, CPU per fetch and memory per fetch from their reports; system calls per
 //! fetch counted by `strace -f -c` on the client process alone, against a delay server in another
 //! process, the same way for both (the method of appendix E), with start-up and shutdown
 //! cancelled by counting a run of one fetch too and dividing the difference by the difference in
 //! fetches; and, for io_uring, the entries handed to the kernel per `io_uring_enter`, from the
-//! ring's own counters in the run without strace. A sentence under the table lists the system
-//! calls each loop makes per fetch.
+//! ring's own counters in the run without strace. Then chapter 13's floor, the raw mio loop,
+//! measured the way `fetch_peers.md` measures it (the median of 3 `child-fetch` children after a
+//! warm-up; `strace` against a run of no fetches), so that the table answers the chapter's
+//! question against the floor too.
+//! Sentences under the table give the ratios to the floor and list the system calls each loop
+//! makes per fetch.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -21,7 +25,8 @@ use taketurns::workload::Report;
 
 use crate::children::{fetch_many, fetch_many_binary};
 use crate::fetch_1000::find;
-use crate::format::{count, kib, time};
+use crate::fetch_peers;
+use crate::format::{count, kib, ratio, time};
 use crate::output::Table;
 use crate::{Experiment, Size};
 
@@ -85,6 +90,49 @@ fn uring_table(size: Size) -> Result<Table, String> {
             ),
             operations_per_enter(report),
         ]);
+    }
+    eprintln!("measure:   the raw mio loop (chapter 13's floor) at {fetches} fetches …");
+    match fetch_peers::floor_once(fetches as usize) {
+        Ok((floor, floor_calls)) => {
+            table.row(vec![
+                "raw mio loop (the floor)".to_string(),
+                count(floor.count as u64),
+                time(floor.wall),
+                time(floor.cpu_per_fetch()),
+                kib(floor.kib_per_fetch()),
+                floor_calls
+                    .as_ref()
+                    .map_or_else(|_| "–".to_string(), |c| format!("{c:.2}")),
+                "–".to_string(),
+            ]);
+            let ring = find(&reports, LOOPS[1].1).expect("checked above");
+            let mut sentence = format!(
+                "On this run the loop on io_uring used {} the raw mio loop's CPU per fetch",
+                ratio(
+                    ring.cpu_per_fetch().as_secs_f64(),
+                    floor.cpu_per_fetch().as_secs_f64()
+                )
+            );
+            let ring_calls = counted
+                .as_ref()
+                .ok()
+                .and_then(|c| c.get(LOOPS[1].0))
+                .map(|c| c.values().sum::<f64>());
+            if let (Some(ours), Ok(theirs)) = (ring_calls, &floor_calls) {
+                sentence += &format!(" and {} its system calls per fetch", ratio(ours, *theirs));
+            }
+            table.sentences.push(format!(
+                "{sentence}. The raw mio row is the median of 3 runs in children of `measure`, after one \
+                 not counted, with its system calls counted as in fetch_peers.md (which shows \
+                 the median of its own runs).",
+            ));
+        }
+        Err(e) => {
+            eprintln!("measure:   the raw mio loop did not run: {e}");
+            table
+                .sentences
+                .push(format!("The raw mio loop did not run: {e}."));
+        }
     }
     match &counted {
         Ok(counted) => {
