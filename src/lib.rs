@@ -67,15 +67,16 @@
 //! loop on io_uring: it waits in `io_uring_enter` instead of `epoll_wait`, and the sockets of the
 //! `uring` module hand the kernel whole reads and writes that own their buffers. That feature
 //! brings the `io-uring` and `libc` crates, and the one module of the crate where `unsafe` is
-//! allowed (`src/driver/uring.rs`); without it the crate is `forbid(unsafe_code)`. Chapter 15.
+//! allowed (`src/driver/uring.rs`, with its buffer pool in `src/driver/uring/pool.rs`); without it
+//! the crate is `forbid(unsafe_code)`. Chapter 15.
 //!
 //! The `workload` module is the lab bench the book measures the runtime with: a delay server,
 //! four fetch clients, reports and the machine's limits. It sits behind the `workload` cargo feature, on by default; build with
 //! `--no-default-features` for the runtime alone.
 
 // Without the `uring` feature no line of the crate may be `unsafe`. With it, one module may:
-// the completion driver (`src/driver/uring.rs`), which hands the kernel pointers into buffers it
-// owns; everything else stays denied.
+// the completion driver (`src/driver/uring.rs` and its submodule `pool`), which hands the kernel
+// pointers into buffers it owns; everything else stays denied.
 #![cfg_attr(not(feature = "uring"), forbid(unsafe_code))]
 #![cfg_attr(feature = "uring", deny(unsafe_code))]
 #![warn(missing_docs)]

@@ -96,7 +96,7 @@ fn uring_table(size: Size) -> Result<Table, String> {
         Ok((floor, floor_calls)) => {
             table.row(vec![
                 "raw mio loop (the floor)".to_string(),
-                count(floor.count as u64),
+                count(floor.count),
                 time(floor.wall),
                 time(floor.cpu_per_fetch()),
                 kib(floor.kib_per_fetch()),
