@@ -45,13 +45,6 @@ use slab::Slab;
 /// How far ahead a timer must be due to wait in the far slab rather than the sorted tree.
 pub(crate) const HORIZON: Duration = Duration::from_secs(1);
 
-/// A sleep whose deadline lies more than this past the loop's last clock reading is registered
-/// without reading the clock again: it cannot be due yet unless that reading is stale, and a
-/// timer registered when it is already due only fires at the loop's next turn, never early.
-/// Shorter sleeps (a `sleep(Duration::ZERO)`, say) read the clock, so that one already due
-/// completes at once.
-const SURELY_LATER: Duration = Duration::from_millis(1);
-
 // ANCHOR: timer_key
 /// A near timer's place in the tree: its deadline, then a sequence number that keeps timers with
 /// the same deadline in creation order and makes every key unique. The deadline is kept as
@@ -115,9 +108,6 @@ pub(crate) struct Timers {
     next_seq: u64,
     /// How many timers have fired (reported in `Stats`).
     fired: u64,
-    /// The loop's latest clock reading (nanoseconds since `origin`), taken when it last fired
-    /// timers: a lower bound on now, which spares a sleep's registration its own reading.
-    seen: u64,
 }
 // ANCHOR_END: timers
 
@@ -131,7 +121,6 @@ impl Default for Timers {
             next_scan: u64::MAX,
             next_seq: 0,
             fired: 0,
-            seen: 0,
         }
     }
 }
@@ -218,7 +207,6 @@ impl Timers {
     /// the horizon move into the tree first.
     pub(crate) fn fire_due(&mut self, now: Instant, out: &mut Vec<Waker>) {
         let now = self.nanos(now);
-        self.seen = self.seen.max(now);
         if self.next_scan <= now {
             self.bring_near(now);
         }
@@ -248,13 +236,6 @@ impl Timers {
             }
         }
         self.next_scan = next;
-    }
-
-    /// The loop's latest clock reading, if it is safe to register a timer due at `deadline`
-    /// against it without reading the clock (see [`SURELY_LATER`]); `None`: read the clock.
-    fn seen_before(&self, deadline: Instant) -> Option<Instant> {
-        let seen = self.instant(self.seen);
-        (deadline.saturating_duration_since(seen) > SURELY_LATER).then_some(seen)
     }
 
     /// How many timers are pending.
@@ -360,25 +341,16 @@ impl TimerEntry {
                 Refresh::Gone => self.registered = None,
             }
         }
+        let now = Instant::now();
+        if now >= self.deadline {
+            return TimerPoll::Ready;
+        }
         let Some((runtime, timers)) = here else {
-            return if Instant::now() >= self.deadline {
-                TimerPoll::Ready
-            } else {
-                TimerPoll::NoRuntime
-            };
+            return TimerPoll::NoRuntime;
         };
-        let mut timers = timers.borrow_mut();
-        let now = match timers.seen_before(self.deadline) {
-            Some(seen) => seen,
-            None => {
-                let now = Instant::now();
-                if now >= self.deadline {
-                    return TimerPoll::Ready;
-                }
-                now
-            }
-        };
-        let key = timers.insert(self.deadline, now, cx.waker().clone());
+        let key = timers
+            .borrow_mut()
+            .insert(self.deadline, now, cx.waker().clone());
         self.registered = Some((runtime, key, self.deadline));
         TimerPoll::Pending
     }
