@@ -6,6 +6,7 @@
 //! depend on timing and the network, and the checker compares orders, counts in ranges and
 //! relations there, so these tests hold on a slow or busy machine too.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use super::support::run_example::binary;
@@ -163,4 +164,46 @@ fn a_bad_command_line_says_what_is_wrong_with_exit_code_2() {
     let (code, text) = check("3", "--bin", &[]);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("`--bin` needs a name"), "{text}");
+}
+
+/// The first ```` ```text ```` block after `chapter`'s "## Try it" heading, with every run of
+/// whitespace made one space (as [`check`] does to the checker's output).
+fn try_it_block(chapter: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book/src")
+        .join(chapter);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let section = &text[text.find("## Try it").expect("a Try it section")..];
+    let start = section.find("```text\n").expect("a text block in Try it") + "```text\n".len();
+    let end = start + section[start..].find("```").expect("the block's end");
+    section[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The "Try it" blocks that quote the checker are what it prints for the wrong version the
+/// chapter describes, word for word, so the book cannot drift from the checker.
+#[test]
+fn each_try_it_block_is_what_the_checker_prints() {
+    for (chapter, step, program) in [
+        // Step 2 checked as step 3: no waiting list yet.
+        ("ch05-two-list-loop.md", 3, "step_02_ready_queue"),
+        // Step 3b: a wake that queues a task twice.
+        ("ch06-wakers.md", 3, "step_03b_queued_twice"),
+        // Step 5's blind wake checked as step 6.
+        ("ch07-reactor.md", 6, "step_05_nonblocking"),
+        // Step 7c: a timer that fires early.
+        ("ch08-timers.md", 7, "step_07c_timer_early"),
+    ] {
+        let block = try_it_block(chapter);
+        let (code, text) = check_example(step, program);
+        assert_eq!(code, Some(1), "check {step} {program}:\n{text}");
+        assert!(
+            text.contains(&block),
+            "{chapter}'s Try it block is not what `check {step}` prints for {program}:\n\
+             the book: {block}\nthe checker: {text}"
+        );
+    }
 }
