@@ -38,7 +38,10 @@
 //! the kernel (a *provided buffer ring*): a read from the pool names no buffer, and the kernel
 //! picks a free one only when the data arrives; the reader gives it back by dropping it.
 //!
-//! Left out: registered buffers and descriptors, multishot operations, linked operations and
+//! **A chain.** [`Uring::connect_and_send`] links a send to its connect (`IO_LINK`): the kernel
+//! starts the send the moment the connect completes, without the loop in between.
+//!
+//! Left out: registered buffers and descriptors, multishot operations, other chains and linked
 //! timeouts, `SQPOLL` (a kernel thread that polls the submission queue so the program makes no
 //! system call at all), and files.
 
