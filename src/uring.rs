@@ -54,7 +54,7 @@ use std::rc::{Rc, Weak};
 
 use socket2::{Domain, SockRef, Socket, Type};
 
-use crate::driver::uring::{Op, Uring};
+use crate::driver::uring::{Completed, Op, Uring};
 use crate::runtime::context;
 use crate::runtime::waiting::Wait;
 
@@ -111,7 +111,7 @@ fn current_ring(what: &str) -> io::Result<Rc<Uring>> {
 // ANCHOR: noted
 /// Await `op`, noting in the waiting list what the task waits for while it is pending (the
 /// driver knows wakers, not tasks; noting is the leaf future's job, as in `net`).
-async fn noted<T: 'static>(mut op: Op<T>, wait: Wait) -> (io::Result<u32>, T) {
+async fn noted<T: 'static>(mut op: Op<T>, wait: Wait) -> Completed<T> {
     poll_fn(|cx| {
         let polled = Pin::new(&mut op).poll(cx);
         if polled.is_pending() {
@@ -155,7 +155,7 @@ impl TcpStream {
             let fd = Rc::new(OwnedFd::from(socket));
             let op = ring.connect(Rc::clone(&fd), addr)?;
             let wait = Wait::Write(op.user_data());
-            match noted(op, wait).await.0 {
+            match noted(op, wait).await.result {
                 Ok(_) => {
                     return Ok(TcpStream {
                         fd,
@@ -204,9 +204,11 @@ impl TcpStream {
             Err((e, buf)) => return (Err(e), buf),
         };
         let wait = Wait::Write(connect.user_data());
-        let connected = noted(connect, wait).await.0;
+        let connected = noted(connect, wait).await.result;
         let wait = Wait::Write(send.user_data());
-        let (sent, held) = noted(send, wait).await;
+        let Completed {
+            result: sent, held, ..
+        } = noted(send, wait).await;
         let stream = TcpStream {
             fd,
             ring: Rc::downgrade(&ring),
@@ -276,8 +278,8 @@ impl TcpStream {
         match ring.recv(Rc::clone(&self.fd), buf) {
             Ok(op) => {
                 let wait = Wait::Read(op.user_data());
-                let (result, held) = noted(op, wait).await;
-                (result.map(|n| n as usize), held.buf)
+                let done = noted(op, wait).await;
+                (done.result.map(|n| n as usize), done.held.buf)
             }
             Err((e, held)) => (Err(e), held.buf),
         }
@@ -300,16 +302,15 @@ impl TcpStream {
             return Ok(PoolBuf::owned(buf).filled(n?));
         }
         loop {
-            let op = ring.recv_pooled(Rc::clone(&self.fd)).map_err(|(e, _)| e)?;
+            let op = ring.recv_pooled(Rc::clone(&self.fd))?;
             let wait = Wait::Read(op.user_data());
-            let (result, held) = noted(op, wait).await;
-            match result {
+            let done = noted(op, wait).await;
+            match done.result {
                 Ok(n) => {
-                    let n = n as usize;
                     // No buffer picked: nothing was read (the end of the stream).
-                    return Ok(held
+                    return Ok(done
                         .picked
-                        .map_or_else(|| PoolBuf::owned(Vec::new()), |buf| buf.filled(n)));
+                        .map_or_else(|| PoolBuf::owned(Vec::new()), |buf| buf.filled(n as usize)));
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     // Every buffer is out: the data waits in the socket until one comes back.
@@ -345,8 +346,8 @@ impl TcpStream {
         match ring.send(Rc::clone(&self.fd), buf, offset) {
             Ok(op) => {
                 let wait = Wait::Write(op.user_data());
-                let (result, held) = noted(op, wait).await;
-                (result.map(|n| n as usize), held.buf)
+                let done = noted(op, wait).await;
+                (done.result.map(|n| n as usize), done.held.buf)
             }
             Err((e, held)) => (Err(e), held.buf),
         }

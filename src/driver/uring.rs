@@ -64,7 +64,7 @@ use slab::Slab;
 mod pool;
 
 pub use pool::{POOL_BUF_SIZE, PoolBuf};
-use pool::{POOL_BUFFERS, POOL_GROUP, Pool, PoolRecv, hand_over};
+use pool::{POOL_BUFFERS, POOL_GROUP, Pool};
 
 /// The environment variable that switches io_uring off (`TAKETURNS_IO_URING=off`): creating a
 /// runtime with `Builder::io_uring(true)` then fails exactly as on a kernel without io_uring, so
@@ -251,9 +251,6 @@ pub(crate) struct Uring {
     /// The buffers the kernel picks from when a read's data arrives; `None` on a kernel without
     /// provided buffer rings (before Linux 5.19), where reads from the pool bring their own.
     pool: Option<Pool>,
-    /// The next entry submitted is linked to the one after it (`IO_LINK`): set only by
-    /// [`Uring::connect_and_send`], right before the chain's first entry.
-    link: Cell<bool>,
 }
 // ANCHOR_END: uring
 
@@ -368,7 +365,6 @@ impl Uring {
             stats: Cell::new(RingStats::default()),
             to_wake: RefCell::new(Vec::new()),
             pool,
-            link: Cell::new(false),
         };
         uring.rearm_epoll();
         Ok(uring)
@@ -591,10 +587,7 @@ impl Uring {
         build: impl FnOnce(&mut T) -> squeue::Entry,
     ) -> Result<Op<T>, (io::Error, T)> {
         let mut held = Box::new(held);
-        let mut entry = build(&mut held);
-        if self.link.replace(false) {
-            entry = entry.flags(squeue::Flags::IO_LINK);
-        }
+        let entry = build(&mut held);
         let generation = self.next_generation.get();
         self.next_generation.set(generation.wrapping_add(1));
         let key = self.ops.borrow_mut().insert(OpSlot {
@@ -707,12 +700,9 @@ impl Uring {
     ///
     /// # Panics
     /// On a ring without a pool (check [`Uring::has_pool`]).
-    pub(crate) fn recv_pooled(
-        self: &Rc<Self>,
-        fd: Rc<OwnedFd>,
-    ) -> Result<Op<PoolRecv>, (io::Error, PoolRecv)> {
+    pub(crate) fn recv_pooled(self: &Rc<Self>, fd: Rc<OwnedFd>) -> io::Result<Op<Held<()>>> {
         assert!(self.pool.is_some(), "recv_pooled on a ring without a pool");
-        let held = PoolRecv { fd, picked: None };
+        let held = Held { fd, buf: () };
         // SAFETY: the entry points at no memory of ours: the kernel picks a buffer from the
         // pool, whose memory lives as long as the ring (see `Pool`); the descriptor stays open
         // because `held.fd` is one of its owners.
@@ -728,6 +718,7 @@ impl Uring {
                 .flags(squeue::Flags::BUFFER_SELECT)
             })
         }
+        .map_err(|(e, _)| e)
     }
     // ANCHOR_END: recv_pooled
 
@@ -746,13 +737,9 @@ impl Uring {
         if let Err(e) = self.reserve(2) {
             return Err((e, buf));
         }
-        self.link.set(true);
-        let connect = match self.connect(Rc::clone(&fd), addr) {
+        let connect = match self.connect_flagged(Rc::clone(&fd), addr, squeue::Flags::IO_LINK) {
             Ok(op) => op,
-            Err(e) => {
-                self.link.set(false);
-                return Err((e, buf));
-            }
+            Err(e) => return Err((e, buf)),
         };
         match self.send(fd, buf, 0) {
             Ok(send) => Ok((connect, send)),
@@ -783,6 +770,16 @@ impl Uring {
         fd: Rc<OwnedFd>,
         addr: SocketAddr,
     ) -> io::Result<Op<HeldAddr>> {
+        self.connect_flagged(fd, addr, squeue::Flags::empty())
+    }
+
+    /// Connect `fd` to `addr`, with `flags` on the entry (`IO_LINK` to chain what follows).
+    fn connect_flagged(
+        self: &Rc<Self>,
+        fd: Rc<OwnedFd>,
+        addr: SocketAddr,
+        flags: squeue::Flags,
+    ) -> io::Result<Op<HeldAddr>> {
         let held = HeldAddr {
             fd,
             addr: socket2::SockAddr::from(addr),
@@ -798,6 +795,7 @@ impl Uring {
                     held.addr.len(),
                 )
                 .build()
+                .flags(flags)
             })
         }
         .map_err(|(e, _)| e)
@@ -869,8 +867,9 @@ impl Drop for Uring {
 }
 
 /// What a read or a write keeps alive until its completion: the buffer the kernel reads or
-/// fills, and the socket's descriptor (so that its number cannot be reused by another socket
-/// while the entry waits in the queue).
+/// fills (none, `()`, for a read from the pool: the kernel picks a pool buffer), and the
+/// socket's descriptor (so that its number cannot be reused by another socket while the entry
+/// waits in the queue).
 pub(crate) struct Held<B> {
     /// One owner of the socket's descriptor.
     pub(crate) fd: Rc<OwnedFd>,
@@ -926,8 +925,19 @@ impl<T: 'static> Op<T> {
     }
 }
 
+/// What an operation gives back: the kernel's result, the resources it held, and the pool buffer
+/// the kernel filled, if it picked one (only a read from the pool has one).
+pub(crate) struct Completed<T> {
+    /// A count, or the error.
+    pub(crate) result: io::Result<u32>,
+    /// The buffer, the descriptor, the address: what the operation owned while in flight.
+    pub(crate) held: T,
+    /// The pool buffer with the bytes a read from the pool received.
+    pub(crate) picked: Option<PoolBuf>,
+}
+
 impl<T: 'static> Future for Op<T> {
-    type Output = (io::Result<u32>, T);
+    type Output = Completed<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
@@ -943,11 +953,9 @@ impl<T: 'static> Future for Op<T> {
         match &mut slot.state {
             OpState::Done(res, picked) => {
                 let (res, picked) = (*res, *picked);
-                let mut slot = ops.remove(this.key);
+                let slot = ops.remove(this.key);
                 drop(ops);
-                if let Some(bid) = picked {
-                    hand_over(&mut slot.held, bid, &this.driver);
-                }
+                let picked = picked.map(|bid| PoolBuf::picked(&this.driver, bid));
                 this.finished = true;
                 let result = match to_result(res) {
                     Err(e) if this.driver.closed.get() && res == -libc::ECANCELED => {
@@ -955,7 +963,11 @@ impl<T: 'static> Future for Op<T> {
                     }
                     other => other,
                 };
-                Poll::Ready((result, take_held(slot.held)))
+                Poll::Ready(Completed {
+                    result,
+                    held: take_held(slot.held),
+                    picked,
+                })
             }
             OpState::Waiting(waker) => {
                 let old = match waker {

@@ -14,10 +14,8 @@
 //! one buffer by several reads (`IOU_PBUF_RING_INC`), and growing the pool on demand.
 
 use std::alloc::Layout;
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -180,26 +178,6 @@ impl Pool {
 }
 // ANCHOR_END: pool
 
-/// What a read from the pool keeps alive until its completion: the socket's descriptor (no
-/// buffer: the kernel picks one when the data arrives), and then the buffer it picked.
-pub(crate) struct PoolRecv {
-    /// One owner of the socket's descriptor.
-    pub(crate) fd: Rc<OwnedFd>,
-    /// The buffer the kernel filled, set when the completion is taken.
-    pub(crate) picked: Option<PoolBuf>,
-}
-
-/// The pool buffer `bid` goes to the read that asked for it (in `held`), or straight back to
-/// the pool if `held` is something else (a completion cannot name a buffer for other reads, but
-/// a buffer must never be lost).
-pub(super) fn hand_over(held: &mut Box<dyn Any>, bid: u16, driver: &Rc<Uring>) {
-    let buf = PoolBuf::picked(driver, bid);
-    match held.downcast_mut::<PoolRecv>() {
-        Some(recv) => recv.picked = Some(buf),
-        None => drop(buf),
-    }
-}
-
 // ANCHOR: pool_buf
 /// A buffer from the ring's pool with the bytes one read put in it; it goes back to the pool
 /// when dropped. Derefs to those bytes.
@@ -228,7 +206,7 @@ enum Filled {
 
 impl PoolBuf {
     /// Pool buffer `bid` of `driver`, its length not known yet.
-    fn picked(driver: &Rc<Uring>, bid: u16) -> PoolBuf {
+    pub(super) fn picked(driver: &Rc<Uring>, bid: u16) -> PoolBuf {
         PoolBuf {
             inner: Filled::Pool {
                 driver: Rc::clone(driver),
