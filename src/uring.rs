@@ -49,12 +49,12 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
-use std::pin::Pin;
+
 use std::rc::{Rc, Weak};
 
 use socket2::{Domain, SockRef, Socket, Type};
 
-use crate::driver::uring::{Completed, Op, Uring};
+use crate::driver::uring::{Completed, Uring};
 use crate::runtime::context;
 use crate::runtime::waiting::Wait;
 
@@ -109,11 +109,13 @@ fn current_ring(what: &str) -> io::Result<Rc<Uring>> {
 }
 
 // ANCHOR: noted
-/// Await `op`, noting in the waiting list what the task waits for while it is pending (the
-/// driver knows wakers, not tasks; noting is the leaf future's job, as in `net`).
-async fn noted<T: 'static>(mut op: Op<T>, wait: Wait) -> Completed<T> {
+/// Await `op` (an operation, or the wait for a pool buffer), noting in the waiting list what the
+/// task waits for while it is pending (the driver knows wakers, not tasks; noting is the leaf
+/// future's job, as in `net`).
+async fn noted<F: Future>(op: F, wait: Wait) -> F::Output {
+    let mut op = std::pin::pin!(op);
     poll_fn(|cx| {
-        let polled = Pin::new(&mut op).poll(cx);
+        let polled = op.as_mut().poll(cx);
         if polled.is_pending() {
             context::note_wait(wait);
         }
@@ -315,15 +317,7 @@ impl TcpStream {
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     // Every buffer is out: the data waits in the socket until one comes back.
                     ring.note_pool_empty();
-                    let wait = Wait::Other;
-                    poll_fn(|cx| {
-                        let free = ring.poll_pool_free(cx);
-                        if free.is_pending() {
-                            context::note_wait(wait);
-                        }
-                        free
-                    })
-                    .await;
+                    noted(poll_fn(|cx| ring.poll_pool_free(cx)), Wait::Other).await;
                 }
                 Err(e) => return Err(e),
             }
